@@ -1,0 +1,42 @@
+"""The public API for plugin authors and scripts. Plugins import from here and nowhere else.
+
+Names backed by torch (``IterativeNet``, ``load_model``, the engine entry points) are loaded on
+first access, so a hook module can ``from dtcli.api import hookimpl, Problem`` without paying
+for torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from dtcli.arch import Architecture
+from dtcli.errors import DtError
+from dtcli.hookspecs import hookimpl
+from dtcli.options import Option
+from dtcli.problem import Problem
+
+_LAZY = {
+    "IterativeNet": "dtcli.net",
+    "load_model": "dtcli.runs",
+    "LoadedModel": "dtcli.runs",
+    "TrainConfig": "dtcli.config",
+    "train": "dtcli.engine.train",
+    "extrapolate": "dtcli.engine.extrapolate",
+    "ExtrapolationResult": "dtcli.engine.extrapolate",
+    "solve": "dtcli.engine.solve",
+    "SolveFrame": "dtcli.engine.solve",
+    "Listener": "dtcli.engine.events",
+    "resolve_device": "dtcli.engine.device",
+    "get_registry": "dtcli.plugins",
+}
+
+__all__ = ["Architecture", "DtError", "Option", "Problem", "hookimpl", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'dtcli.api' has no attribute {name!r}")

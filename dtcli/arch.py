@@ -1,0 +1,52 @@
+"""The Architecture contract: a named recipe that builds an :class:`~dtcli.net.IterativeNet`.
+
+Architectures are registered as instances. This module must not import torch at module level;
+``build`` imports the network code when it is called.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from dtcli.options import Option
+
+if TYPE_CHECKING:  # pragma: no cover
+    from dtcli.net import IterativeNet
+    from dtcli.problem import Problem
+
+
+class Architecture:
+    """Base class for architectures.
+
+    ``kinds`` lists the problem kinds (``Problem.kind``) the architecture can solve;
+    ``spatial_dims`` the input dimensionalities it can be built for.
+    """
+
+    name: ClassVar[str] = ""
+    summary: ClassVar[str] = ""
+    recurrent: ClassVar[bool] = True
+    kinds: ClassVar[frozenset[str]] = frozenset()
+    spatial_dims: ClassVar[frozenset[int]] = frozenset({1, 2})
+    #: architecture-specific options (``--arch-option NAME=VALUE``)
+    options: ClassVar[tuple[Option, ...]] = ()
+
+    def supports(self, problem: "Problem") -> str | None:
+        """None when this architecture can be built for ``problem``, else the reason it cannot."""
+        if problem.kind not in self.kinds:
+            kinds = ", ".join(sorted(self.kinds))
+            return (f"architecture {self.name!r} cannot solve {problem.name!r}: it supports "
+                    f"{kinds} problems and {problem.name} is a {problem.kind} problem")
+        if problem.spatial_dims not in self.spatial_dims:
+            return (f"architecture {self.name!r} has no {problem.spatial_dims}D variant "
+                    f"for {problem.name!r}")
+        return None
+
+    def build(self, problem: "Problem", *, width: int, max_iters: int,
+              depth: int | None = None, **options: Any) -> "IterativeNet":
+        """Build an untrained network for ``problem``.
+
+        ``depth`` is the effective depth for architectures sized by it (the depth study);
+        ``options`` are the resolved architecture options. The returned net's ``config`` must
+        hold every keyword needed to build it again.
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement build()")

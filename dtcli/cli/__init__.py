@@ -1,0 +1,61 @@
+"""The ``dt`` command line (Typer). Each command group lives in its own module.
+
+Nothing here imports torch at module level: ``dt --help`` and ``dt plugins`` stay fast.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from dtcli import __version__
+from dtcli.cli.common import DEBUG_META, DtGroup
+
+HELP = """dt: train deep thinking networks on easy problems, then watch them solve harder ones
+by thinking longer.
+
+Start here:
+
+  dt train prefix-sums --arch dt-recall   train on 32-bit strings (a few minutes on a CPU)
+
+  dt test runs/prefix-sums-dt-recall-...  --difficulty 128 --iters 1:300
+
+  dt solve runs/prefix-sums-dt-recall-... --difficulty 64
+"""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dt {__version__}")
+        raise typer.Exit()
+
+
+def build_app() -> typer.Typer:
+    """A fresh Typer app with the built-in commands and every plugin's commands."""
+    from dtcli.cli import data_cmd, list_cmd, plugins_cmd, solve_cmd, test_cmd, train_cmd
+    from dtcli.plugins import get_registry
+
+    app = typer.Typer(cls=DtGroup, help=HELP, no_args_is_help=True, add_completion=False,
+                      pretty_exceptions_enable=False, rich_markup_mode="rich")
+
+    @app.callback()
+    def root(
+        ctx: typer.Context,
+        debug: bool = typer.Option(False, "--debug", help="Show full tracebacks for errors."),
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                     help="Print dt's version and exit."),
+    ) -> None:
+        if debug:
+            ctx.meta[DEBUG_META] = True
+
+    for module in (plugins_cmd, list_cmd, data_cmd, train_cmd, test_cmd, solve_cmd):
+        module.register(app)
+    get_registry().add_commands(app)
+    return app
+
+
+app = build_app()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app(prog_name="dt")

@@ -1,0 +1,107 @@
+"""``dt data``: generate, look at, and account for cached data sets."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from dtcli.cli.common import OPTION_HELP, console, print_json, problem_with_options
+from dtcli.errors import DtError
+
+data_app = typer.Typer(help="Generate, show and inspect problem data.", no_args_is_help=True)
+
+
+@data_app.command("generate")
+def generate(
+    problem: str = typer.Argument(..., help="Problem name."),
+    difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty (default: training difficulty)."),
+    count: int = typer.Option(1000, "--count", "-n", help="Instances to generate."),
+    seed: int = typer.Option(0, help="Generator seed."),
+    split: str = typer.Option("train", help="Seed stream: train or test (as training and dt test use them)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Also write inputs/targets to this .safetensors file."),
+    option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Generate a data set (deterministic by seed) into the cache, optionally also to a file."""
+    from dtcli.datacache import cache_path
+    from dtcli.paths import atomic_write
+
+    p = problem_with_options(problem, option)
+    d = p.parse_difficulty(difficulty or p.default_train_difficulty)
+    if split not in ("train", "test"):
+        raise DtError(f"--split must be train or test, got {split!r}")
+    t0 = time.perf_counter()
+    x, y = p.dataset(split, d, count, seed)
+    seconds = time.perf_counter() - t0
+    info = {"problem": p.name, "difficulty": d, "count": len(x), "seed": seed, "split": split,
+            "inputs": list(x.shape), "targets": list(y.shape), "seconds": round(seconds, 3),
+            "cache": str(cache_path(p.name, p.data_fields(split, d, count, seed)))}
+    if out is not None:
+        from safetensors.torch import save_file
+
+        tensors = {"inputs": x.contiguous(), "targets": y.contiguous()}
+        atomic_write(out, lambda tmp: save_file(tensors, str(tmp)))
+        info["out"] = str(out)
+    if json_out:
+        print_json(info)
+        return
+    console.print(f"{info['count']} × {p.describe_difficulty(d)} in {seconds:.2f}s  "
+                  f"inputs {tuple(x.shape)}  targets {tuple(y.shape)}")
+    console.print(f"cached at {info['cache']}" + (f"; written to {out}" if out else ""))
+
+
+@data_app.command("show")
+def show(
+    problem: str = typer.Argument(..., help="Problem name."),
+    difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d"),
+    count: int = typer.Option(3, "--count", "-n", help="Instances to draw."),
+    seed: int = typer.Option(0, help="Generator seed."),
+    option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
+) -> None:
+    """Draw a few instances with their answers in the terminal."""
+    p = problem_with_options(problem, option)
+    d = p.parse_difficulty(difficulty or p.default_train_difficulty)
+    if count <= 0:
+        raise DtError(f"--count must be positive, got {count}")
+    x, y = p.dataset("train", d, count, seed)
+    for i in range(len(x)):
+        console.rule(f"{p.name} #{i} ({p.describe_difficulty(d)})")
+        console.print(p.render(x[i], None, y[i], None))
+
+
+@data_app.command("info")
+def info(
+    problem: Optional[str] = typer.Argument(None, help="Only this problem."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """What is in the data cache, and how big it is."""
+    from dtcli.datacache import list_entries
+    from dtcli.paths import data_dir
+
+    if problem:
+        problem_with_options(problem, None)  # a clear error for an unknown name
+    entries = list_entries(problem)
+    rows = [{"problem": e.problem, "split": e.fields.get("split"),
+             "difficulty": e.fields.get("difficulty"), "count": e.fields.get("count"),
+             "seed": e.fields.get("seed"), "options": e.fields.get("options"),
+             "bytes": e.size_bytes, "path": str(e.path)} for e in entries]
+    if json_out:
+        print_json({"cache": str(data_dir()), "entries": rows})
+        return
+    table = Table(title=f"data cache: {data_dir()}")
+    for col in ("problem", "split", "difficulty", "count", "seed", "options", "size"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["problem"], str(r["split"]), str(r["difficulty"]), str(r["count"]),
+                      str(r["seed"]), str(r["options"] or ""), f"{r['bytes'] / 1e6:.2f} MB")
+    console.print(table)
+    total = sum(r["bytes"] for r in rows)
+    console.print(f"{len(rows)} data sets, {total / 1e6:.1f} MB")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(data_app, name="data")

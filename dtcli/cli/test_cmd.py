@@ -1,0 +1,107 @@
+"""``dt test``: extrapolation, accuracy at every iteration on harder data."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from dtcli.cli.common import OPTION_HELP, console, err_console, print_json
+from dtcli.cli.plot import line_plot
+from dtcli.errors import DtError
+
+MAX_ROWS = 16
+
+
+def table_rows(iters: list[int], max_iters: int, best: int) -> list[int]:
+    """A readable subset of iterations: evenly spaced, plus max_iters and the best."""
+    if len(iters) <= MAX_ROWS:
+        return iters
+    step = max(1, len(iters) // (MAX_ROWS - 2))
+    chosen = set(iters[::step]) | {iters[-1], best}
+    if max_iters in iters:
+        chosen.add(max_iters)
+    return sorted(chosen)
+
+
+def test(
+    model: str = typer.Argument(..., help="Run directory of a trained model."),
+    difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d",
+                                             help="Difficulty to test on (default: the problem's test difficulty)."),
+    iters: str = typer.Option("1:300", "--iters", "-i", help="Iterations: A:B, A:B:STEP, N (=1:N) or a list 30,60,100."),
+    mode: list[str] = typer.Option(["fixed"], "--mode", "-m",
+                                   help="fixed and/or max-conf (repeatable)."),
+    count: int = typer.Option(500, "--count", "-n", help="Test instances."),
+    seed: int = typer.Option(0, help="Seed of the test data."),
+    batch_size: int = typer.Option(250, "--batch-size", "-b"),
+    option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
+    device: str = typer.Option("auto", help="auto | cpu | cuda | mps."),
+    threads: Optional[int] = typer.Option(None, help="Torch threads."),
+    json_out: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+) -> None:
+    """Extrapolate: accuracy at every iteration on (harder) fresh data, with a curve.
+
+    Memory stays flat however many iterations you ask for: each iteration is scored as it
+    is computed. max-conf picks, per instance, its most confident iteration so far.
+    """
+    from dtcli.cli.common import parse_option_pairs
+    from dtcli.cli.progress import extrapolation_bar
+    from dtcli.engine.device import configure_threads, resolve_device
+    from dtcli.engine.extrapolate import MODES, extrapolate, parse_iters
+    from dtcli.runs import load_model
+
+    for m in mode:
+        if m not in MODES:
+            raise DtError(f"unknown --mode {m!r}; choose from {', '.join(MODES)}")
+    if count <= 0:
+        raise DtError(f"--count must be positive, got {count}")
+    wanted = parse_iters(iters)
+    configure_threads(threads)
+    dev = resolve_device(device)
+    loaded = load_model(model, device=dev)
+    problem = loaded.problem
+    if option:
+        problem = type(problem)(**{**problem.option_values, **parse_option_pairs(option)})
+    d = problem.parse_difficulty(difficulty or problem.default_test_difficulty)
+    max_depth = loaded.net.max_depth
+    if max_depth is not None and wanted[-1] > max_depth:
+        loaded.net.check_iters(wanted[-1])
+    x, y = problem.dataset("test", d, count, seed)
+    with extrapolation_bar(err_console, f"{problem.describe_difficulty(d)}, {wanted[-1]} iterations",
+                           len(x)) as on_batch:
+        res = extrapolate(loaded.net, problem, x, y, wanted, modes=tuple(dict.fromkeys(mode)),
+                          verify=True, batch_size=batch_size, device=dev, on_batch=on_batch,
+                          difficulty=d)
+    if json_out:
+        print_json({"model": str(loaded.source), "seed": seed, "max_iters": loaded.max_iters,
+                    **res.to_dict()})
+        return
+    show_result(res, problem, d, loaded.max_iters)
+
+
+def show_result(res, problem, difficulty, max_iters: int) -> None:
+    modes = res.modes
+    best_iter, best_acc = res.best()
+    table = Table(title=f"{problem.name}: {problem.describe_difficulty(difficulty)}, "
+                        f"{res.total} instances (trained with max_iters {max_iters})")
+    table.add_column("iteration", justify="right")
+    for m in modes:
+        table.add_column(f"{m} %", justify="right")
+    accs = {m: res.accuracy(m) for m in modes}
+    for it in table_rows(res.iters, max_iters, best_iter):
+        j = res.iters.index(it)
+        marks = (" ◀ best" if it == best_iter else "") + (" (max_iters)" if it == max_iters else "")
+        table.add_row(f"{it}{marks}", *(f"{accs[m][j]:.1f}" for m in modes))
+    console.print(table)
+    series = {m: (res.iters, accs[m]) for m in modes}
+    console.print(line_plot(series, title="accuracy vs iterations", xlabel="iteration",
+                            ylabel="%", ylim=(0, 100), width=min(console.width, 100)))
+    line = f"best {best_acc:.1f}% at iteration {best_iter}"
+    if max_iters in res.iters:
+        line += f"; {res.at(max_iters):.1f}% at max_iters ({max_iters})"
+    console.print(line)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("test")(test)

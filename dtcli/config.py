@@ -1,0 +1,110 @@
+"""Training configuration: one dataclass, filled from defaults, a preset, then overrides."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from dtcli.errors import DtError
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+LR_DECAYS = ("none", "step", "cosine")
+WARMUP_SHAPES = ("exp", "linear")
+NK_SAMPLING = ("reference", "uniform-sum")
+
+
+@dataclass
+class TrainConfig:
+    """Everything needed to rebuild a run's network and data and to continue its training."""
+
+    problem: str
+    arch: str
+    problem_options: dict[str, Any] = field(default_factory=dict)
+    arch_options: dict[str, Any] = field(default_factory=dict)
+    preset: str | None = None
+    # model
+    width: int = 128
+    max_iters: int = 30
+    depth: int | None = None
+    # loss
+    alpha: float = 1.0
+    nk_sampling: str = "reference"
+    # optimisation
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 2e-4
+    momentum: float = 0.9
+    warmup_epochs: float = 0.0
+    warmup_steps: int = 0
+    warmup_shape: str = "exp"
+    lr_decay: str = "step"
+    lr_milestones: list[int] = field(default_factory=list)
+    lr_factor: float = 0.1
+    clip: float | None = None
+    throttle: bool = False
+    epochs: int = 10
+    batch_size: int = 100
+    # data
+    train_difficulty: str | None = None
+    test_difficulties: list[str] = field(default_factory=list)
+    train_count: int = 10000
+    val_fraction: float = 0.2
+    test_count: int = 500
+    test_iters: int | None = None
+    test_every: int = 0
+    eval_batch_size: int = 500
+    seed: int = 0
+    # machine
+    device: str = "auto"
+    amp: str = "off"
+    compile: bool = False
+    threads: int | None = None
+
+    def check(self) -> None:
+        """Reject impossible settings with one clear message."""
+        positive = ("width", "max_iters", "epochs", "batch_size", "train_count", "test_count",
+                    "eval_batch_size")
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise DtError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise DtError(f"--alpha must be between 0 and 1, got {self.alpha}")
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise DtError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
+        if self.lr <= 0:
+            raise DtError(f"--lr must be positive, got {self.lr}")
+        choices = {"optimizer": OPTIMIZERS, "lr_decay": LR_DECAYS,
+                   "warmup_shape": WARMUP_SHAPES, "nk_sampling": NK_SAMPLING}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise DtError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.clip is not None and self.clip <= 0:
+            raise DtError(f"--clip must be positive, got {self.clip}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def field_names() -> set[str]:
+    return {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+def build_config(problem_name: str, arch_name: str, preset: dict[str, Any] | None,
+                 preset_name: str | None, overrides: dict[str, Any]) -> TrainConfig:
+    """Defaults, then the preset, then explicit overrides (None means "not given")."""
+    values: dict[str, Any] = {}
+    known = field_names()
+    for source in (preset or {}), {k: v for k, v in overrides.items() if v is not None}:
+        unknown = set(source) - known
+        if unknown:
+            raise DtError(f"unknown training setting {sorted(unknown)[0]!r}")
+        values.update(source)
+    cfg = TrainConfig(problem=problem_name, arch=arch_name, preset=preset_name, **values)
+    cfg.check()
+    return cfg

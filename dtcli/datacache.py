@@ -1,0 +1,77 @@
+"""The on-disk cache of generated data sets, keyed by the content that determines them.
+
+Each entry is one safetensors file (never a pickle) whose metadata holds the JSON key it was
+made from, so ``dt data info`` can say what is cached without loading any tensors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from dtcli.paths import atomic_write, data_dir
+
+
+def cache_key(fields: dict[str, Any]) -> str:
+    """A stable hash of the JSON form of ``fields``."""
+    text = json.dumps(fields, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def cache_path(problem: str, fields: dict[str, Any]) -> Path:
+    return data_dir() / problem / f"{cache_key(fields)}.safetensors"
+
+
+def load_or_make(problem: str, fields: dict[str, Any], make: Callable[[], dict]) -> dict:
+    """Return the cached tensors for ``fields``, generating and caching them on a miss.
+
+    ``DT_NO_CACHE=1`` bypasses the cache (generation is deterministic either way).
+    """
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file, save_file
+
+    if os.environ.get("DT_NO_CACHE") == "1":
+        return make()
+    path = cache_path(problem, fields)
+    if path.exists():
+        try:
+            return load_file(path)
+        except (SafetensorError, OSError, ValueError):
+            path.unlink(missing_ok=True)  # a damaged cache entry is regenerated, never trusted
+    tensors = make()
+    meta = {"key": json.dumps(fields, sort_keys=True, default=str)}
+    contiguous = {k: v.contiguous() for k, v in tensors.items()}
+    atomic_write(path, lambda tmp: save_file(contiguous, str(tmp), metadata=meta))
+    return tensors
+
+
+@dataclass
+class CacheEntry:
+    """One cached data set as ``dt data info`` shows it."""
+
+    problem: str
+    path: Path
+    size_bytes: int
+    fields: dict[str, Any]
+
+
+def list_entries(problem: str | None = None) -> list[CacheEntry]:
+    """Everything in the cache (optionally for one problem), reading only file headers."""
+    from safetensors import safe_open
+
+    root = data_dir()
+    dirs = [root / problem] if problem else sorted(p for p in root.glob("*") if p.is_dir())
+    entries = []
+    for folder in dirs:
+        for path in sorted(folder.glob("*.safetensors")):
+            try:
+                with safe_open(str(path), framework="pt") as f:
+                    fields = json.loads((f.metadata() or {}).get("key", "{}"))
+            except Exception:  # noqa: BLE001 - an unreadable entry is listed, not fatal
+                fields = {"error": "unreadable"}
+            entries.append(CacheEntry(folder.name, path, path.stat().st_size, fields))
+    return entries

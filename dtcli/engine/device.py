@@ -1,0 +1,86 @@
+"""Every device, precision and thread decision the engine makes lives here."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import ContextManager
+
+import torch
+
+from dtcli.errors import DtError
+
+DEVICES = ("auto", "cpu", "cuda", "mps")
+AMP_MODES = ("off", "bf16", "fp16")
+
+
+def available_cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Cap torch's intra-op threads (default: the cores this process may use; ``$DT_THREADS``)."""
+    if threads is None and os.environ.get("DT_THREADS"):
+        threads = int(os.environ["DT_THREADS"])
+    threads = max(1, min(threads or available_cores(), available_cores()))
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return threads
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """``auto`` picks cuda, then mps, then cpu; an explicit device must be available."""
+    name = (name or "auto").lower()
+    if name not in DEVICES and not name.startswith("cuda:"):
+        raise DtError(f"unknown device {name!r}; choose one of {', '.join(DEVICES)}")
+    mps = getattr(torch.backends, "mps", None)
+    mps_ok = bool(mps and mps.is_available())
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if mps_ok else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DtError("--device cuda asked for, but this machine has no usable CUDA GPU; "
+                      "use --device cpu or auto")
+    if name == "mps" and not mps_ok:
+        raise DtError("--device mps asked for, but MPS is not available here; use --device cpu")
+    return torch.device(name)
+
+
+def autocast(device: torch.device, amp: str = "off") -> ContextManager:
+    """Mixed precision for the forward pass (opt-in: bf16 is much slower than fp32 on most CPUs)."""
+    if amp not in AMP_MODES:
+        raise DtError(f"unknown --amp {amp!r}; choose one of {', '.join(AMP_MODES)}")
+    if amp == "off":
+        return contextlib.nullcontext()
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def grad_scaler(device: torch.device, amp: str):
+    """A GradScaler for fp16 on CUDA; None otherwise."""
+    if amp == "fp16" and device.type == "cuda":
+        return torch.amp.GradScaler("cuda")
+    return None
+
+
+def prepare(net: torch.nn.Module, device: torch.device, compile: bool = False) -> torch.nn.Module:
+    """Move a net to ``device``; channels_last for 2D nets on CUDA; optional torch.compile.
+
+    Compilation wraps the net's ``start``/``think``/``answer`` methods rather than the module,
+    so state dicts and streaming iteration are unchanged.
+    """
+    net = net.to(device)
+    if device.type == "cuda" and getattr(net, "dims", None) == 2:
+        net = net.to(memory_format=torch.channels_last)
+    if compile:
+        for part in ("start", "think", "answer"):
+            setattr(net, part, torch.compile(getattr(net, part)))
+    return net
+
+
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    return t.to(device, non_blocking=device.type == "cuda")

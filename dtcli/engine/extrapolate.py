@@ -1,0 +1,171 @@
+"""Streaming extrapolation: accuracy at every iteration, memory flat in the iteration count.
+
+The reference materialises all outputs (batch x iters x classes x positions); here each
+iteration's prediction is scored as it is produced and only per-iteration counts (and, for
+max-confidence, one running best per sample) are kept.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import torch
+
+from dtcli.engine.device import autocast, to_device
+from dtcli.errors import DtError
+
+MODES = ("fixed", "max-conf")
+
+
+def parse_iters(spec: str | int) -> list[int]:
+    """``"1:300"`` (inclusive), ``"1:300:10"`` (with a stride), ``"30,60,100"`` or ``"300"`` (=1:300)."""
+    text = str(spec).strip()
+    try:
+        if "," in text:
+            values = sorted({int(v) for v in text.split(",") if v.strip()})
+        elif ":" in text:
+            parts = [int(p) for p in text.split(":")]
+            if len(parts) not in (2, 3):
+                raise ValueError
+            step = parts[2] if len(parts) == 3 else 1
+            if step <= 0:
+                raise ValueError
+            values = list(range(parts[0], parts[1] + 1, step))
+            if values and values[-1] != parts[1]:
+                values.append(parts[1])
+        else:
+            values = list(range(1, int(text) + 1))
+    except ValueError:
+        raise DtError(f"--iters {spec!r} is not a range: use A:B, A:B:STEP, N or a list like 30,60,100") from None
+    if not values or values[0] < 1:
+        raise DtError(f"--iters {spec!r} must name iterations of at least 1")
+    return values
+
+
+@dataclass
+class ExtrapolationResult:
+    """Per-iteration correct counts; ``accuracy`` gives percentages."""
+
+    iters: list[int]
+    total: int
+    correct: list[int]
+    max_conf_correct: list[int] | None = None
+    verified: list[int] | None = None
+    difficulty: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def counts(self, mode: str = "fixed") -> list[int]:
+        counts = {"fixed": self.correct, "max-conf": self.max_conf_correct,
+                  "verified": self.verified}.get(mode)
+        if counts is None:
+            raise KeyError(f"mode {mode!r} was not computed")
+        return counts
+
+    def accuracy(self, mode: str = "fixed") -> list[float]:
+        return [100.0 * c / self.total if self.total else 0.0 for c in self.counts(mode)]
+
+    def at(self, iteration: int, mode: str = "fixed") -> float:
+        return self.accuracy(mode)[self.iters.index(iteration)]
+
+    def best(self, mode: str = "fixed") -> tuple[int, float]:
+        """The first iteration reaching the highest accuracy, and that accuracy."""
+        acc = self.accuracy(mode)
+        j = max(range(len(acc)), key=lambda k: (acc[k], -k))
+        return self.iters[j], acc[j]
+
+    @property
+    def modes(self) -> list[str]:
+        return [m for m, c in (("fixed", self.correct), ("max-conf", self.max_conf_correct),
+                               ("verified", self.verified)) if c is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {"difficulty": self.difficulty, "total": self.total, "iters": self.iters}
+        for mode in self.modes:
+            out[mode] = {"correct": self.counts(mode), "accuracy": self.accuracy(mode)}
+        if self.extra:
+            out["extra"] = self.extra
+        return out
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "ExtrapolationResult":
+        get = lambda m: d[m]["correct"] if m in d else None  # noqa: E731
+        return cls(iters=list(d["iters"]), total=d["total"], correct=get("fixed"),
+                   max_conf_correct=get("max-conf"), verified=get("verified"),
+                   difficulty=d.get("difficulty"), extra=d.get("extra", {}))
+
+
+def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
+                iters: Sequence[int] | int, *, modes: Sequence[str] = ("fixed",),
+                verify: bool = False, batch_size: int = 500,
+                device: torch.device | None = None, amp: str = "off",
+                on_batch: Callable[[int, int, ExtrapolationResult], None] | None = None,
+                cancel: Callable[[], bool] | None = None,
+                difficulty: Any = None) -> ExtrapolationResult:
+    """Score ``net`` on ``(inputs, targets)`` after each requested iteration.
+
+    ``modes``: ``fixed`` (the prediction at that iteration) and/or ``max-conf`` (per sample,
+    the prediction of its most confident iteration so far, as the reference's test_max_conf).
+    ``verify`` also counts predictions that pass the problem's stronger check.
+    """
+    unknown = set(modes) - set(MODES)
+    if unknown:
+        raise DtError(f"unknown mode {sorted(unknown)[0]!r}; choose from {', '.join(MODES)}")
+    wanted = sorted(set(range(1, iters + 1) if isinstance(iters, int) else iters))
+    if not wanted or wanted[0] < 1:
+        raise DtError("extrapolation needs at least one iteration >= 1")
+    last = wanted[-1]
+    device = device or next(net.parameters()).device
+    slot = {it: j for j, it in enumerate(wanted)}
+    max_conf = "max-conf" in modes
+    n_total = len(inputs)
+    counts = torch.zeros(len(wanted), dtype=torch.long, device=device)
+    mc_counts = torch.zeros_like(counts) if max_conf else None
+    ver_counts = torch.zeros_like(counts) if verify else None
+    has_verify = verify
+
+    net.eval()
+    done = 0
+    with torch.inference_mode(), autocast(device, amp):
+        for lo in range(0, n_total, batch_size):
+            if cancel is not None and cancel():
+                break
+            x = to_device(inputs[lo:lo + batch_size], device)
+            y = to_device(targets[lo:lo + batch_size], device)
+            best_conf = torch.full((len(x),), float("-inf"), device=device)
+            best_ok = torch.zeros(len(x), dtype=torch.bool, device=device)
+            for i, thought in net.iterate(x, last):
+                j = slot.get(i)
+                if j is None and not max_conf:
+                    continue  # the head only runs where its output is used
+                logits = net.answer(thought)
+                pred = problem.predict(logits, x)
+                ok = problem.correct(pred, y)
+                if max_conf:
+                    conf = problem.confidence(logits, x).float()
+                    better = conf >= best_conf  # ties go to the later iteration, as torch.cummax
+                    best_conf = torch.where(better, conf, best_conf)
+                    best_ok = torch.where(better, ok, best_ok)
+                if j is None:
+                    continue
+                counts[j] += ok.sum()
+                if max_conf:
+                    mc_counts[j] += best_ok.sum()
+                if has_verify:
+                    v = problem.verify(pred, x, y)
+                    if v is None:
+                        has_verify = False
+                    else:
+                        ver_counts[j] += torch.as_tensor(v, device=device).sum()
+            done += len(x)
+            if on_batch is not None:
+                on_batch(done, n_total, _result(wanted, done, counts, mc_counts,
+                                                ver_counts if has_verify else None, difficulty))
+    return _result(wanted, done, counts, mc_counts, ver_counts if has_verify else None, difficulty)
+
+
+def _result(wanted, total, counts, mc_counts, ver_counts, difficulty) -> ExtrapolationResult:
+    as_list = lambda t: None if t is None else [int(v) for v in t.cpu().tolist()]  # noqa: E731
+    return ExtrapolationResult(iters=list(wanted), total=total, correct=as_list(counts),
+                               max_conf_correct=as_list(mc_counts), verified=as_list(ver_counts),
+                               difficulty=difficulty)

@@ -1,0 +1,56 @@
+"""Optimizer and learning-rate schedule (warm-up x step/cosine decay), as pure functions of the step."""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+
+from dtcli.config import TrainConfig
+
+
+def param_groups(net: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
+    """One group, or two with the reference's throttle: recurrent parameters at lr / max_iters."""
+    if not cfg.throttle:
+        return [{"params": [p for p in net.parameters() if p.requires_grad]}]
+    recur = [p for n, p in net.named_parameters() if "recur" in n and p.requires_grad]
+    base = [p for n, p in net.named_parameters() if "recur" not in n and p.requires_grad]
+    return [{"params": base}, {"params": recur, "lr": cfg.lr / cfg.max_iters}]
+
+
+def build_optimizer(net: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    groups = param_groups(net, cfg)
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                               momentum=cfg.momentum)
+    cls = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return cls(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def lr_factor(cfg: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
+    """The multiplier of every group's base lr at optimizer step ``step`` (0-based)."""
+    warm = cfg.warmup_steps + cfg.warmup_epochs * steps_per_epoch
+    total = cfg.epochs * steps_per_epoch
+
+    def factor(step: int) -> float:
+        epoch = step // steps_per_epoch
+        f = 1.0
+        if warm > 0 and step + 1 < warm:
+            if cfg.warmup_shape == "exp":  # the reference's ExponentialWarmup
+                f = 1.0 - math.exp(-(step + 1) / warm)
+            else:
+                f = (step + 1) / warm
+        if cfg.lr_decay == "step":
+            f *= cfg.lr_factor ** sum(1 for m in cfg.lr_milestones if epoch >= m)
+        elif cfg.lr_decay == "cosine":
+            f *= 0.5 * (1.0 + math.cos(math.pi * min(step, total) / total))
+        return f
+
+    return factor
+
+
+def build_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig,
+                    steps_per_epoch: int) -> torch.optim.lr_scheduler.LambdaLR:
+    """A LambdaLR stepped once per optimizer step; its state is just the step count."""
+    return torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(cfg, steps_per_epoch))

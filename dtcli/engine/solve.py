@@ -1,0 +1,60 @@
+"""Solve one instance iteration by iteration, for ``dt solve`` and the TUI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import torch
+
+from dtcli.engine.device import to_device
+
+
+@dataclass
+class SolveFrame:
+    """What the net believes after one iteration (CPU tensors, unbatched)."""
+
+    iteration: int
+    prediction: torch.Tensor
+    confidence: torch.Tensor
+    mean_confidence: float
+    delta_thought: float
+    changed: float
+    correct: bool | None
+    verified: bool | None
+
+    def summary(self) -> dict[str, Any]:
+        return {"iteration": self.iteration, "mean_confidence": self.mean_confidence,
+                "delta_thought": self.delta_thought, "changed": self.changed,
+                "correct": self.correct, "verified": self.verified}
+
+
+def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor | None = None,
+          device: torch.device | None = None) -> Iterator[SolveFrame]:
+    """Yield a :class:`SolveFrame` after each of ``iters`` iterations on one instance.
+
+    ``delta_thought`` is ‖thought_i − thought_{i−1}‖₂ relative to ‖thought_{i−1}‖₂; ``changed``
+    is the fraction of output positions whose prediction differs from the previous iteration.
+    """
+    device = device or next(net.parameters()).device
+    net.eval()
+    x = to_device(inputs.unsqueeze(0), device)
+    y = None if target is None else to_device(target.unsqueeze(0), device)
+    with torch.inference_mode():
+        prev_thought = net.start(x)
+        prev_pred = None
+        for i, thought in net.iterate(x, iters, prev_thought):
+            logits = net.answer(thought)
+            pred = problem.predict(logits, x)
+            conf = problem.position_confidence(logits, x)
+            delta = (thought - prev_thought).float().norm() / prev_thought.float().norm().clamp_min(1e-12)
+            changed = 1.0 if prev_pred is None else (pred != prev_pred).float().mean().item()
+            correct = verified = None
+            if y is not None:
+                correct = bool(problem.correct(pred, y)[0])
+                v = problem.verify(pred, x, y)
+                verified = None if v is None else bool(v[0])
+            yield SolveFrame(iteration=i, prediction=pred[0].cpu(), confidence=conf[0].float().cpu(),
+                             mean_confidence=float(conf.float().mean()), delta_thought=float(delta),
+                             changed=float(changed), correct=correct, verified=verified)
+            prev_thought, prev_pred = thought, pred

@@ -1,0 +1,31 @@
+"""The plugin contract: the hooks a dt plugin may implement.
+
+Hooks are callback style: dt passes a ``register`` function (or the Typer app) and the plugin
+calls it. Hook modules must be cheap to import: no torch at module level.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pluggy
+
+PROJECT = "dtcli"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class DtSpecs:
+    """Hook specifications for dt plugins."""
+
+    @hookspec
+    def register_problems(self, register: Callable[[type], None]) -> None:
+        """Register problems: call ``register(ProblemSubclass)`` once per problem."""
+
+    @hookspec
+    def register_architectures(self, register: Callable[[Any], None]) -> None:
+        """Register architectures: call ``register(architecture_instance)`` once per architecture."""
+
+    @hookspec
+    def register_commands(self, app: Any) -> None:
+        """Add commands to the ``dt`` Typer app (``@app.command()``)."""

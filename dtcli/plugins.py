@@ -1,0 +1,187 @@
+"""The plugin manager: built-in plugins by module name, third-party ones by entry point.
+
+Every plugin is loaded and called on its own, so one that fails to import, or whose hook
+raises, is recorded (``dt plugins`` shows it) and the rest of dt keeps working.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import os
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Callable
+
+import pluggy
+
+from dtcli import __version__
+from dtcli.arch import Architecture
+from dtcli.errors import DtError
+from dtcli.hookspecs import PROJECT, DtSpecs
+from dtcli.problem import Problem
+
+BUILTIN_PLUGINS: tuple[str, ...] = ("dt_archs", "dt_prefix_sums")
+ENTRY_POINT_GROUP = "dtcli"
+#: comma-separated entry-point names to load; empty means none; unset means all
+ALLOW_ENV = "DTCLI_PLUGINS"
+
+
+@dataclass
+class PluginInfo:
+    """What ``dt plugins`` reports for one plugin."""
+
+    name: str
+    version: str
+    source: str
+    hooks: list[str] = field(default_factory=list)
+    status: str = "loaded"
+    error: str | None = None
+
+    def fail(self, stage: str, exc: BaseException) -> None:
+        self.status = "failed"
+        self.error = f"{stage}: {type(exc).__name__}: {exc}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "source": self.source,
+                "hooks": self.hooks, "status": self.status, "error": self.error}
+
+
+def did_you_mean(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+class Registry:
+    """All loaded plugins, problems and architectures."""
+
+    def __init__(self) -> None:
+        self.pm = pluggy.PluginManager(PROJECT)
+        self.pm.add_hookspecs(DtSpecs)
+        self.plugins: list[PluginInfo] = []
+        self.problems: dict[str, type[Problem]] = {}
+        self.archs: dict[str, Architecture] = {}
+        self.origin: dict[str, str] = {}  # "problem:NAME" / "arch:NAME" -> plugin name
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def add_plugin(self, module: Any, info: PluginInfo) -> None:
+        try:
+            self.pm.register(module, name=info.name)
+            info.hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
+        except Exception as exc:  # noqa: BLE001 - a bad plugin is reported, never fatal
+            info.fail("register", exc)
+        self.plugins.append(info)
+
+    def call_registrations(self) -> None:
+        self._call_each("register_problems", "register", self._register_problem)
+        self._call_each("register_architectures", "register", self._register_arch)
+
+    def _call_each(self, hook: str, argname: str, register: Callable[[str, Any], None]) -> None:
+        infos = {p.name: p for p in self.plugins}
+        for impl in getattr(self.pm.hook, hook).get_hookimpls():  # registration order
+            info = infos[impl.plugin_name]
+            try:
+                impl.function(**{argname: lambda obj, _p=impl.plugin_name: register(_p, obj)})
+            except Exception as exc:  # noqa: BLE001
+                info.fail(hook, exc)
+
+    def add_commands(self, app: Any) -> None:
+        """Let every plugin add its commands to the Typer ``app``; a failing plugin is recorded."""
+        infos = {p.name: p for p in self.plugins}
+        for impl in self.pm.hook.register_commands.get_hookimpls():
+            try:
+                impl.function(app=app)
+            except Exception as exc:  # noqa: BLE001
+                infos[impl.plugin_name].fail("register_commands", exc)
+
+    def _register_problem(self, plugin: str, cls: Any) -> None:
+        if not (isinstance(cls, type) and issubclass(cls, Problem) and cls.name):
+            raise TypeError(f"register() expects a Problem subclass with a name, got {cls!r}")
+        if cls.name in self.problems:
+            raise ValueError(f"problem {cls.name!r} is already registered by "
+                             f"{self.origin['problem:' + cls.name]}")
+        self.problems[cls.name] = cls
+        self.origin["problem:" + cls.name] = plugin
+
+    def _register_arch(self, plugin: str, arch: Any) -> None:
+        if not (isinstance(arch, Architecture) and arch.name):
+            raise TypeError(f"register() expects an Architecture instance with a name, got {arch!r}")
+        if arch.name in self.archs:
+            raise ValueError(f"architecture {arch.name!r} is already registered by "
+                             f"{self.origin['arch:' + arch.name]}")
+        self.archs[arch.name] = arch
+        self.origin["arch:" + arch.name] = plugin
+
+    # -- look-ups --------------------------------------------------------------------------
+
+    def problem_class(self, name: str) -> type[Problem]:
+        if name not in self.problems:
+            raise DtError(f"unknown problem {name!r}{did_you_mean(name, list(self.problems))}; "
+                          f"`dt list problems` shows them")
+        return self.problems[name]
+
+    def problem(self, name: str, options: dict[str, Any] | None = None) -> Problem:
+        return self.problem_class(name)(**(options or {}))
+
+    def arch(self, name: str) -> Architecture:
+        if name not in self.archs:
+            raise DtError(f"unknown architecture {name!r}{did_you_mean(name, list(self.archs))}; "
+                          f"`dt list archs` shows them")
+        return self.archs[name]
+
+
+def _allowed_entry_points() -> set[str] | None:
+    raw = os.environ.get(ALLOW_ENV)
+    if raw is None:
+        return None
+    return {n.strip() for n in raw.split(",") if n.strip()}
+
+
+def load_registry(builtins: tuple[str, ...] = BUILTIN_PLUGINS) -> Registry:
+    """Load built-in plugins, then allowed entry-point plugins, and run their registrations."""
+    reg = Registry()
+    for modname in builtins:
+        info = PluginInfo(modname, __version__, "built-in")
+        try:
+            module = importlib.import_module(modname)
+        except Exception as exc:  # noqa: BLE001
+            info.fail("import", exc)
+            reg.plugins.append(info)
+            continue
+        reg.add_plugin(module, info)
+
+    allowed = _allowed_entry_points()
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if allowed is not None and ep.name not in allowed:
+            continue
+        dist = getattr(ep, "dist", None)
+        info = PluginInfo(ep.name, dist.version if dist else "?",
+                          f"distribution {dist.name}" if dist else "entry point")
+        try:
+            module = ep.load()
+        except Exception as exc:  # noqa: BLE001
+            info.fail("import", exc)
+            reg.plugins.append(info)
+            continue
+        reg.add_plugin(module, info)
+
+    reg.call_registrations()
+    return reg
+
+
+_REGISTRY: Registry | None = None
+
+
+def get_registry() -> Registry:
+    """The process-wide registry, loaded on first use."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = load_registry()
+    return _REGISTRY
+
+
+def reset_registry() -> None:
+    """Forget the loaded registry (tests, or after installing a plugin)."""
+    global _REGISTRY
+    _REGISTRY = None

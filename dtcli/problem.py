@@ -1,0 +1,173 @@
+"""The Problem contract that every problem plugin implements.
+
+A problem turns a *difficulty* (bits, maze size, a rating range, ...) into tensors, scores a
+network's logits, and draws instances in the terminal. Subclass :class:`Problem`, set the class
+attributes and implement :meth:`Problem.generate` and :meth:`Problem.render`; everything else has
+a default that suits per-position classification (prefix sums, mazes).
+
+This module must not import torch at module level: ``dt --help`` imports it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from dtcli.errors import DtError
+from dtcli.options import Option, resolve_options
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+SPLITS = ("train", "test")
+
+
+class Problem:
+    """Base class for problems. One instance holds one choice of problem options."""
+
+    #: registry name, e.g. ``"prefix-sums"``
+    name: ClassVar[str] = ""
+    #: one line for ``dt list``
+    summary: ClassVar[str] = ""
+    #: kind of output: ``"sequence"`` (per position, 1D), ``"grid"`` (per cell, 2D),
+    #: ``"board"`` (per square, a move), ``"label"`` (one class per input)
+    kind: ClassVar[str] = "sequence"
+    #: spatial dimensions of an input (1 for sequences, 2 for grids and boards, 0 for labels)
+    spatial_dims: ClassVar[int] = 1
+    in_channels: ClassVar[int] = 1
+    num_classes: ClassVar[int] = 2
+    #: what a difficulty counts, for messages: ``"bits"``, ``"size"``
+    difficulty_unit: ClassVar[str] = "difficulty"
+    default_train_difficulty: ClassVar[str] = ""
+    default_test_difficulty: ClassVar[str] = ""
+    #: problem options, given on the command line as ``-o NAME=VALUE``
+    options: ClassVar[tuple[Option, ...]] = ()
+    #: bump when ``generate`` changes its output, so stale cached data is not reused
+    data_version: ClassVar[int] = 1
+    #: named hyper-parameter sets; see :meth:`preset`
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    def __init__(self, **options: Any) -> None:
+        self.option_values: dict[str, Any] = resolve_options(
+            self.options, options, f"problem {self.name!r}"
+        )
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.option_values.items())
+        return f"{type(self).__name__}({opts})"
+
+    # -- difficulty and data ---------------------------------------------------------------
+
+    def parse_difficulty(self, text: str | int) -> Any:
+        """Parse a difficulty given on the command line. Default: a positive integer."""
+        try:
+            value = int(str(text).strip())
+        except ValueError:
+            raise DtError(
+                f"difficulty {text!r} for {self.name} is not a whole number of {self.difficulty_unit}"
+            ) from None
+        if value <= 0:
+            raise DtError(
+                f"difficulty must be a positive number of {self.difficulty_unit}, got {value}"
+            )
+        return value
+
+    def describe_difficulty(self, difficulty: Any) -> str:
+        return f"{difficulty} {self.difficulty_unit}"
+
+    def generate(self, difficulty: Any, count: int, seed: int) -> tuple["torch.Tensor", "torch.Tensor"]:
+        """Make ``count`` instances of ``difficulty`` from ``seed``: ``(inputs, targets)``.
+
+        Must be deterministic in its arguments (and the data-affecting options).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must implement generate()")
+
+    def data_fields(self, split: str, difficulty: Any, count: int, seed: int) -> dict[str, Any]:
+        """Everything that determines a data set: the data cache key."""
+        data_opts = {o.name: self.option_values[o.name] for o in self.options if o.affects_data}
+        return {"problem": self.name, "version": self.data_version, "options": data_opts,
+                "split": split, "difficulty": difficulty, "count": count, "seed": seed}
+
+    def dataset(self, split: str, difficulty: Any, count: int, seed: int):
+        """``(inputs, targets)`` for ``split`` ("train" or "test"), deterministic and cached.
+
+        Each split draws from its own seed stream, so a test set never repeats the training
+        generator's draws even when both use the same ``seed``.
+        """
+        from dtcli.datacache import load_or_make
+
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        if count <= 0:
+            raise DtError(f"count must be positive, got {count}")
+        fields = self.data_fields(split, difficulty, count, seed)
+        split_seed = zlib.crc32(f"{seed}/{split}".encode())
+
+        def make() -> dict:
+            inputs, targets = self.generate(difficulty, count, split_seed)
+            return {"inputs": inputs, "targets": targets}
+
+        data = load_or_make(self.name, fields, make)
+        return data["inputs"], data["targets"]
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def loss(self, logits: "torch.Tensor", targets: "torch.Tensor", inputs: "torch.Tensor") -> "torch.Tensor":
+        """Mean cross-entropy over every output position."""
+        import torch.nn.functional as F
+
+        return F.cross_entropy(logits, targets)
+
+    def predict(self, logits: "torch.Tensor", inputs: "torch.Tensor") -> "torch.Tensor":
+        """The predicted class at every position: shape of the targets."""
+        return logits.argmax(1)
+
+    def correct(self, prediction: "torch.Tensor", targets: "torch.Tensor") -> "torch.Tensor":
+        """Exact match per sample (every position right): a bool tensor of shape (N,)."""
+        return (prediction == targets).reshape(len(targets), -1).all(1)
+
+    def position_confidence(self, logits: "torch.Tensor", inputs: "torch.Tensor") -> "torch.Tensor":
+        """Probability of the predicted class at every position."""
+        return logits.float().softmax(1).amax(1)
+
+    def confidence(self, logits: "torch.Tensor", inputs: "torch.Tensor") -> "torch.Tensor":
+        """One confidence per sample, used by max-confidence extrapolation.
+
+        Default, as the reference: the sum over positions of the top-class probability.
+        """
+        conf = self.position_confidence(logits, inputs)
+        return conf.reshape(len(conf), -1).sum(1)
+
+    def verify(self, prediction: "torch.Tensor", inputs: "torch.Tensor", targets: "torch.Tensor"):
+        """An optional stronger check than :meth:`correct` (None when the problem has none)."""
+        return None
+
+    # -- presentation ----------------------------------------------------------------------
+
+    def render(self, inputs, prediction=None, target=None, confidence=None) -> Any:
+        """A Rich renderable of one instance (unbatched tensors), with an optional prediction."""
+        raise NotImplementedError(f"{type(self).__name__} must implement render()")
+
+    def parse_instance(self, text: str) -> "torch.Tensor":
+        """Parse one instance typed or stored by the user (``dt solve --input``)."""
+        raise DtError(f"problem {self.name!r} cannot read instances from text")
+
+    def target_for(self, inputs: "torch.Tensor") -> "torch.Tensor | None":
+        """The true answer for a user-given instance, when the problem can compute it."""
+        return None
+
+    # -- presets ---------------------------------------------------------------------------
+
+    def preset(self, name: str, arch: str) -> dict[str, Any]:
+        """Hyper-parameters of preset ``name`` for architecture ``arch``.
+
+        ``presets[name]`` is a dict of training settings; an entry ``"archs": {arch: {...}}``
+        overrides them for one architecture.
+        """
+        if name not in self.presets:
+            known = ", ".join(self.presets) or "none"
+            raise DtError(f"problem {self.name!r} has no preset {name!r}; presets: {known}")
+        preset = dict(self.presets[name])
+        per_arch = preset.pop("archs", {})
+        preset.update(per_arch.get(arch, {}))
+        return preset

@@ -1,0 +1,154 @@
+"""Run directories: what a training run leaves on disk, and loading a model back from one.
+
+``runs/<problem>-<arch>-<id>/`` holds ``config.json`` (everything needed to rebuild the net and
+the data), ``best.safetensors`` (weights of the best validation epoch), ``last.pt`` (resume
+state), ``metrics.jsonl`` (one line per epoch) and ``extrapolation.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dtcli import __version__
+from dtcli.config import TrainConfig
+from dtcli.errors import DtError
+from dtcli.paths import atomic_write_json, atomic_write_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
+    from dtcli.plugins import Registry
+    from dtcli.problem import Problem
+
+CONFIG = "config.json"
+BEST = "best.safetensors"
+LAST = "last.pt"
+METRICS = "metrics.jsonl"
+EXTRAPOLATION = "extrapolation.json"
+
+
+def new_run_dir(root: Path, problem: str, arch: str) -> Path:
+    """A fresh, not yet existing directory ``root/<problem>-<arch>-<timestamp>[-n]``."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / f"{problem}-{arch}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+def write_run_config(run_dir: Path, cfg: TrainConfig, model: dict[str, Any],
+                     status: str, extra: dict[str, Any] | None = None) -> None:
+    doc = {"dt_version": __version__, "status": status, "train": cfg.to_dict(),
+           "model": model, **(extra or {})}
+    atomic_write_json(Path(run_dir) / CONFIG, doc)
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    path = Path(run_dir) / CONFIG
+    if not path.exists():
+        raise DtError(f"{run_dir} is not a dt run directory (no {CONFIG})")
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        TrainConfig.from_dict(doc["train"])
+        doc["model"]["arch"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise DtError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
+    return doc
+
+
+def set_status(run_dir: Path, status: str) -> None:
+    doc = read_run_config(run_dir)
+    doc["status"] = status
+    atomic_write_json(Path(run_dir) / CONFIG, doc)
+
+
+def write_metrics(run_dir: Path, records: list[dict[str, Any]]) -> None:
+    text = "".join(json.dumps(r) + "\n" for r in records)
+    atomic_write_text(Path(run_dir) / METRICS, text)
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    path = Path(run_dir) / METRICS
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def write_extrapolation(run_dir: Path, doc: dict[str, Any]) -> None:
+    atomic_write_json(Path(run_dir) / EXTRAPOLATION, doc)
+
+
+def read_extrapolation(run_dir: Path) -> dict[str, Any] | None:
+    path = Path(run_dir) / EXTRAPOLATION
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def model_summary(net, cfg: TrainConfig) -> dict[str, Any]:
+    """How the net was built and how big it is (recorded in config.json)."""
+    return {"arch": cfg.arch, "build": dict(net.config), "parameters": net.num_parameters(),
+            "recurrent": bool(net.recurrent), "max_depth": net.max_depth,
+            "effective_depth": net.effective_depth(cfg.max_iters)}
+
+
+def build_net(registry: "Registry", cfg: TrainConfig, build: dict[str, Any] | None = None):
+    """``(problem, net)`` for a training configuration; ``build`` re-uses recorded net kwargs."""
+    from dtcli.options import resolve_options
+
+    problem = registry.problem(cfg.problem, cfg.problem_options)
+    arch = registry.arch(cfg.arch)
+    reason = arch.supports(problem)
+    if reason:
+        raise DtError(reason)
+    if build is None:
+        opts = resolve_options(arch.options, cfg.arch_options, f"architecture {arch.name!r}")
+        build = {"width": cfg.width, "max_iters": cfg.max_iters, "depth": cfg.depth, **opts}
+    return problem, arch.build(problem, **build)
+
+
+@dataclass
+class LoadedModel:
+    """A trained network with its problem and training configuration."""
+
+    net: "torch.nn.Module"
+    problem: "Problem"
+    config: TrainConfig
+    source: Path
+    info: dict[str, Any]
+
+    @property
+    def max_iters(self) -> int:
+        return self.config.max_iters
+
+
+def resolve_model_ref(ref: str | Path) -> Path:
+    """The run directory a MODEL argument names."""
+    path = Path(ref).expanduser()
+    if path.is_dir():
+        return path
+    if path.suffix == ".safetensors" and path.is_file():
+        return path.parent
+    raise DtError(f"no model {str(ref)!r}: expected a run directory (e.g. runs/prefix-sums-dt-recall-...)")
+
+
+def load_model(ref: str | Path, device: "str | torch.device" = "cpu",
+               registry: "Registry | None" = None, weights: str = BEST) -> LoadedModel:
+    """Rebuild the net a run describes and load its weights (safetensors, never a pickle)."""
+    from dtcli.engine.checkpoint import apply_weights, load_weights
+    from dtcli.engine.device import resolve_device
+    from dtcli.plugins import get_registry
+
+    run_dir = resolve_model_ref(ref)
+    doc = read_run_config(run_dir)
+    cfg = TrainConfig.from_dict(doc["train"])
+    problem, net = build_net(registry or get_registry(), cfg, doc["model"].get("build"))
+    weights_path = run_dir / weights
+    apply_weights(net, load_weights(weights_path), weights_path)
+    device = resolve_device(device) if isinstance(device, str) else device
+    net = net.to(device).eval()
+    return LoadedModel(net=net, problem=problem, config=cfg, source=run_dir, info=doc)

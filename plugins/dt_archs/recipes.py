@@ -1,0 +1,57 @@
+"""The DT-family architectures as registry entries (no torch here; ``build`` imports it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dtcli.api import Architecture, DtError, Option
+
+_RECALL_RELU = Option(
+    "recall_relu", "reference", choices=("reference", "on", "off"),
+    help="ReLU after the recall conv; 'reference' = on for 1D DT nets, off otherwise, "
+         "as in the deep-thinking code",
+)
+_BLOCKS = Option("blocks", 2, help="residual blocks (two 3-wide convs each) per iteration")
+
+
+class DTFamily(Architecture):
+    """A DT net (recurrent) or its feed-forward twin, with or without recall."""
+
+    kinds = frozenset({"sequence", "grid", "board"})
+    spatial_dims = frozenset({1, 2})
+    options = (_RECALL_RELU, _BLOCKS)
+
+    def __init__(self, name: str, *, recall: bool, recurrent: bool, summary: str) -> None:
+        self.name = name
+        self.recall = recall
+        self.recurrent = recurrent
+        self.summary = summary
+
+    def build(self, problem, *, width: int, max_iters: int, depth: int | None = None,
+              recall_relu: str = "reference", blocks: int = 2, **unused: Any):
+        from dt_archs.nets import DTNet, FeedForwardNet
+
+        if width < 2:
+            raise DtError(f"width must be at least 2, got {width}")
+        if blocks < 1:
+            raise DtError(f"blocks must be at least 1, got {blocks}")
+        if recall_relu == "reference":
+            # deep-thinking puts a ReLU after the 1D DT recall conv only.
+            recall_relu = "on" if (problem.spatial_dims == 1 and self.recurrent) else "off"
+        config = {"width": width, "max_iters": max_iters, "recall_relu": recall_relu,
+                  "blocks": blocks}
+        cls = DTNet if self.recurrent else FeedForwardNet
+        return cls(config, dims=problem.spatial_dims, in_channels=problem.in_channels,
+                   num_classes=problem.num_classes, recall=self.recall)
+
+
+DT_ARCHITECTURES = (
+    DTFamily("dt", recall=False, recurrent=True,
+             summary="DT net: one recurrent residual block, iterated"),
+    DTFamily("dt-recall", recall=True, recurrent=True,
+             summary="DT net with recall: the input is concatenated to the thought each iteration"),
+    DTFamily("ff", recall=False, recurrent=False,
+             summary="feed-forward twin of dt: max_iters distinct blocks"),
+    DTFamily("ff-recall", recall=True, recurrent=False,
+             summary="feed-forward twin of dt-recall: max_iters distinct blocks, shared recall conv"),
+)

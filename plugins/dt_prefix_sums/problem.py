@@ -1,0 +1,72 @@
+"""The prefix sums problem: given bits, output the parity of every prefix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dtcli.api import DtError, Problem
+
+from dt_prefix_sums.render import render_bits
+
+_PAPER = {
+    "width": 400, "max_iters": 30, "alpha": 1.0, "optimizer": "adam", "lr": 1e-3,
+    "weight_decay": 2e-4, "clip": 1.0, "epochs": 150, "batch_size": 100,
+    "warmup_epochs": 10, "warmup_shape": "exp", "lr_decay": "step",
+    "lr_milestones": [60, 100], "lr_factor": 0.1, "train_count": 10000,
+    "test_difficulties": ["512"], "test_iters": 500, "test_count": 1000,
+}
+
+_QUICK = {
+    "width": 128, "max_iters": 30, "alpha": 1.0, "optimizer": "adam", "lr": 1e-3,
+    "weight_decay": 2e-4, "clip": 1.0, "epochs": 10, "batch_size": 100,
+    "warmup_epochs": 1, "warmup_shape": "linear", "lr_decay": "cosine",
+    "train_count": 10000,
+    "test_difficulties": ["128", "512"], "test_iters": 500, "test_count": 200,
+}
+
+
+class PrefixSums(Problem):
+    """Prefix sums: a bit string in, its running parity out (one class per position)."""
+
+    name = "prefix-sums"
+    summary = "running parity of a bit string; difficulty = number of bits"
+    kind = "sequence"
+    spatial_dims = 1
+    in_channels = 1
+    num_classes = 2
+    difficulty_unit = "bits"
+    default_train_difficulty = "32"
+    default_test_difficulty = "512"
+    presets = {"quick": _QUICK, "paper": _PAPER}
+
+    def generate(self, difficulty: int, count: int, seed: int):
+        import torch
+
+        from dt_prefix_sums.generate import running_parity, unique_bit_strings
+
+        try:
+            strings = unique_bit_strings(int(difficulty), count, seed)
+        except ValueError as exc:
+            raise DtError(str(exc)) from None
+        inputs = torch.from_numpy(strings.astype("float32")).unsqueeze(1)
+        targets = torch.from_numpy(running_parity(strings))
+        return inputs, targets
+
+    def render(self, inputs, prediction=None, target=None, confidence=None) -> Any:
+        return render_bits(inputs, prediction, target, confidence)
+
+    def parse_instance(self, text: str):
+        import torch
+
+        bits = "".join(text.split())
+        if not bits or set(bits) - {"0", "1"}:
+            raise DtError("a prefix-sums instance is a string of 0s and 1s, e.g. --input 0110100")
+        return torch.tensor([[float(b) for b in bits]])
+
+    def target_for(self, inputs):
+        import torch
+
+        from dt_prefix_sums.generate import running_parity
+
+        strings = inputs.reshape(-1).round().to(torch.int64).numpy()
+        return torch.from_numpy(running_parity(strings))

@@ -1,0 +1,119 @@
+"""Every command through Typer's CliRunner, including the one-line error policy."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from conftest import TINY
+
+
+def test_help_and_version(cli):
+    result = cli("--help")
+    assert result.exit_code == 0 and "train" in result.stdout and "solve" in result.stdout
+    assert cli("--version").stdout.startswith("dt ")
+
+
+def test_plugins_and_list(cli):
+    rows = json.loads(cli("plugins", "--json").stdout)
+    assert {r["name"] for r in rows} == {"dt_archs", "dt_prefix_sums"}
+    assert "dt_prefix_sums" in cli("plugins").stdout
+    doc = json.loads(cli("list", "--json").stdout)
+    assert [p["name"] for p in doc["problems"]] == ["prefix-sums"]
+    assert {"quick", "paper"} <= set(doc["problems"][0]["presets"])
+    archs = json.loads(cli("list", "archs", "--json").stdout)
+    assert {a["name"] for a in archs} == {"dt", "dt-recall", "ff", "ff-recall"}
+    assert "recall_relu" in cli("list", "-v").stdout
+
+
+def test_data_commands(cli, tmp_path):
+    out = tmp_path / "d.safetensors"
+    result = cli("data", "generate", "prefix-sums", "-d", "16", "-n", "30", "--out", out, "--json")
+    info = json.loads(result.stdout)
+    assert info["inputs"] == [30, 1, 16] and out.exists()
+    assert "in " in cli("data", "show", "prefix-sums", "-d", "10", "-n", "2").stdout
+    entries = json.loads(cli("data", "info", "--json").stdout)["entries"]
+    assert {(e["count"], e["difficulty"]) for e in entries} == {(30, 16), (2, 10)}
+    assert "2 data sets" in cli("data", "info").stdout
+
+
+def test_train_dry_run_reports_reference_counts(cli):
+    for arch, expected in (("dt", 2_642_400), ("dt-recall", 3_123_600)):
+        doc = json.loads(cli("train", "prefix-sums", "--arch", arch, "--preset", "paper",
+                             "--dry-run", "--json").stdout)
+        assert doc["model"]["parameters"] == expected
+        assert doc["config"]["width"] == 400 and doc["config"]["epochs"] == 150
+    text = cli("train", "prefix-sums", "--arch", "dt", "--dry-run").stdout
+    assert "effective depth" in text
+
+
+def test_train_then_test_and_solve(cli, tmp_path):
+    run = tmp_path / "run"
+    result = cli("train", "prefix-sums", "--arch", "dt", *TINY, "--out", run, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["status"] == "finished" and summary["epochs"] == 2
+    assert set(summary["extrapolation"]) == {"12"}
+    assert json.loads((run / "config.json").read_text())["model"]["parameters"] > 0
+
+    res = json.loads(cli("test", run, "-d", "12", "--iters", "1:10", "--count", "16",
+                         "--mode", "fixed", "--mode", "max-conf", "--json").stdout)
+    assert res["iters"] == list(range(1, 11)) and res["total"] == 16
+    assert len(res["max-conf"]["accuracy"]) == 10
+    text = cli("test", run, "-d", "12", "--iters", "1:40", "--count", "8").stdout
+    assert "best" in text and "iteration" in text
+
+    frames = json.loads(cli("solve", run, "-d", "12", "--iters", "6", "--json").stdout)["frames"]
+    assert [f["iteration"] for f in frames] == [1, 2, 3, 4, 5, 6]
+    live = cli("solve", run, "--input", "0110100", "--iters", "3", "--fps", "0")
+    assert live.exit_code == 0 and "iteration" in live.stdout and "0110100" in live.stdout
+    assert cli("train", "--resume", run, "--epochs", "3").exit_code == 0
+    assert json.loads((run / "config.json").read_text())["status"] == "finished"
+
+
+def one_line_error(result, needle):
+    assert result.exit_code == 2, result.output
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and needle in lines[0], result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_user_errors_are_one_line_exit_2(cli, tiny_run, tmp_path):
+    one_line_error(cli("train", "prefix-sumz", "--arch", "dt"), "did you mean 'prefix-sums'")
+    one_line_error(cli("train", "prefix-sums", "--arch", "dt-recal"), "did you mean 'dt-recall'")
+    one_line_error(cli("train", "prefix-sums", "--arch", "dt", "--train-difficulty", "0"),
+                   "positive number of bits")
+    one_line_error(cli("test", tiny_run, "-d", "-5"), "positive number of bits")
+    one_line_error(cli("test", tmp_path / "missing"), "no model")
+    one_line_error(cli("train", "prefix-sums", "--arch", "dt", "-o", "layout=e2h"), "has no option")
+    one_line_error(cli("test", tiny_run, "--iters", "x"), "--iters")
+    one_line_error(cli("train", "prefix-sums", "--arch", "dt", "--alpha", "2"), "--alpha")
+
+
+def test_corrupt_checkpoint_is_one_line(cli, tiny_run, tmp_path):
+    import shutil
+
+    run = tmp_path / "copy"
+    shutil.copytree(tiny_run, run)
+    (run / "best.safetensors").write_bytes(b"\x00" * 50)
+    one_line_error(cli("test", run), "damaged")
+    (run / "best.safetensors").unlink()
+    one_line_error(cli("solve", run), "no weights")
+    result = cli("--debug", "solve", run)
+    assert result.exit_code != 2 and "no weights" in str(result.exception)
+
+
+def test_ff_refuses_more_iterations(cli, tmp_path):
+    run = tmp_path / "ff"
+    assert cli("train", "prefix-sums", "--arch", "ff", *TINY, "--out", run).exit_code == 0
+    one_line_error(cli("test", run, "--iters", "1:9"), "at most 4 iterations")
+
+
+def test_cli_does_not_import_torch():
+    code = ("import sys; from dtcli.cli import build_app; build_app(); "
+            "import dtcli.api; assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    out = subprocess.run([sys.executable, "-m", "dtcli", "plugins", "--json"], check=True,
+                         capture_output=True, text=True).stdout
+    assert json.loads(out)

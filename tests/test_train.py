@@ -1,0 +1,118 @@
+"""Training runs: files left, exact resume after cancellation and after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from dtcli import runs
+from dtcli.config import TrainConfig
+from dtcli.engine.events import Listener
+from dtcli.engine.train import train
+from dtcli.errors import DtError
+
+
+def tiny_config(**kw) -> TrainConfig:
+    base = dict(problem="prefix-sums", arch="dt-recall", width=6, max_iters=4, epochs=3,
+                batch_size=20, train_count=100, test_count=10, test_iters=6, alpha=0.5,
+                train_difficulty="8", test_difficulties=["10"], seed=7, lr=3e-3,
+                warmup_epochs=1, lr_decay="cosine", clip=1.0, threads=1)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def strip_times(history):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in history]
+
+
+def test_run_directory_contents(tmp_path):
+    result = train(tiny_config(), tmp_path / "run")
+    run = tmp_path / "run"
+    assert result.status == "finished" and result.epochs_done == 3
+    doc = json.loads((run / runs.CONFIG).read_text())
+    assert doc["status"] == "finished"
+    assert doc["model"]["parameters"] == sum(t.numel() for t in load_file(run / runs.BEST).values())
+    assert len(runs.read_metrics(run)) == 3
+    state = torch.load(run / runs.LAST, weights_only=True)
+    assert state["epoch"] == 3
+    extra = runs.read_extrapolation(run)
+    assert set(extra["results"]) == {"10"} and len(extra["results"]["10"]["iters"]) == 6
+    assert not list(run.glob(".*.tmp"))
+
+
+class CancelAt(Listener):
+    def __init__(self, epoch, step):
+        self.at = (epoch, step)
+        self.hit = False
+
+    def on_batch(self, epoch, step, steps, loss):
+        self.hit = self.hit or (epoch, step) == self.at
+
+
+def test_resume_after_cancel_matches_uninterrupted(tmp_path):
+    full = train(tiny_config(), tmp_path / "full")
+    stopper = CancelAt(2, 2)
+    part = train(tiny_config(), tmp_path / "part", listener=stopper, cancel=lambda: stopper.hit)
+    assert part.status == "cancelled"
+    assert runs.read_run_config(tmp_path / "part")["status"] == "cancelled"
+    assert len(runs.read_metrics(tmp_path / "part")) == 1
+    resumed = train(tiny_config(), tmp_path / "part", resume=True)
+    assert resumed.status == "finished"
+    assert strip_times(resumed.history) == strip_times(full.history)
+    a, b = load_file(tmp_path / "full" / runs.BEST), load_file(tmp_path / "part" / runs.BEST)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from dtcli.engine.events import Listener
+    from dtcli.engine.train import train
+    sys.path.insert(0, {tests!r})
+    from test_train import tiny_config
+
+    class Kill(Listener):
+        def on_batch(self, epoch, step, steps, loss):
+            if (epoch, step) == (2, 3):
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    train(tiny_config(), {run!r}, listener=Kill())
+""")
+
+
+def test_resume_after_sigkill_matches_uninterrupted(tmp_path):
+    run = tmp_path / "killed"
+    script = KILLER.format(tests=os.path.dirname(__file__), run=str(run))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "DT_THREADS": "1"})
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert len(runs.read_metrics(run)) == 1
+    resumed = train(tiny_config(), run, resume=True)
+    full = train(tiny_config(), tmp_path / "full")
+    assert strip_times(resumed.history) == strip_times(full.history)
+
+
+def test_corrupt_or_missing_state(tmp_path):
+    from dtcli.runs import load_model
+
+    run = tmp_path / "run"
+    train(tiny_config(epochs=1), run)
+    (run / runs.LAST).write_bytes(b"not a checkpoint")
+    with pytest.raises(DtError, match="cannot read resume state"):
+        train(tiny_config(epochs=2), run, resume=True)
+    data = bytearray((run / runs.BEST).read_bytes())
+    (run / runs.BEST).write_bytes(bytes(data[: len(data) // 2]))
+    with pytest.raises(DtError, match="damaged"):
+        load_model(run)
+    (run / runs.BEST).unlink()
+    with pytest.raises(DtError, match="no weights"):
+        load_model(run)
+    with pytest.raises(DtError, match="not a dt run directory"):
+        load_model(tmp_path)
