@@ -63,6 +63,11 @@ def test_train_then_test_and_solve(cli, tmp_path):
     assert len(res["max-conf"]["accuracy"]) == 10
     text = cli("test", run, "-d", "12", "--iters", "1:40", "--count", "8").stdout
     assert "best" in text and "iteration" in text
+    halted = json.loads(cli("test", run, "-d", "12", "--iters", "1:20", "--count", "8",
+                            "--mode", "halt", "-k", "2", "--json").stdout)
+    assert len(halted["halt"]["accuracy"]) == 20 and 0 <= halted["halt"]["compute_saved"] < 1
+    assert "compute saved" in cli("test", run, "-d", "12", "--iters", "1:20", "--count", "8",
+                                  "--mode", "fixed", "--mode", "halt").stdout
 
     frames = json.loads(cli("solve", run, "-d", "12", "--iters", "6", "--json").stdout)["frames"]
     assert [f["iteration"] for f in frames] == [1, 2, 3, 4, 5, 6]

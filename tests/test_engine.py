@@ -150,3 +150,40 @@ def test_solve_frames_agree_with_extrapolation(tiny_run):
     assert [int(f.correct) for f in frames] == res.correct
     assert frames[0].changed == 1.0 and all(0 <= f.changed <= 1 for f in frames)
     assert all(0.5 <= f.mean_confidence <= 1.0 for f in frames)
+
+
+def naive_halting(net, problem, x, y, iters, patience):
+    """Per instance: the answer at min(t, the iteration its prediction had been stable K times)."""
+    with torch.no_grad():
+        preds = []
+        thought = net.start(x)
+        for _, thought in net.iterate(x, iters, thought):
+            preds.append(problem.predict(net.answer(thought), x))
+    counts = [0] * iters
+    for s in range(len(x)):
+        stable, halt = 0, iters
+        for i in range(1, iters):
+            stable = stable + 1 if torch.equal(preds[i][s], preds[i - 1][s]) else 0
+            if stable >= patience and i + 1 < iters:
+                halt = i + 1
+                break
+        for t in range(iters):
+            p = preds[min(t + 1, halt) - 1][s]
+            counts[t] += int(torch.equal(p, y[s]))
+    return counts
+
+
+def test_halting_matches_naive_and_saves_compute(tiny_run):
+    from dtcli.engine.halting import extrapolate_halting
+    from dtcli.runs import load_model
+
+    loaded = load_model(tiny_run)
+    x, y = loaded.problem.dataset("test", 12, 30, seed=2)
+    for patience in (1, 3):
+        res = extrapolate_halting(loaded.net, loaded.problem, x, y, 15, patience=patience,
+                                  batch_size=7)
+        assert res.correct == naive_halting(loaded.net, loaded.problem, x, y, 15, patience)
+        assert 0.0 < res.extra["compute_saved"] < 1.0
+    never = extrapolate_halting(loaded.net, loaded.problem, x, y, 15, patience=100)
+    assert never.correct == extrapolate(loaded.net, loaded.problem, x, y, 15).correct
+    assert never.extra["compute_saved"] == 0.0

@@ -31,7 +31,9 @@ def test(
                                              help="Difficulty to test on (default: the problem's test difficulty)."),
     iters: str = typer.Option("1:300", "--iters", "-i", help="Iterations: A:B, A:B:STEP, N (=1:N) or a list 30,60,100."),
     mode: list[str] = typer.Option(["fixed"], "--mode", "-m",
-                                   help="fixed and/or max-conf (repeatable)."),
+                                   help="fixed, max-conf and/or halt (repeatable)."),
+    patience: int = typer.Option(10, "--patience", "-k",
+                                 help="halt mode: stop an instance once its answer is unchanged for K iterations."),
     count: int = typer.Option(500, "--count", "-n", help="Test instances."),
     seed: int = typer.Option(0, help="Seed of the test data."),
     batch_size: int = typer.Option(250, "--batch-size", "-b"),
@@ -43,17 +45,19 @@ def test(
     """Extrapolate: accuracy at every iteration on (harder) fresh data, with a curve.
 
     Memory stays flat however many iterations you ask for: each iteration is scored as it
-    is computed. max-conf picks, per instance, its most confident iteration so far.
+    is computed. max-conf picks, per instance, its most confident iteration so far; halt stops
+    thinking about an instance once its answer has settled and reports the compute saved.
     """
     from dtcli.cli.common import parse_option_pairs
     from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.extrapolate import MODES, extrapolate, parse_iters
+    from dtcli.engine.halting import extrapolate_halting
     from dtcli.runs import load_model
 
     for m in mode:
-        if m not in MODES:
-            raise DtError(f"unknown --mode {m!r}; choose from {', '.join(MODES)}")
+        if m not in (*MODES, "halt"):
+            raise DtError(f"unknown --mode {m!r}; choose from {', '.join(MODES)}, halt")
     if count <= 0:
         raise DtError(f"--count must be positive, got {count}")
     wanted = parse_iters(iters)
@@ -68,19 +72,28 @@ def test(
     if max_depth is not None and wanted[-1] > max_depth:
         loaded.net.check_iters(wanted[-1])
     x, y = problem.dataset("test", d, count, seed)
-    with extrapolation_bar(err_console, f"{problem.describe_difficulty(d)}, {wanted[-1]} iterations",
-                           len(x)) as on_batch:
-        res = extrapolate(loaded.net, problem, x, y, wanted, modes=tuple(dict.fromkeys(mode)),
-                          verify=True, batch_size=batch_size, device=dev, on_batch=on_batch,
-                          difficulty=d)
+    label = f"{problem.describe_difficulty(d)}, {wanted[-1]} iterations"
+    stream_modes = tuple(m for m in dict.fromkeys(mode) if m != "halt") or ("fixed",)
+    with extrapolation_bar(err_console, label, len(x)) as on_batch:
+        res = extrapolate(loaded.net, problem, x, y, wanted, modes=stream_modes, verify=True,
+                          batch_size=batch_size, device=dev, on_batch=on_batch, difficulty=d)
+    halt = None
+    if "halt" in mode:
+        with extrapolation_bar(err_console, label + f", halting (K={patience})", len(x)) as on_batch:
+            halt = extrapolate_halting(loaded.net, problem, x, y, wanted, patience=patience,
+                                       batch_size=batch_size, device=dev, on_batch=on_batch,
+                                       difficulty=d)
     if json_out:
-        print_json({"model": str(loaded.source), "seed": seed, "max_iters": loaded.max_iters,
-                    **res.to_dict()})
+        doc = {"model": str(loaded.source), "seed": seed, "max_iters": loaded.max_iters,
+               **res.to_dict()}
+        if halt is not None:
+            doc["halt"] = {"accuracy": halt.accuracy(), "correct": halt.correct, **halt.extra}
+        print_json(doc)
         return
-    show_result(res, problem, d, loaded.max_iters)
+    show_result(res, problem, d, loaded.max_iters, halt)
 
 
-def show_result(res, problem, difficulty, max_iters: int) -> None:
+def show_result(res, problem, difficulty, max_iters: int, halt=None) -> None:
     modes = res.modes
     best_iter, best_acc = res.best()
     table = Table(title=f"{problem.name}: {problem.describe_difficulty(difficulty)}, "
@@ -89,6 +102,10 @@ def show_result(res, problem, difficulty, max_iters: int) -> None:
     for m in modes:
         table.add_column(f"{m} %", justify="right")
     accs = {m: res.accuracy(m) for m in modes}
+    if halt is not None:
+        modes = [*modes, "halt"]
+        table.add_column("halt %", justify="right")
+        accs["halt"] = halt.accuracy()
     for it in table_rows(res.iters, max_iters, best_iter):
         j = res.iters.index(it)
         marks = (" ◀ best" if it == best_iter else "") + (" (max_iters)" if it == max_iters else "")
@@ -101,6 +118,11 @@ def show_result(res, problem, difficulty, max_iters: int) -> None:
     if max_iters in res.iters:
         line += f"; {res.at(max_iters):.1f}% at max_iters ({max_iters})"
     console.print(line)
+    if halt is not None:
+        e = halt.extra
+        console.print(f"halt (K={e['patience']}): {halt.accuracy()[-1]:.1f}% at iteration "
+                      f"{res.iters[-1]} vs fixed {res.accuracy()[-1]:.1f}%; mean halting iteration "
+                      f"{e['mean_halt_iteration']:.1f}; compute saved {100 * e['compute_saved']:.1f}%")
 
 
 def register(app: typer.Typer) -> None:

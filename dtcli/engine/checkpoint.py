@@ -12,8 +12,7 @@ from dtcli.paths import atomic_write
 
 
 def state_dict_of(net: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The plain state dict, also through a torch.compile wrapper."""
-    net = getattr(net, "_orig_mod", net)
+    """The state dict as contiguous CPU tensors."""
     return {k: v.detach().cpu().contiguous() for k, v in net.state_dict().items()}
 
 
@@ -38,7 +37,6 @@ def load_weights(path: Path) -> dict[str, torch.Tensor]:
 
 
 def apply_weights(net: torch.nn.Module, tensors: dict[str, torch.Tensor], source: Path) -> None:
-    net = getattr(net, "_orig_mod", net)
     try:
         net.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:

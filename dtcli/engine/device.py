@@ -84,3 +84,13 @@ def prepare(net: torch.nn.Module, device: torch.device, compile: bool = False) -
 
 def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
     return t.to(device, non_blocking=device.type == "cuda")
+
+
+def batch_to(inputs: torch.Tensor, targets: torch.Tensor | None, device: torch.device):
+    """Move a batch to ``device``: inputs as float (problems may store them as uint8 or bool,
+    which also makes the copy to a GPU smaller), targets as int64 class indices."""
+    x = to_device(inputs, device)
+    if not x.is_floating_point():
+        x = x.float()
+    y = None if targets is None else to_device(targets, device).long()
+    return x, y

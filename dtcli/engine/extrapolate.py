@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from dtcli.engine.device import autocast, to_device
+from dtcli.engine.device import autocast, batch_to
 from dtcli.errors import DtError
 
 MODES = ("fixed", "max-conf")
@@ -130,8 +130,7 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
         for lo in range(0, n_total, batch_size):
             if cancel is not None and cancel():
                 break
-            x = to_device(inputs[lo:lo + batch_size], device)
-            y = to_device(targets[lo:lo + batch_size], device)
+            x, y = batch_to(inputs[lo:lo + batch_size], targets[lo:lo + batch_size], device)
             best_conf = torch.full((len(x),), float("-inf"), device=device)
             best_ok = torch.zeros(len(x), dtype=torch.bool, device=device)
             for i, thought in net.iterate(x, last):

@@ -7,7 +7,7 @@ from typing import Any, Iterator
 
 import torch
 
-from dtcli.engine.device import to_device
+from dtcli.engine.device import batch_to
 
 
 @dataclass
@@ -38,8 +38,7 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
     """
     device = device or next(net.parameters()).device
     net.eval()
-    x = to_device(inputs.unsqueeze(0), device)
-    y = None if target is None else to_device(target.unsqueeze(0), device)
+    x, y = batch_to(inputs.unsqueeze(0), None if target is None else target.unsqueeze(0), device)
     with torch.inference_mode():
         prev_thought = net.start(x)
         prev_pred = None

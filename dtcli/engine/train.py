@@ -19,7 +19,7 @@ from dtcli import runs
 from dtcli.config import TrainConfig
 from dtcli.engine import checkpoint
 from dtcli.engine.device import (autocast, configure_threads, grad_scaler, prepare,
-                                 resolve_device, to_device)
+                                 resolve_device, batch_to)
 from dtcli.engine.events import Listener
 from dtcli.engine.extrapolate import ExtrapolationResult, extrapolate
 from dtcli.engine.optim import build_optimizer, build_scheduler
@@ -191,8 +191,7 @@ class Trainer:
             if self.cancel():
                 return None
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
-            x = to_device(self.train_x[idx], self.device)
-            y = to_device(self.train_y[idx], self.device)
+            x, y = batch_to(self.train_x[idx], self.train_y[idx], self.device)
             self.optimizer.zero_grad(set_to_none=True)
             with autocast(self.device, cfg.amp):
                 out = progressive_loss(net, problem, x, y, alpha=cfg.alpha,

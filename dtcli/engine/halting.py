@@ -1,0 +1,90 @@
+"""Halting extrapolation: stop thinking about an instance once its answer has settled.
+
+An instance halts when its prediction has not changed for ``patience`` iterations; it leaves
+the batch (so later iterations cost less) and its answer is frozen. The curve reports, at each
+iteration t, the accuracy of every instance's answer at min(t, its halting iteration), and the
+result records the share of iteration compute saved against the fixed mode.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import torch
+
+from dtcli.engine.device import autocast, batch_to
+from dtcli.engine.extrapolate import ExtrapolationResult
+from dtcli.errors import DtError
+
+
+def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
+                        iters: Sequence[int] | int, *, patience: int = 10,
+                        batch_size: int = 500, device: torch.device | None = None,
+                        amp: str = "off",
+                        on_batch: Callable[[int, int, ExtrapolationResult], None] | None = None,
+                        cancel: Callable[[], bool] | None = None,
+                        difficulty: Any = None) -> ExtrapolationResult:
+    """Like :func:`~dtcli.engine.extrapolate.extrapolate` in fixed mode, with halting."""
+    if patience < 1:
+        raise DtError(f"--patience must be at least 1, got {patience}")
+    wanted = sorted(set(range(1, iters + 1) if isinstance(iters, int) else iters))
+    last = wanted[-1]
+    net.check_iters(last)
+    slot = {it: j for j, it in enumerate(wanted)}
+    device = device or next(net.parameters()).device
+    counts = torch.zeros(len(wanted), dtype=torch.long, device=device)
+    computed = 0  # instance-iterations actually run
+    halted_sum = 0  # sum over instances of the iteration their answer was taken from
+    done = 0
+    net.eval()
+    with torch.inference_mode(), autocast(device, amp):
+        for lo in range(0, len(inputs), batch_size):
+            if cancel is not None and cancel():
+                break
+            x, y = batch_to(inputs[lo:lo + batch_size], targets[lo:lo + batch_size], device)
+            n_batch = len(x)
+            frozen = torch.zeros((), dtype=torch.long, device=device)  # correct among halted
+            stable = torch.zeros(n_batch, dtype=torch.long, device=device)
+            thought, prev = net.start(x), None
+            for i in range(1, last + 1):
+                thought = net.think(thought, x, i - 1)
+                computed += len(x)
+                pred = problem.predict(net.answer(thought), x)
+                ok = problem.correct(pred, y)
+                if prev is not None:
+                    same = (pred == prev).reshape(len(pred), -1).all(1)
+                    stable = torch.where(same, stable + 1, torch.zeros_like(stable))
+                if i in slot:
+                    counts[slot[i]] += frozen + ok.sum()
+                halt = stable >= patience
+                if i == last or not bool(halt.any()):
+                    prev = pred
+                    continue
+                frozen = frozen + ok[halt].sum()
+                halted_sum += i * int(halt.sum())
+                keep = ~halt
+                if not bool(keep.any()):
+                    for later in wanted:  # frozen answers hold for the remaining iterations
+                        if later > i:
+                            counts[slot[later]] += frozen
+                    break
+                x, y, thought = x[keep], y[keep], thought[keep]
+                prev, stable = pred[keep], stable[keep]
+            else:
+                halted_sum += last * len(x)
+            done += n_batch
+            if on_batch is not None:
+                on_batch(done, len(inputs), _result(wanted, done, counts, difficulty,
+                                                    patience, computed, halted_sum, last))
+    return _result(wanted, done, counts, difficulty, patience, computed, halted_sum, last)
+
+
+def _result(wanted, total, counts, difficulty, patience, computed, halted_sum, last):
+    fixed_cost = total * last
+    return ExtrapolationResult(
+        iters=list(wanted), total=total, correct=[int(v) for v in counts.cpu().tolist()],
+        difficulty=difficulty,
+        extra={"mode": "halt", "patience": patience, "iterations_computed": computed,
+               "iterations_fixed": fixed_cost,
+               "compute_saved": 1.0 - computed / fixed_cost if fixed_cost else 0.0,
+               "mean_halt_iteration": halted_sum / total if total else 0.0})
