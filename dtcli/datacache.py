@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from dtcli.errors import DtError
 from dtcli.paths import atomic_write, data_dir
 
 
@@ -49,6 +50,35 @@ def load_or_make(problem: str, fields: dict[str, Any], make: Callable[[], dict])
     return tensors
 
 
+IMPORTED = "imported"
+
+
+def imported_path(problem: str, name: str) -> Path:
+    return data_dir() / problem / IMPORTED / f"{name}.safetensors"
+
+
+def save_imported(problem: str, name: str, tensors: dict, fields: dict[str, Any]) -> Path:
+    """Store a data set the user imported from files of their own."""
+    from safetensors.torch import save_file
+
+    path = imported_path(problem, name)
+    meta = {"key": json.dumps({**fields, "split": IMPORTED, "name": name}, default=str)}
+    contiguous = {k: v.contiguous() for k, v in tensors.items()}
+    atomic_write(path, lambda tmp: save_file(contiguous, str(tmp), metadata=meta))
+    return path
+
+
+def load_imported(problem: str, name: str) -> dict:
+    from safetensors.torch import load_file
+
+    path = imported_path(problem, name)
+    if not path.exists():
+        known = sorted(p.stem for p in path.parent.glob("*.safetensors"))
+        raise DtError(f"no imported {problem} data set {name!r}; imported: {', '.join(known) or 'none'} "
+                      f"(`dt data import {problem} DIR` adds one)")
+    return load_file(str(path))
+
+
 @dataclass
 class CacheEntry:
     """One cached data set as ``dt data info`` shows it."""
@@ -67,7 +97,7 @@ def list_entries(problem: str | None = None) -> list[CacheEntry]:
     dirs = [root / problem] if problem else sorted(p for p in root.glob("*") if p.is_dir())
     entries = []
     for folder in dirs:
-        for path in sorted(folder.glob("*.safetensors")):
+        for path in sorted([*folder.glob("*.safetensors"), *folder.glob(f"{IMPORTED}/*.safetensors")]):
             try:
                 with safe_open(str(path), framework="pt") as f:
                     fields = json.loads((f.metadata() or {}).get("key", "{}"))

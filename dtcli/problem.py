@@ -11,6 +11,7 @@ This module must not import torch at module level: ``dt --help`` imports it.
 from __future__ import annotations
 
 import zlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from dtcli.errors import DtError
@@ -110,6 +111,18 @@ class Problem:
         data = load_or_make(self.name, fields, make)
         return data["inputs"], data["targets"]
 
+    def import_data(self, path: Path) -> tuple["torch.Tensor", "torch.Tensor", Any]:
+        """Read a data set from files the user has (``dt data import``): ``(inputs, targets,
+        difficulty)``. Problems that can read a published format override this."""
+        raise DtError(f"problem {self.name!r} cannot import data files")
+
+    def imported(self, name: str) -> tuple["torch.Tensor", "torch.Tensor"]:
+        """A data set stored by ``dt data import`` under ``name``."""
+        from dtcli.datacache import load_imported
+
+        data = load_imported(self.name, name)
+        return data["inputs"], data["targets"]
+
     # -- scoring ---------------------------------------------------------------------------
 
     def loss(self, logits: "torch.Tensor", targets: "torch.Tensor", inputs: "torch.Tensor") -> "torch.Tensor":
@@ -162,7 +175,8 @@ class Problem:
         """Hyper-parameters of preset ``name`` for architecture ``arch``.
 
         ``presets[name]`` is a dict of training settings; an entry ``"archs": {arch: {...}}``
-        overrides them for one architecture.
+        overrides them for one architecture, and ``"problem_options": {...}`` sets problem
+        options (which ``-o`` still overrides).
         """
         if name not in self.presets:
             known = ", ".join(self.presets) or "none"

@@ -73,6 +73,39 @@ def show(
         console.print(p.render(x[i], None, y[i], None))
 
 
+@data_app.command("import")
+def import_(
+    problem: str = typer.Argument(..., help="Problem name."),
+    path: Path = typer.Argument(..., help="Directory or file in the problem's published format."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name to store it under (default: the directory name)."),
+    option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """Import a data set you already have (e.g. easy-to-hard-data's inputs.npy/solutions.npy)."""
+    import re
+
+    from dtcli.datacache import save_imported
+
+    p = problem_with_options(problem, option)
+    if not path.exists():
+        raise DtError(f"{path} does not exist")
+    name = name or path.resolve().name
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise DtError(f"--name {name!r} may only hold letters, digits, '.', '_' and '-'")
+    t0 = time.perf_counter()
+    x, y, difficulty = p.import_data(path)
+    fields = {"problem": p.name, "difficulty": difficulty, "count": len(x),
+              "options": p.option_values, "from": str(path.resolve())}
+    stored = save_imported(p.name, name, {"inputs": x, "targets": y}, fields)
+    info = {"name": name, "problem": p.name, "difficulty": difficulty, "count": len(x),
+            "inputs": list(x.shape), "stored": str(stored), "seconds": round(time.perf_counter() - t0, 2)}
+    if json_out:
+        print_json(info)
+        return
+    console.print(f"imported {len(x)} instances ({p.describe_difficulty(difficulty)}) as {name!r} "
+                  f"→ {stored}\nuse them with -o source={name}")
+
+
 @data_app.command("info")
 def info(
     problem: Optional[str] = typer.Argument(None, help="Only this problem."),

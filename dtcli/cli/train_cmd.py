@@ -36,6 +36,9 @@ def resolve(problem_name: str, arch_name: str, preset: Optional[str], options: d
         preset = "quick" if device.type == "cpu" and "quick" in problem.presets else (
             "paper" if "paper" in problem.presets else None)
     values = problem.preset(preset, arch_name) if preset else {}
+    preset_options = values.pop("problem_options", {})
+    if preset_options:  # a preset may choose problem options (a layout); -o still wins
+        problem = reg.problem(problem_name, {**preset_options, **options})
     for key in ("train_difficulty",):
         if key in overrides:
             problem.parse_difficulty(overrides[key])

@@ -1,0 +1,180 @@
+"""The mazes problem: find the path from the green start to the red end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dtcli.api import DtError, Option, Problem
+
+from dt_mazes.presets import PRESETS
+
+LAYOUTS = ("compact", "e2h")  # as dt_mazes.layouts.LAYOUTS, kept here to avoid importing numpy
+
+
+class Mazes(Problem):
+    """2D mazes. Inputs are RGB (walls black, open white, start green, end red); the target
+    marks the pixels of the unique start-to-end path."""
+
+    name = "mazes"
+    summary = "path from start to end through a maze; difficulty = maze size (9, 13, 33, 59, ...)"
+    kind = "grid"
+    spatial_dims = 2
+    in_channels = 3
+    num_classes = 2
+    difficulty_unit = "size"
+    default_train_difficulty = "9"
+    default_test_difficulty = "13"
+    data_version = 1
+    options = (
+        Option("layout", "compact", choices=LAYOUTS,
+               help="compact: one pixel per maze grid cell ((s+2)^2, for CPUs); "
+                    "e2h: easy-to-hard-data's 2x upscaled image ((2s+6)^2)"),
+        Option("source", "generated",
+               help="'generated', or the name of a data set added with `dt data import mazes DIR`"),
+    )
+    presets = PRESETS
+
+    @property
+    def layout(self) -> str:
+        return self.option_values["layout"]
+
+    # -- difficulty and data ---------------------------------------------------------------
+
+    def parse_difficulty(self, text: str | int) -> int:
+        size = super().parse_difficulty(text)
+        if size < 3 or size % 2 == 0:
+            raise DtError(f"maze size must be an odd number >= 3 (9, 13, 33, 59, ...), got {size}")
+        return size
+
+    def describe_difficulty(self, difficulty: Any) -> str:
+        cells = (int(difficulty) + 1) // 2
+        return f"size {difficulty} ({cells}x{cells} cells)"
+
+    def data_fields(self, split, difficulty, count, seed):
+        fields = super().data_fields(split, difficulty, count, seed)
+        fields["options"].pop("source", None)
+        return fields
+
+    def dataset(self, split: str, difficulty: Any, count: int, seed: int):
+        source = self.option_values["source"]
+        if source == "generated":
+            return super().dataset(split, difficulty, count, seed)
+        x, y = self.imported(source)
+        side = x.shape[-1]
+        if side != self.image_side(difficulty):
+            from dt_mazes.layouts import image_size
+
+            sizes = [s for s in range(3, 2 * side, 2) if image_size(s, self.layout) == side]
+            raise DtError(f"imported data set {source!r} holds size {sizes[0] if sizes else '?'} "
+                          f"mazes, not size {difficulty}; pass --difficulty to match")
+        if count > len(x):
+            raise DtError(f"imported data set {source!r} has {len(x)} mazes, asked for {count}")
+        return x[:count], y[:count]
+
+    def image_side(self, size: int) -> int:
+        from dt_mazes.layouts import image_size
+
+        return image_size(int(size), self.layout)
+
+    def generate(self, difficulty: int, count: int, seed: int):
+        import torch
+
+        from dt_mazes.generate import generate_mazes
+        from dt_mazes.layouts import to_compact, to_e2h
+
+        mazes = generate_mazes(int(difficulty), count, seed)
+        inputs, targets = (to_compact if self.layout == "compact" else to_e2h)(mazes)
+        # 0/1 values: uint8 keeps the cache and host memory 4x (inputs) / 8x (targets) smaller
+        return torch.from_numpy(inputs.astype("uint8")), torch.from_numpy(targets.astype("uint8"))
+
+    def import_data(self, path: Path):
+        import torch
+
+        from dt_mazes.layouts import e2h_to_compact, load_e2h_dir
+
+        try:
+            inputs, targets = load_e2h_dir(path)
+            if self.layout == "compact":
+                inputs, targets = e2h_to_compact(inputs, targets)
+        except ValueError as exc:
+            raise DtError(str(exc)) from None
+        side = inputs.shape[-1]
+        size = side - 2 if self.layout == "compact" else (side - 6) // 2
+        return (torch.from_numpy(inputs.astype("uint8")), torch.from_numpy(targets.astype("uint8")),
+                size)
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    @staticmethod
+    def open_mask(inputs):
+        """Open pixels (any channel lit): walls are black."""
+        return inputs.amax(1) > 0
+
+    def loss(self, logits, targets, inputs):
+        """Cross-entropy over open pixels only, as the reference."""
+        import torch.nn.functional as F
+
+        per_pixel = F.cross_entropy(logits, targets, reduction="none")
+        return per_pixel[self.open_mask(inputs)].mean()
+
+    def predict(self, logits, inputs):
+        return logits.argmax(1) * self.open_mask(inputs)
+
+    def position_confidence(self, logits, inputs):
+        return logits.float().softmax(1).amax(1) * self.open_mask(inputs)
+
+    def verify(self, prediction, inputs, targets):
+        """The predicted pixels form one simple path of open pixels from start to end.
+
+        Checked on the raw grid by degrees: every predicted pixel is open, start and end have
+        one predicted neighbour and every other predicted pixel two. The open pixels of a
+        maze form a tree, where that holds exactly for the one start-to-end path.
+        """
+        from dt_mazes.verify import path_is_valid
+
+        return path_is_valid(prediction, inputs, self.layout)
+
+    # -- presentation ----------------------------------------------------------------------
+
+    def render(self, inputs, prediction=None, target=None, confidence=None):
+        from dt_mazes.render import render_maze
+        from dt_mazes.verify import to_raw_numpy
+
+        open_, start, end = to_raw_numpy(inputs, self.layout)
+        pick = lambda t: None if t is None else to_raw_numpy(t, self.layout, grid=True)  # noqa: E731
+        return render_maze(open_, start, end, pick(prediction), pick(target), pick(confidence))
+
+    def parse_instance(self, text: str):
+        from dt_mazes.text import parse_text_maze
+
+        try:
+            open_, start, end = parse_text_maze(text)
+        except ValueError as exc:
+            raise DtError(f"bad maze file: {exc}") from None
+        inputs, _ = self._encode(open_, start, end, path=None)
+        return inputs
+
+    def target_for(self, inputs):
+        from dt_mazes.generate import bfs_path
+        from dt_mazes.verify import to_raw_numpy
+
+        open_, start, end = to_raw_numpy(inputs, self.layout)
+        path = bfs_path(open_, start, end)
+        if path is None:
+            return None
+        _, targets = self._encode(open_, start, end, path)
+        return targets
+
+    def _encode(self, open_, start, end, path):
+        import numpy as np
+        import torch
+
+        from dt_mazes.generate import Mazes as MazeBatch
+        from dt_mazes.layouts import to_compact, to_e2h
+
+        size = open_.shape[0] - 2
+        batch = MazeBatch(open=open_[None], start=np.array([start]), end=np.array([end]),
+                          path=(np.zeros_like(open_) if path is None else path)[None], size=size)
+        inputs, targets = (to_compact if self.layout == "compact" else to_e2h)(batch)
+        return torch.from_numpy(inputs[0]), torch.from_numpy(targets[0].astype("int64"))

@@ -1,0 +1,115 @@
+"""Terminal rendering of a maze with half blocks: two pixel rows per text line.
+
+Each character is an upper half block "▀" whose foreground is the upper pixel and whose
+background is the lower pixel. Runs of equal (upper, lower) colour pairs share one style span, so
+a redraw per iteration in a live view stays cheap even for large mazes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.style import Style
+from rich.text import Span, Text
+
+HALF_BLOCK = "\u2580"
+WALL, OPEN, START, END, WRONG, MISSED = range(6)
+LEVELS = 8  # confidence shades for predicted path pixels, 0.5 -> 1.0
+FIRST_LEVEL = 6
+NONE = FIRST_LEVEL + LEVELS  # no pixel (the lower half of the last line of an odd height)
+_COUNT = NONE + 1
+
+_BASE = {
+    WALL: "#1c1c1c",  # dark grey
+    OPEN: "#d0d0d0",  # light grey
+    START: "#00ff00",  # bright green
+    END: "#ff1a1a",  # bright red
+    WRONG: "#ff00ff",  # magenta: predicted, but not on the target path
+    MISSED: "#b35c00",  # dim orange: on the target path, but not predicted
+}
+_LOW, _HIGH = (0x8a, 0x7a, 0x00), (0x00, 0xe5, 0xff)  # dim yellow -> bright cyan
+
+
+def _colour(index: int) -> str | None:
+    if index in _BASE:
+        return _BASE[index]
+    if index == NONE:
+        return None
+    t = (index - FIRST_LEVEL) / (LEVELS - 1)
+    rgb = (round(lo + (hi - lo) * t) for lo, hi in zip(_LOW, _HIGH))
+    return "#" + "".join(f"{v:02x}" for v in rgb)
+
+
+# Style of every (upper, lower) pair, indexed by upper * _COUNT + lower.
+_STYLES = [Style(color=_colour(up), bgcolor=_colour(low))
+           for up in range(_COUNT) for low in range(_COUNT)]
+
+
+def _mask(name: str, a: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    if a is None:
+        return None
+    a = np.asarray(a)
+    if a.shape != shape:
+        raise ValueError(f"{name} must have the maze's shape {shape}, got {a.shape}")
+    return a.astype(bool)
+
+
+def pixel_colours(open_: np.ndarray, start, end, prediction: np.ndarray | None = None,
+                  target: np.ndarray | None = None,
+                  confidence: np.ndarray | None = None) -> np.ndarray:
+    """Palette index of every pixel, ``(H, W)`` uint8 (see the constants of this module)."""
+    grid = np.asarray(open_, dtype=bool)
+    if grid.ndim != 2:
+        raise ValueError(f"the maze must be a 2-D (H, W) grid, got shape {grid.shape}")
+    pred = _mask("prediction", prediction, grid.shape)
+    tgt = _mask("target", target, grid.shape)
+    colours = grid.astype(np.uint8)  # WALL 0, OPEN 1
+    if pred is None and tgt is not None:
+        pred, tgt = tgt, None  # nothing predicted yet: show the solution as a sure path
+    if pred is not None:
+        if confidence is None:
+            level = np.full(grid.shape, LEVELS - 1)
+        else:
+            conf = np.nan_to_num(np.asarray(confidence, dtype=np.float64))
+            if conf.shape != grid.shape:
+                raise ValueError(f"confidence must have the maze's shape {grid.shape}, "
+                                 f"got {conf.shape}")
+            level = np.rint(np.clip(conf * 2 - 1, 0, 1) * (LEVELS - 1)).astype(np.int64)
+        colours[pred] = (FIRST_LEVEL + level[pred]).astype(np.uint8)
+        if tgt is not None:
+            colours[pred & ~tgt] = WRONG
+            colours[tgt & ~pred] = MISSED
+    colours[int(start[0]), int(start[1])] = START
+    colours[int(end[0]), int(end[1])] = END
+    return colours
+
+
+def render_maze(open_: np.ndarray, start, end, prediction: np.ndarray | None = None,
+                target: np.ndarray | None = None,
+                confidence: np.ndarray | None = None) -> Text:
+    """One maze as half-block Rich text, ``ceil(H / 2)`` lines of ``W`` characters.
+
+    ``prediction`` and ``target`` are (H, W) path masks on the maze's grid, ``confidence`` the
+    (H, W) probability of the path class; predicted pixels are shaded from dim yellow (0.5) to
+    bright cyan (1.0), wrong ones magenta and missed target pixels dim orange. With a target but
+    no prediction the target path is shown at full confidence.
+    """
+    colours = pixel_colours(open_, start, end, prediction, target, confidence)
+    height, width = colours.shape
+    upper = colours[0::2].astype(np.int64)
+    lower = np.full_like(upper, NONE)
+    lower[: height // 2] = colours[1::2]
+    codes = upper * _COUNT + lower  # (lines, W)
+    lines = len(codes)
+
+    # A run starts at column 0 and wherever the pair changes along a line.
+    is_start = np.ones(codes.shape, dtype=bool)
+    is_start[:, 1:] = codes[:, 1:] != codes[:, :-1]
+    row, col = np.nonzero(is_start)
+    stop = np.empty_like(col)
+    stop[:-1] = np.where(row[1:] == row[:-1], col[1:], width)
+    stop[-1:] = width
+    base = row * (width + 1)  # each line is W blocks and a newline
+    spans = [Span(a, b, _STYLES[c]) for a, b, c in
+             zip((base + col).tolist(), (base + stop).tolist(), codes[row, col].tolist())]
+    plain = "\n".join([HALF_BLOCK * width] * lines)
+    return Text(plain, spans=spans, no_wrap=True, overflow="crop")
