@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import zlib
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 from dtcli.errors import DtError
 from dtcli.options import Option, resolve_options
@@ -47,6 +47,8 @@ class Problem:
     data_version: ClassVar[int] = 1
     #: named hyper-parameter sets; see :meth:`preset`
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: names ``dt data fetch NAME`` downloads for this problem (e.g. a data set's name)
+    fetchable: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, **options: Any) -> None:
         self.option_values: dict[str, Any] = resolve_options(
@@ -116,6 +118,22 @@ class Problem:
         difficulty)``. Problems that can read a published format override this."""
         raise DtError(f"problem {self.name!r} cannot import data files")
 
+    def groups(self, split: str, difficulty: Any, count: int, seed: int):
+        """Optional sub-groups of a data set, e.g. rating bands: ``(labels, group id per
+        sample)`` aligned with :meth:`dataset`, or None. ``dt test`` reports each group."""
+        return None
+
+    def generate_files(self, count: int, seed: int, out: Path | None,
+                       progress: Callable[[int, int], None]) -> dict[str, Any] | None:
+        """For problems whose data lives in files (chess puzzles): make ``count`` more for
+        ``dt data generate`` and return a summary. None (the default) means ``dt data generate``
+        generates and caches tensors with :meth:`dataset`."""
+        return None
+
+    def fetch(self, name: str, dest: Path, progress: Callable[[int, int | None], None]) -> list[Path]:
+        """Download the published data set ``name`` (one of :attr:`fetchable`) into ``dest``."""
+        raise DtError(f"problem {self.name!r} has nothing to download")
+
     def imported(self, name: str) -> tuple["torch.Tensor", "torch.Tensor"]:
         """A data set stored by ``dt data import`` under ``name``."""
         from dtcli.datacache import load_imported
@@ -157,8 +175,13 @@ class Problem:
 
     # -- presentation ----------------------------------------------------------------------
 
-    def render(self, inputs, prediction=None, target=None, confidence=None) -> Any:
-        """A Rich renderable of one instance (unbatched tensors), with an optional prediction."""
+    def render(self, inputs, prediction=None, target=None, confidence=None,
+               probabilities=None) -> Any:
+        """A Rich renderable of one instance (unbatched tensors), with an optional prediction.
+
+        ``confidence`` is :meth:`position_confidence` of the prediction; ``probabilities`` the
+        softmax over classes (classes first), for problems that show more than the top class.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement render()")
 
     def parse_instance(self, text: str) -> "torch.Tensor":

@@ -17,11 +17,11 @@ def test_help_and_version(cli):
 
 def test_plugins_and_list(cli):
     rows = json.loads(cli("plugins", "--json").stdout)
-    assert {r["name"] for r in rows} == {"dt_archs", "dt_prefix_sums"}
+    assert {r["name"] for r in rows} == {"dt_archs", "dt_prefix_sums", "dt_mazes"}
     assert "dt_prefix_sums" in cli("plugins").stdout
     doc = json.loads(cli("list", "--json").stdout)
-    assert [p["name"] for p in doc["problems"]] == ["prefix-sums"]
-    assert {"quick", "paper"} <= set(doc["problems"][0]["presets"])
+    assert [p["name"] for p in doc["problems"]] == ["mazes", "prefix-sums"]
+    assert all({"quick", "paper"} <= set(p["presets"]) for p in doc["problems"])
     archs = json.loads(cli("list", "archs", "--json").stdout)
     assert {a["name"] for a in archs} == {"dt", "dt-recall", "ff", "ff-recall"}
     assert "recall_relu" in cli("list", "-v").stdout

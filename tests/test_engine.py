@@ -187,3 +187,16 @@ def test_halting_matches_naive_and_saves_compute(tiny_run):
     never = extrapolate_halting(loaded.net, loaded.problem, x, y, 15, patience=100)
     assert never.correct == extrapolate(loaded.net, loaded.problem, x, y, 15).correct
     assert never.extra["compute_saved"] == 0.0
+
+
+def test_group_counts_add_up(small_net):
+    net, problem, x, y = small_net
+    ids = torch.tensor([0, 1, 0, 1, 1, 0, 2, 2])
+    res = extrapolate(net, problem, x, y, 6, modes=("fixed", "max-conf"),
+                      groups=(["a", "b", "c"], ids), batch_size=3)
+    assert res.groups["totals"] == [3, 3, 2]
+    for mode in ("fixed", "max-conf"):
+        per_group = res.groups[mode]
+        assert [sum(col) for col in zip(*per_group)] == res.counts(mode)
+    plain = extrapolate(net, problem, x[ids == 2], y[ids == 2], 6)
+    assert res.groups["fixed"][2] == plain.correct

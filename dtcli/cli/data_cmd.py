@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import typer
 from rich.table import Table
@@ -12,7 +13,20 @@ from rich.table import Table
 from dtcli.cli.common import OPTION_HELP, console, print_json, problem_with_options
 from dtcli.errors import DtError
 
-data_app = typer.Typer(help="Generate, show and inspect problem data.", no_args_is_help=True)
+data_app = typer.Typer(help="Generate, show, import, fetch and inspect problem data.",
+                       no_args_is_help=True)
+
+
+@contextmanager
+def counting_bar(description: str, total: int | None) -> Iterator:
+    """A Rich progress bar on stderr driven by ``progress(done, total)`` calls."""
+    from dtcli.cli.common import err_console
+    from dtcli.cli.progress import make_progress
+
+    bar = make_progress(err_console)
+    task = bar.add_task(description, total=total, status="")
+    with bar:
+        yield lambda done, total=total: bar.update(task, completed=done, total=total)
 
 
 @data_app.command("generate")
@@ -26,11 +40,26 @@ def generate(
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Generate a data set (deterministic by seed) into the cache, optionally also to a file."""
+    """Generate a data set (deterministic by seed) into the cache, optionally also to a file.
+
+    Problems whose data are files (chess puzzles) generate more of those instead; see the
+    problem's help in `dt list problems -v`.
+    """
     from dtcli.datacache import cache_path
     from dtcli.paths import atomic_write
 
     p = problem_with_options(problem, option)
+    if count <= 0:
+        raise DtError(f"--count must be positive, got {count}")
+    with counting_bar(f"generating {p.name}", count) as progress:
+        summary = p.generate_files(count, seed, out, progress)
+    if summary is not None:
+        if json_out:
+            print_json(summary)
+        else:
+            for key, value in summary.items():
+                console.print(f"{key:>12}: {value}")
+        return
     d = p.parse_difficulty(difficulty or p.default_train_difficulty)
     if split not in ("train", "test"):
         raise DtError(f"--split must be train or test, got {split!r}")
@@ -71,6 +100,28 @@ def show(
     for i in range(len(x)):
         console.rule(f"{p.name} #{i} ({p.describe_difficulty(d)})")
         console.print(p.render(x[i], None, y[i], None))
+
+
+@data_app.command("fetch")
+def fetch(
+    name: str = typer.Argument(..., help="What to download, e.g. chess or cifar10 (see the problem's help)."),
+    dest: Optional[Path] = typer.Option(None, "--dest", help="Directory to download into (default: dt's data directory)."),
+) -> None:
+    """Download a published data set (needs internet); checksums are verified."""
+    from dtcli.paths import data_dir
+    from dtcli.plugins import get_registry
+
+    reg = get_registry()
+    owners = [cls for cls in reg.problems.values() if name in cls.fetchable]
+    if not owners:
+        known = sorted(n for cls in reg.problems.values() for n in cls.fetchable)
+        raise DtError(f"nothing called {name!r} to fetch; fetchable: {', '.join(known) or 'none'}")
+    problem = owners[0]()
+    target = dest or data_dir() / problem.name / "downloads"
+    with counting_bar(f"downloading {name}", None) as progress:
+        paths = problem.fetch(name, target, progress)
+    for path in paths:
+        console.print(f"fetched {path}")
 
 
 @data_app.command("import")

@@ -43,7 +43,8 @@ def solve(
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty of a fresh instance."),
     seed: int = typer.Option(0, help="Which fresh instance (seed of the generator)."),
     iters: Optional[int] = typer.Option(None, "--iters", "-i", help="Iterations to think (default 3 x max_iters)."),
-    input_: Optional[str] = typer.Option(None, "--input", help="Your own instance: text or a file (bits for prefix sums)."),
+    input_: Optional[str] = typer.Option(None, "--input", "--fen",
+                                         help="Your own instance, as text or a file: bits for prefix sums, a maze drawn with # . S E, a FEN for chess."),
     fps: float = typer.Option(20.0, help="Frames per second of the live view (0 = as fast as possible)."),
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps."),
@@ -94,7 +95,7 @@ def solve(
         for f in frames:
             if f.correct and first_correct is None:
                 first_correct = f.iteration
-            view = Group(problem.render(x, f.prediction, y, f.confidence),
+            view = Group(problem.render(x, f.prediction, y, f.confidence, f.probabilities),
                          status_line(f, total, first_correct))
             live.update(view, refresh=True)
             last = f

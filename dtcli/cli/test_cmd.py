@@ -72,11 +72,13 @@ def test(
     if max_depth is not None and wanted[-1] > max_depth:
         loaded.net.check_iters(wanted[-1])
     x, y = problem.dataset("test", d, count, seed)
+    groups = problem.groups("test", d, count, seed)
     label = f"{problem.describe_difficulty(d)}, {wanted[-1]} iterations"
     stream_modes = tuple(m for m in dict.fromkeys(mode) if m != "halt") or ("fixed",)
     with extrapolation_bar(err_console, label, len(x)) as on_batch:
         res = extrapolate(loaded.net, problem, x, y, wanted, modes=stream_modes, verify=True,
-                          batch_size=batch_size, device=dev, on_batch=on_batch, difficulty=d)
+                          batch_size=batch_size, device=dev, on_batch=on_batch, difficulty=d,
+                          groups=groups)
     halt = None
     if "halt" in mode:
         with extrapolation_bar(err_console, label + f", halting (K={patience})", len(x)) as on_batch:
@@ -114,6 +116,7 @@ def show_result(res, problem, difficulty, max_iters: int, halt=None) -> None:
     series = {m: (res.iters, accs[m]) for m in modes}
     console.print(line_plot(series, title="accuracy vs iterations", xlabel="iteration",
                             ylabel="%", ylim=(0, 100), width=min(console.width, 100)))
+    show_groups(res, best_iter)
     line = f"best {best_acc:.1f}% at iteration {best_iter}"
     if max_iters in res.iters:
         line += f"; {res.at(max_iters):.1f}% at max_iters ({max_iters})"
@@ -123,6 +126,25 @@ def show_result(res, problem, difficulty, max_iters: int, halt=None) -> None:
         console.print(f"halt (K={e['patience']}): {halt.accuracy()[-1]:.1f}% at iteration "
                       f"{res.iters[-1]} vs fixed {res.accuracy()[-1]:.1f}%; mean halting iteration "
                       f"{e['mean_halt_iteration']:.1f}; compute saved {100 * e['compute_saved']:.1f}%")
+
+
+def show_groups(res, best_iter: int) -> None:
+    """Per-group accuracy (e.g. per rating band) at the best and the last iteration."""
+    if not res.groups:
+        return
+    modes = [m for m in ("fixed", "verified") if m in res.groups]
+    table = Table(title="by group")
+    table.add_column("group")
+    table.add_column("count", justify="right")
+    picks = sorted({best_iter, res.iters[-1]})
+    for m in modes:
+        for it in picks:
+            table.add_column(f"{m} % @{it}", justify="right")
+    accs = {m: res.group_accuracy(m) for m in modes}
+    for label, total in zip(res.groups["labels"], res.groups["totals"]):
+        cells = [f"{accs[m][label][res.iters.index(it)]:.1f}" for m in modes for it in picks]
+        table.add_row(label, str(total), *cells)
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -54,6 +54,8 @@ class ExtrapolationResult:
     verified: list[int] | None = None
     difficulty: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: per-group counts: {"labels": [...], "totals": [...], mode: [[count per iter] per group]}
+    groups: dict[str, Any] | None = None
 
     def counts(self, mode: str = "fixed") -> list[int]:
         counts = {"fixed": self.correct, "max-conf": self.max_conf_correct,
@@ -85,14 +87,40 @@ class ExtrapolationResult:
             out[mode] = {"correct": self.counts(mode), "accuracy": self.accuracy(mode)}
         if self.extra:
             out["extra"] = self.extra
+        if self.groups:
+            out["groups"] = self.groups
         return out
+
+    def group_accuracy(self, mode: str = "fixed") -> dict[str, list[float]]:
+        """Accuracy per group at every requested iteration (empty without groups)."""
+        if not self.groups or mode not in self.groups:
+            return {}
+        return {label: [100.0 * c / total if total else 0.0 for c in counts]
+                for label, total, counts in zip(self.groups["labels"], self.groups["totals"],
+                                                self.groups[mode])}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ExtrapolationResult":
         get = lambda m: d[m]["correct"] if m in d else None  # noqa: E731
         return cls(iters=list(d["iters"]), total=d["total"], correct=get("fixed"),
                    max_conf_correct=get("max-conf"), verified=get("verified"),
-                   difficulty=d.get("difficulty"), extra=d.get("extra", {}))
+                   difficulty=d.get("difficulty"), extra=d.get("extra", {}), groups=d.get("groups"))
+
+
+class _Tally:
+    """Correct counts per (group, requested iteration) for one mode, kept on the device."""
+
+    def __init__(self, groups: int, iters: int, device: torch.device) -> None:
+        self.counts = torch.zeros(groups, iters, dtype=torch.long, device=device)
+
+    def add(self, j: int, ok: torch.Tensor, group: torch.Tensor) -> None:
+        self.counts[:, j] += torch.bincount(group[ok], minlength=len(self.counts))
+
+    def total(self) -> list[int]:
+        return [int(v) for v in self.counts.sum(0).cpu().tolist()]
+
+    def by_group(self) -> list[list[int]]:
+        return [[int(v) for v in row] for row in self.counts.cpu().tolist()]
 
 
 def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
@@ -101,12 +129,14 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
                 device: torch.device | None = None, amp: str = "off",
                 on_batch: Callable[[int, int, ExtrapolationResult], None] | None = None,
                 cancel: Callable[[], bool] | None = None,
-                difficulty: Any = None) -> ExtrapolationResult:
+                difficulty: Any = None,
+                groups: tuple[list[str], torch.Tensor] | None = None) -> ExtrapolationResult:
     """Score ``net`` on ``(inputs, targets)`` after each requested iteration.
 
     ``modes``: ``fixed`` (the prediction at that iteration) and/or ``max-conf`` (per sample,
     the prediction of its most confident iteration so far, as the reference's test_max_conf).
-    ``verify`` also counts predictions that pass the problem's stronger check.
+    ``verify`` also counts predictions that pass the problem's stronger check. ``groups``
+    (labels, one group id per sample) adds per-group counts, e.g. per rating band.
     """
     unknown = set(modes) - set(MODES)
     if unknown:
@@ -119,10 +149,14 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
     slot = {it: j for j, it in enumerate(wanted)}
     max_conf = "max-conf" in modes
     n_total = len(inputs)
-    counts = torch.zeros(len(wanted), dtype=torch.long, device=device)
-    mc_counts = torch.zeros_like(counts) if max_conf else None
-    ver_counts = torch.zeros_like(counts) if verify else None
-    has_verify = verify
+    labels, group_ids = groups if groups is not None else (["all"], torch.zeros(n_total, dtype=torch.long))
+    n_groups = len(labels)
+    tallies = {"fixed": _Tally(n_groups, len(wanted), device)}
+    if max_conf:
+        tallies["max-conf"] = _Tally(n_groups, len(wanted), device)
+    if verify:
+        tallies["verified"] = _Tally(n_groups, len(wanted), device)
+    group_totals = torch.zeros(n_groups, dtype=torch.long)
 
     net.eval()
     done = 0
@@ -131,6 +165,9 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
             if cancel is not None and cancel():
                 break
             x, y = batch_to(inputs[lo:lo + batch_size], targets[lo:lo + batch_size], device)
+            g = group_ids[lo:lo + batch_size]
+            group_totals += torch.bincount(g, minlength=n_groups)
+            g = g.to(device)
             best_conf = torch.full((len(x),), float("-inf"), device=device)
             best_ok = torch.zeros(len(x), dtype=torch.bool, device=device)
             for i, thought in net.iterate(x, last):
@@ -147,24 +184,28 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
                     best_ok = torch.where(better, ok, best_ok)
                 if j is None:
                     continue
-                counts[j] += ok.sum()
+                tallies["fixed"].add(j, ok, g)
                 if max_conf:
-                    mc_counts[j] += best_ok.sum()
-                if has_verify:
+                    tallies["max-conf"].add(j, best_ok, g)
+                if "verified" in tallies:
                     v = problem.verify(pred, x, y)
                     if v is None:
-                        has_verify = False
+                        del tallies["verified"]
                     else:
-                        ver_counts[j] += torch.as_tensor(v, device=device).sum()
+                        tallies["verified"].add(j, torch.as_tensor(v, device=device).bool(), g)
             done += len(x)
             if on_batch is not None:
-                on_batch(done, n_total, _result(wanted, done, counts, mc_counts,
-                                                ver_counts if has_verify else None, difficulty))
-    return _result(wanted, done, counts, mc_counts, ver_counts if has_verify else None, difficulty)
+                on_batch(done, n_total, _result(wanted, done, tallies, difficulty, labels,
+                                                group_totals, groups is not None))
+    return _result(wanted, done, tallies, difficulty, labels, group_totals, groups is not None)
 
 
-def _result(wanted, total, counts, mc_counts, ver_counts, difficulty) -> ExtrapolationResult:
-    as_list = lambda t: None if t is None else [int(v) for v in t.cpu().tolist()]  # noqa: E731
-    return ExtrapolationResult(iters=list(wanted), total=total, correct=as_list(counts),
-                               max_conf_correct=as_list(mc_counts), verified=as_list(ver_counts),
-                               difficulty=difficulty)
+def _result(wanted, total, tallies, difficulty, labels, group_totals, grouped) -> ExtrapolationResult:
+    get = lambda m: tallies[m].total() if m in tallies else None  # noqa: E731
+    res = ExtrapolationResult(iters=list(wanted), total=total, correct=get("fixed"),
+                              max_conf_correct=get("max-conf"), verified=get("verified"),
+                              difficulty=difficulty)
+    if grouped:
+        res.groups = {"labels": list(labels), "totals": [int(v) for v in group_totals.tolist()],
+                      **{m: t.by_group() for m, t in tallies.items()}}
+    return res

@@ -17,6 +17,7 @@ class SolveFrame:
     iteration: int
     prediction: torch.Tensor
     confidence: torch.Tensor
+    probabilities: torch.Tensor
     mean_confidence: float
     delta_thought: float
     changed: float
@@ -44,6 +45,7 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
         prev_pred = None
         for i, thought in net.iterate(x, iters, prev_thought):
             logits = net.answer(thought)
+            probs = logits.float().softmax(1)
             pred = problem.predict(logits, x)
             conf = problem.position_confidence(logits, x)
             delta = (thought - prev_thought).float().norm() / prev_thought.float().norm().clamp_min(1e-12)
@@ -54,6 +56,7 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
                 v = problem.verify(pred, x, y)
                 verified = None if v is None else bool(v[0])
             yield SolveFrame(iteration=i, prediction=pred[0].cpu(), confidence=conf[0].float().cpu(),
+                             probabilities=probs[0].cpu(),
                              mean_confidence=float(conf.float().mean()), delta_thought=float(delta),
                              changed=float(changed), correct=correct, verified=verified)
             prev_thought, prev_pred = thought, pred

@@ -137,7 +137,7 @@ class Mazes(Problem):
 
     # -- presentation ----------------------------------------------------------------------
 
-    def render(self, inputs, prediction=None, target=None, confidence=None):
+    def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None):
         from dt_mazes.render import render_maze
         from dt_mazes.verify import to_raw_numpy
 

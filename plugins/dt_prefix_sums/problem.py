@@ -54,7 +54,7 @@ class PrefixSums(Problem):
         targets = torch.from_numpy(running_parity(strings))
         return inputs, targets
 
-    def render(self, inputs, prediction=None, target=None, confidence=None) -> Any:
+    def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None) -> Any:
         return render_bits(inputs, prediction, target, confidence)
 
     def parse_instance(self, text: str):
