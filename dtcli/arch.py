@@ -29,6 +29,16 @@ class Architecture:
     spatial_dims: ClassVar[frozenset[int]] = frozenset({1, 2})
     #: architecture-specific options (``--arch-option NAME=VALUE``)
     options: ClassVar[tuple[Option, ...]] = ()
+    #: recurrent and feed-forward twins share a family name (``dt study depth --family``)
+    family: ClassVar[str] = ""
+
+    def iterations_for(self, depth: int | None, max_iters: int) -> int:
+        """Training iterations for a requested effective ``depth`` (None: keep ``max_iters``).
+
+        Depth-sized architectures override this, e.g. a recurrent ResNet of depth 3 + 4·b
+        iterates its block b times.
+        """
+        return max_iters
 
     def supports(self, problem: "Problem") -> str | None:
         """None when this architecture can be built for ``problem``, else the reason it cannot."""

@@ -21,7 +21,8 @@ from dtcli.errors import DtError
 from dtcli.hookspecs import PROJECT, DtSpecs
 from dtcli.problem import Problem
 
-BUILTIN_PLUGINS: tuple[str, ...] = ("dt_archs", "dt_prefix_sums", "dt_mazes")
+BUILTIN_PLUGINS: tuple[str, ...] = ("dt_archs", "dt_prefix_sums", "dt_mazes", "dt_chess",
+                                     "dt_images")
 ENTRY_POINT_GROUP = "dtcli"
 #: comma-separated entry-point names to load; empty means none; unset means all
 ALLOW_ENV = "DTCLI_PLUGINS"

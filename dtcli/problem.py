@@ -141,6 +141,12 @@ class Problem:
         data = load_imported(self.name, name)
         return data["inputs"], data["targets"]
 
+    def augment(self, inputs: "torch.Tensor", targets: "torch.Tensor",
+                generator: "torch.Generator") -> tuple["torch.Tensor", "torch.Tensor"]:
+        """Train-time augmentation of one batch (on its device); draw randomness only from
+        ``generator`` so runs stay reproducible. Default: none."""
+        return inputs, targets
+
     # -- scoring ---------------------------------------------------------------------------
 
     def loss(self, logits: "torch.Tensor", targets: "torch.Tensor", inputs: "torch.Tensor") -> "torch.Tensor":

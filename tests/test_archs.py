@@ -68,3 +68,11 @@ def test_effective_depth(registry):
     p = registry.problem("prefix-sums")
     assert registry.arch("dt").build(p, width=4, max_iters=30).effective_depth(30) == 1 + 4 * 30 + 3
     assert registry.arch("dt-recall").build(p, width=4, max_iters=30).effective_depth(10) == 1 + 5 * 10 + 3
+
+
+def test_iterations_for_effective_depth(registry):
+    assert registry.arch("dt").iterations_for(124, 5) == 30
+    assert registry.arch("dt-recall").iterations_for(154, 5) == 30
+    assert registry.arch("dt").iterations_for(None, 7) == 7
+    with pytest.raises(DtError, match="not one of them"):
+        registry.arch("dt").iterations_for(10, 5)

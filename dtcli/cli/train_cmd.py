@@ -47,6 +47,7 @@ def resolve(problem_name: str, arch_name: str, preset: Optional[str], options: d
     cfg = build_config(problem_name, arch_name, values, preset, overrides)
     cfg.problem_options = problem.option_values
     cfg.arch_options = arch_options
+    cfg.max_iters = arch.iterations_for(cfg.depth, cfg.max_iters)
     return cfg
 
 

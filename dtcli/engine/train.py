@@ -183,7 +183,8 @@ class Trainer:
     def train_epoch(self, epoch: int) -> dict[str, Any] | None:
         cfg, net, problem = self.cfg, self.net, self.problem
         net.train()
-        order = torch.randperm(len(self.train_x), generator=epoch_generator(cfg.seed, epoch))
+        gen = epoch_generator(cfg.seed, epoch)
+        order = torch.randperm(len(self.train_x), generator=gen)
         rng = random.Random(f"{cfg.seed}:{epoch}")
         self.listener.on_epoch_start(epoch + 1, cfg.epochs, self.steps_per_epoch)
         loss_sum, correct, seen = 0.0, 0, 0
@@ -192,6 +193,7 @@ class Trainer:
                 return None
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             x, y = batch_to(self.train_x[idx], self.train_y[idx], self.device)
+            x, y = problem.augment(x, y, gen)
             self.optimizer.zero_grad(set_to_none=True)
             with autocast(self.device, cfg.amp):
                 out = progressive_loss(net, problem, x, y, alpha=cfg.alpha,

@@ -26,6 +26,18 @@ class DTFamily(Architecture):
         self.recall = recall
         self.recurrent = recurrent
         self.summary = summary
+        self.family = "dt-recall" if recall else "dt"
+
+    def iterations_for(self, depth: int | None, max_iters: int) -> int:
+        """Effective depth = 1 (projection) + per-iteration convs x iterations + 3 (head)."""
+        if depth is None:
+            return max_iters
+        per_iter = 2 * _BLOCKS.default + int(self.recall)
+        iters, rest = divmod(depth - 4, per_iter)
+        if iters < 1 or rest:
+            raise DtError(f"{self.name} has effective depth 4 + {per_iter}·iterations; "
+                          f"{depth} is not one of them (e.g. {4 + per_iter}, {4 + 2 * per_iter}, ...)")
+        return iters
 
     def build(self, problem, *, width: int, max_iters: int, depth: int | None = None,
               recall_relu: str = "reference", blocks: int = 2, **unused: Any):

@@ -1,0 +1,1 @@
+"""Built-in problem: chess puzzles (being written)."""

@@ -1,0 +1,1 @@
+"""Built-in problem: image classification (being written)."""
