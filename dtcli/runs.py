@@ -133,22 +133,30 @@ def resolve_model_ref(ref: str | Path) -> Path:
         return path
     if path.suffix == ".safetensors" and path.is_file():
         return path.parent
-    raise DtError(f"no model {str(ref)!r}: expected a run directory (e.g. runs/prefix-sums-dt-recall-...)")
+    raise DtError(f"no model {str(ref)!r}: expected a run directory (e.g. runs/mazes-dt-recall-...) "
+                  f"or a zoo name (`dt zoo list`)")
 
 
 def load_model(ref: str | Path, device: "str | torch.device" = "cpu",
                registry: "Registry | None" = None, weights: str = BEST) -> LoadedModel:
-    """Rebuild the net a run describes and load its weights (safetensors, never a pickle)."""
+    """Rebuild the net a run directory or zoo name describes and load its weights
+    (safetensors, never a pickle; a zoo model's sha256 is verified first)."""
+    from dtcli import zoo
     from dtcli.engine.checkpoint import apply_weights, load_weights
     from dtcli.engine.device import resolve_device
     from dtcli.plugins import get_registry
 
-    run_dir = resolve_model_ref(ref)
-    doc = read_run_config(run_dir)
+    if not Path(str(ref)).expanduser().exists() and zoo.is_zoo_name(ref):
+        doc = zoo.card(str(ref))
+        weights_path = zoo.weights(str(ref), doc)
+        source = weights_path
+    else:
+        source = resolve_model_ref(ref)
+        doc = read_run_config(source)
+        weights_path = source / weights
     cfg = TrainConfig.from_dict(doc["train"])
     problem, net = build_net(registry or get_registry(), cfg, doc["model"].get("build"))
-    weights_path = run_dir / weights
     apply_weights(net, load_weights(weights_path), weights_path)
     device = resolve_device(device) if isinstance(device, str) else device
     net = net.to(device).eval()
-    return LoadedModel(net=net, problem=problem, config=cfg, source=run_dir, info=doc)
+    return LoadedModel(net=net, problem=problem, config=cfg, source=source, info=doc)

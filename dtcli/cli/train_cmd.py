@@ -156,8 +156,15 @@ def run_training(cfg, run_dir: Path, resume: bool, json_out: bool) -> None:
     from dtcli.cli.progress import RichTrainListener
     from dtcli.engine.train import train as engine_train
 
+    import shlex
+    import sys
+
     listener = RichTrainListener(err_console if json_out else console)
-    result = engine_train(cfg, run_dir, listener=listener, resume=resume)
+    # the command line as typed, for the run's record (absent when called in-process)
+    typed = sys.argv and Path(sys.argv[0]).name in ("dt", "__main__.py")
+    command = "dt " + shlex.join(sys.argv[1:]) if typed else None
+    result = engine_train(cfg, run_dir, listener=listener, resume=resume,
+                          info={"command": command})
     summary = {"run_dir": str(result.run_dir), "status": result.status,
                "epochs": result.epochs_done, "best_val_acc": result.best_val,
                "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1),

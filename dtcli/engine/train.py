@@ -60,9 +60,11 @@ class Trainer:
     """One training run in one run directory."""
 
     def __init__(self, cfg: TrainConfig, run_dir: Path, *, registry=None,
-                 listener: Listener | None = None, cancel: Callable[[], bool] | None = None):
+                 listener: Listener | None = None, cancel: Callable[[], bool] | None = None,
+                 info: dict[str, Any] | None = None):
         from dtcli.plugins import get_registry
 
+        self.info = dict(info or {})
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.registry = registry or get_registry()
@@ -127,7 +129,9 @@ class Trainer:
             start_epoch, best, history = self.load()
         else:
             start_epoch, best, history = 0, (None, None), []
-            runs.write_run_config(self.run_dir, self.cfg, self.model_info, "running")
+            self.info["hardware"] = hardware(self.device)
+            runs.write_run_config(self.run_dir, self.cfg, self.model_info, "running",
+                                  {"info": self.info})
             checkpoint.save_state(self.state(0, best, history), self.run_dir / runs.LAST)
             runs.write_metrics(self.run_dir, history)
         runs.set_status(self.run_dir, "running")
@@ -264,7 +268,23 @@ class Trainer:
         return results
 
 
+def hardware(device: torch.device) -> dict[str, Any]:
+    """Where a run trained, for its record (and a zoo card)."""
+    import platform
+
+    from dtcli.engine.device import available_cores
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else (
+        platform.processor() or platform.machine())
+    return {"device": str(device), "name": name, "cores": available_cores(),
+            "threads": torch.get_num_threads(), "torch": torch.__version__,
+            "python": platform.python_version(), "system": platform.system()}
+
+
 def train(cfg: TrainConfig, run_dir: Path, *, registry=None, listener: Listener | None = None,
-          cancel: Callable[[], bool] | None = None, resume: bool = False) -> TrainResult:
-    """Train (or, with ``resume``, continue) the run in ``run_dir``."""
-    return Trainer(cfg, run_dir, registry=registry, listener=listener, cancel=cancel).run(resume)
+          cancel: Callable[[], bool] | None = None, resume: bool = False,
+          info: dict[str, Any] | None = None) -> TrainResult:
+    """Train (or, with ``resume``, continue) the run in ``run_dir``; ``info`` (e.g. the
+    command line) is recorded in its config.json."""
+    return Trainer(cfg, run_dir, registry=registry, listener=listener, cancel=cancel,
+                   info=info).run(resume)

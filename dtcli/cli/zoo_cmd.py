@@ -1,0 +1,173 @@
+"""``dt zoo``: the pretrained models that ship with dt, and the proof of what they claim."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from dtcli.cli.common import console, err_console, print_json
+from dtcli.errors import DtError
+
+zoo_app = typer.Typer(help="Pretrained models: list, show, re-test, add.", no_args_is_help=True)
+
+TOLERANCE = 2.0  # points: a card's number is reproduced when measured within this
+
+
+@zoo_app.command("list")
+def list_(json_out: bool = typer.Option(False, "--json")) -> None:
+    """The zoo's models. Use a name wherever a MODEL is asked for: `dt solve mazes-dt-recall`."""
+    from dtcli import zoo
+
+    models = zoo.index()
+    if json_out:
+        print_json(models)
+        return
+    table = Table(title=f"model zoo ({zoo.zoo_dir()})")
+    for col in ("name", "problem", "arch", "parameters", "summary"):
+        table.add_column(col)
+    for name, m in models.items():
+        table.add_row(name, m["problem"], m["arch"], f"{m['parameters']:,}", m.get("summary", ""))
+    console.print(table)
+    if not models:
+        console.print("the zoo is empty")
+
+
+@zoo_app.command("show")
+def show(name: str = typer.Argument(..., help="Zoo model name."),
+         json_out: bool = typer.Option(False, "--json")) -> None:
+    """A model's card: how it was trained, and its extrapolation table and curves."""
+    from dtcli import zoo
+    from dtcli.cli.plot import line_plot
+
+    doc = zoo.card(name)
+    if json_out:
+        print_json(doc)
+        return
+    t, info = doc["train"], doc.get("training", {})
+    console.print(f"[bold]{name}[/]: {doc.get('summary', '')}")
+    console.print(f"  problem {doc['problem']} {doc['problem_options']}   arch {doc['arch']}   "
+                  f"parameters {doc['model']['parameters']:,}   effective depth at max_iters "
+                  f"{doc['model']['effective_depth']}")
+    console.print(f"  trained on {t['problem']} difficulty {t['train_difficulty']} with max_iters "
+                  f"{t['max_iters']}, width {t['width']}, alpha {t['alpha']}, {t['optimizer']} lr "
+                  f"{t['lr']}, batch {t['batch_size']}, {t['epochs']} epochs")
+    if info:
+        console.print(f"  command: {info.get('command')}")
+        console.print(f"  training time {info.get('seconds', 0) / 60:.1f} min on {info.get('hardware')}")
+    console.print(f"  sha256 {doc['sha256']}")
+    ext = doc["extrapolation"]
+    show_table(ext, None)
+    series = {f"{r['difficulty']}": (r["curve"]["iters"], r["curve"]["accuracy"])
+              for r in ext["results"] if r.get("curve")}
+    if series:
+        console.print(line_plot(series, title=f"accuracy vs iterations (mode {ext['mode']})",
+                                xlabel="iteration", ylabel="%", ylim=(0, 100),
+                                width=min(console.width, 100)))
+
+
+def show_table(ext: dict, measured: list[dict] | None) -> bool:
+    """The card's table (and measured figures beside it); True when all agree within TOLERANCE."""
+    title = f"extrapolation: seed {ext['seed']}, {ext['count']} instances, mode {ext['mode']}"
+    table = Table(title=title)
+    table.add_column("difficulty")
+    table.add_column("iteration", justify="right")
+    table.add_column("card %", justify="right")
+    if measured is not None:
+        table.add_column("measured %", justify="right")
+        table.add_column("Δ", justify="right")
+    ok = True
+    for k, row in enumerate(ext["results"]):
+        for j, it in enumerate(row["iters"]):
+            cells = [str(row["difficulty"]), str(it), f"{row['accuracy'][j]:.1f}"]
+            if measured is not None:
+                got = measured[k]["accuracy"][j]
+                delta = got - row["accuracy"][j]
+                good = abs(delta) <= TOLERANCE
+                ok &= good
+                cells += [f"{got:.1f}", f"[{'green' if good else 'red'}]{delta:+.1f}[/]"]
+            table.add_row(*cells)
+    console.print(table)
+    return ok
+
+
+@zoo_app.command("test")
+def test(name: str = typer.Argument(..., help="Zoo model name."),
+         count: Optional[int] = typer.Option(None, "--count", "-n", help="Instances (default: the card's)."),
+         seed: Optional[int] = typer.Option(None, help="Data seed (default: a fresh one, card seed + 1)."),
+         device: str = typer.Option("auto"),
+         json_out: bool = typer.Option(False, "--json")) -> None:
+    """Re-measure a card's extrapolation table on freshly generated data, side by side."""
+    from dtcli import zoo
+    from dtcli.cli.progress import extrapolation_bar
+    from dtcli.engine.device import configure_threads, resolve_device
+    from dtcli.runs import load_model
+
+    configure_threads()
+    doc = zoo.card(name)
+    ext = doc["extrapolation"]
+    count = count or ext["count"]
+    seed = ext["seed"] + 1 if seed is None else seed
+    loaded = load_model(name, device=resolve_device(device))
+    measured = []
+    for row in ext["results"]:
+        label = f"{name}: {loaded.problem.describe_difficulty(row['difficulty'])}"
+        with extrapolation_bar(err_console, label, count) as on_batch:
+            measured.append(zoo.measure(loaded, row["difficulty"], row["iters"], count, seed,
+                                        ext["mode"], on_batch=on_batch))
+    if json_out:
+        print_json({"name": name, "seed": seed, "count": count, "card": ext["results"],
+                    "measured": measured})
+        return
+    console.print(f"measured on fresh data: seed {seed}, {count} instances")
+    ok = show_table(ext, measured)
+    console.print("[bold green]every figure reproduced within ±2 points[/]" if ok else
+                  "[bold red]some figures differ by more than 2 points[/]")
+
+
+@zoo_app.command("add")
+def add(run: Path = typer.Argument(..., help="Run directory to add."),
+        name: str = typer.Option(..., "--name", help="Zoo name, e.g. mazes-dt-recall."),
+        difficulty: list[str] = typer.Option(..., "--difficulty", "-d", help="Difficulties for the card (repeatable)."),
+        iters: str = typer.Option("30,60,100,200,500", "--iters", help="Iterations in the card's table."),
+        curve: int = typer.Option(500, "--curve", help="Record the full curve up to this iteration (0: none)."),
+        count: int = typer.Option(1000, "--count", "-n"),
+        seed: int = typer.Option(1000, help="Test-data seed recorded on the card."),
+        mode: str = typer.Option("fixed", help="fixed or max-conf."),
+        summary: str = typer.Option("", help="One line for `dt zoo list`."),
+        device: str = typer.Option("auto")) -> None:
+    """(Maintainers) Turn a run into a zoo entry: copy weights, measure the card's table."""
+    from dtcli import runs, zoo
+    from dtcli.cli.progress import extrapolation_bar
+    from dtcli.engine.device import configure_threads, resolve_device
+    from dtcli.engine.extrapolate import parse_iters
+
+    configure_threads()
+    if not name.replace("-", "").isalnum():
+        raise DtError(f"--name {name!r} may only hold letters, digits and '-'")
+    loaded = runs.load_model(run, device=resolve_device(device))
+    table_iters = parse_iters(iters)
+    results = []
+    for d in difficulty:
+        d = loaded.problem.parse_difficulty(d)
+        label = f"{name}: {loaded.problem.describe_difficulty(d)}"
+        with extrapolation_bar(err_console, label, count) as on_batch:
+            results.append(zoo.measure(loaded, d, table_iters, count, seed, mode,
+                                       curve=curve, on_batch=on_batch))
+    history = runs.read_metrics(run)
+    doc = runs.read_run_config(run)
+    training = {"command": doc.get("info", {}).get("command"),
+                "hardware": doc.get("info", {}).get("hardware"),
+                "seconds": round(sum(r.get("seconds", 0) for r in history), 1),
+                "epochs": len(history), "best_val_acc": max((r.get("val_acc") or 0 for r in history), default=None),
+                "dt_version": doc.get("dt_version")}
+    dest = zoo.add(run, name, card_fields={
+        "summary": summary, "training": training,
+        "extrapolation": {"seed": seed, "count": count, "mode": mode, "results": results}})
+    console.print(f"added {name} → {dest} ({dest.stat().st_size / 1e6:.2f} MB)")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(zoo_app, name="zoo")

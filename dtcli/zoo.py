@@ -1,0 +1,123 @@
+"""The model zoo: pretrained models shipped inside the package, each with a card.
+
+``models_zoo/`` (installed as the package ``dtcli.models_zoo``) holds ``index.json`` and, per
+model, ``NAME.safetensors`` and ``NAME.json`` (the card: how it was trained, the sha256 of its
+weights, and an extrapolation table a user can re-measure with ``dt zoo test``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from dtcli.errors import DtError
+from dtcli.paths import atomic_write, atomic_write_json
+
+ZOO_ENV = "DT_ZOO_DIR"
+INDEX = "index.json"
+DEFAULT_MODEL = "mazes-dt-recall"
+
+
+def zoo_dir() -> Path:
+    """Where the zoo lives: ``$DT_ZOO_DIR`` (maintainers, tests) or the installed package."""
+    if os.environ.get(ZOO_ENV):
+        return Path(os.environ[ZOO_ENV]).expanduser()
+    return Path(str(resources.files("dtcli.models_zoo")))
+
+
+def index() -> dict[str, dict[str, Any]]:
+    path = zoo_dir() / INDEX
+    if not path.exists():
+        return {}
+    return json.loads(path.read_text(encoding="utf-8")).get("models", {})
+
+
+def is_zoo_name(ref: str | Path) -> bool:
+    text = str(ref)
+    return "/" not in text and text in index()
+
+
+def card(name: str) -> dict[str, Any]:
+    models = index()
+    if name not in models:
+        from dtcli.plugins import did_you_mean
+
+        raise DtError(f"no zoo model {name!r}{did_you_mean(name, list(models))}; `dt zoo list` shows them")
+    path = zoo_dir() / f"{name}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise DtError(f"zoo card {path} is unreadable ({exc})") from None
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def weights(name: str, doc: dict[str, Any] | None = None) -> Path:
+    """The verified weights file of zoo model ``name`` (sha256 checked against its card)."""
+    doc = doc or card(name)
+    path = zoo_dir() / f"{name}.safetensors"
+    if not path.exists():
+        raise DtError(f"zoo model {name!r} has no weights file {path.name}")
+    actual = sha256_of(path)
+    if actual != doc["sha256"]:
+        raise DtError(f"zoo model {name!r}: sha256 of {path.name} is {actual[:16]}..., "
+                      f"its card says {doc['sha256'][:16]}...; the file is damaged, reinstall dt")
+    return path
+
+
+def add(run_dir: Path, name: str, *, card_fields: dict[str, Any]) -> Path:
+    """Copy a run's best weights into the zoo under ``name`` and write its card and index entry."""
+    from dtcli import runs
+
+    run_dir = Path(run_dir)
+    doc = runs.read_run_config(run_dir)
+    src = run_dir / runs.BEST
+    if not src.exists():
+        raise DtError(f"{run_dir} has no {runs.BEST} to add")
+    root = zoo_dir()
+    dest = root / f"{name}.safetensors"
+    atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
+    full = {"name": name, "problem": doc["train"]["problem"], "arch": doc["train"]["arch"],
+            "problem_options": doc["train"]["problem_options"], "train": doc["train"],
+            "model": doc["model"], "sha256": sha256_of(dest), **card_fields}
+    atomic_write_json(root / f"{name}.json", full)
+    models = index()
+    models[name] = {"problem": full["problem"], "arch": full["arch"],
+                    "summary": card_fields.get("summary", ""),
+                    "parameters": doc["model"]["parameters"]}
+    atomic_write_json(root / INDEX, {"models": dict(sorted(models.items()))})
+    return dest
+
+
+def measure(loaded, difficulty: Any, iters: list[int], count: int, seed: int, mode: str = "fixed",
+            *, curve: int = 0, on_batch=None) -> dict[str, Any]:
+    """Accuracy of a loaded model at ``iters`` on fresh test data (and its curve up to ``curve``).
+
+    Iterations beyond a feed-forward net's depth are left out: it cannot think longer.
+    """
+    from dtcli.engine.extrapolate import extrapolate
+
+    limit = loaded.net.max_depth
+    iters = [i for i in iters if limit is None or i <= limit]
+    curve = min(curve, limit) if limit is not None else curve
+    wanted = sorted(set(iters) | set(range(1, curve + 1)))
+    x, y = loaded.problem.dataset("test", difficulty, count, seed)
+    res = extrapolate(loaded.net, loaded.problem, x, y, wanted, modes=(mode,),
+                      batch_size=max(1, min(200, count)), on_batch=on_batch, difficulty=difficulty)
+    acc = dict(zip(res.iters, res.accuracy(mode)))
+    out = {"difficulty": difficulty, "iters": iters, "accuracy": [round(acc[i], 2) for i in iters]}
+    if curve:
+        out["curve"] = {"iters": list(range(1, curve + 1)),
+                        "accuracy": [round(acc[i], 2) for i in range(1, curve + 1)]}
+    return out

@@ -1,0 +1,1 @@
+"""dt's model zoo: pretrained weights (safetensors) with cards; see dtcli.zoo."""

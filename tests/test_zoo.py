@@ -1,0 +1,65 @@
+"""The model zoo: add a run, list, show, re-test, load by name, refuse damaged weights."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+
+@pytest.fixture
+def zoo_dir(tmp_path, monkeypatch):
+    root = tmp_path / "zoo"
+    root.mkdir()
+    monkeypatch.setenv("DT_ZOO_DIR", str(root))
+    return root
+
+
+def test_add_list_show_test_and_load(cli, tiny_run, zoo_dir, tmp_path):
+    result = cli("zoo", "add", tiny_run, "--name", "tiny-ps", "-d", "12", "-d", "16",
+                 "--iters", "4,8,12", "--curve", "12", "--count", "20", "--seed", "5",
+                 "--summary", "a tiny test model")
+    assert result.exit_code == 0, result.output
+    models = json.loads(cli("zoo", "list", "--json").stdout)
+    assert models["tiny-ps"]["problem"] == "prefix-sums"
+    card = json.loads(cli("zoo", "show", "tiny-ps", "--json").stdout)
+    assert card["extrapolation"]["results"][1]["difficulty"] == 16
+    assert len(card["extrapolation"]["results"][0]["curve"]["accuracy"]) == 12
+    assert "accuracy vs iterations" in cli("zoo", "show", "tiny-ps").stdout
+    # the card's numbers come back on the card's own seed, exactly
+    same = json.loads(cli("zoo", "test", "tiny-ps", "--seed", "5", "--json").stdout)
+    assert [r["accuracy"] for r in same["measured"]] == [r["accuracy"] for r in same["card"]]
+    assert "±2 points" in cli("zoo", "test", "tiny-ps", "--seed", "5").stdout
+    # a zoo name works wherever a model is expected
+    frames = json.loads(cli("solve", "tiny-ps", "-d", "8", "--iters", "3", "--json").stdout)
+    assert len(frames["frames"]) == 3
+    assert cli("test", "tiny-ps", "-d", "12", "--iters", "4", "--count", "4").exit_code == 0
+
+
+def test_flipped_byte_is_refused(cli, tiny_run, zoo_dir):
+    assert cli("zoo", "add", tiny_run, "--name", "tiny-ps", "-d", "12", "--iters", "4",
+               "--curve", "0", "--count", "4").exit_code == 0
+    weights = zoo_dir / "tiny-ps.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-3] ^= 0x01
+    weights.write_bytes(bytes(data))
+    result = cli("solve", "tiny-ps", "--iters", "2")
+    assert result.exit_code == 2
+    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "sha256" in lines[0]
+
+
+def test_unknown_zoo_name(cli, zoo_dir):
+    result = cli("zoo", "show", "nope")
+    assert result.exit_code == 2 and "no zoo model" in result.stderr
+
+
+def test_shipped_index_is_consistent():
+    """Every model the installed zoo lists has a card whose sha256 matches its weights."""
+    from dtcli import zoo
+
+    for name in zoo.index():
+        doc = zoo.card(name)
+        assert zoo.weights(name, doc).stat().st_size <= 5_000_000
+        assert doc["extrapolation"]["results"]
