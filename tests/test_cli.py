@@ -125,3 +125,11 @@ def test_cli_does_not_import_torch():
     out = subprocess.run([sys.executable, "-m", "dtcli", "plugins", "--json"], check=True,
                          capture_output=True, text=True).stdout
     assert json.loads(out)
+
+
+def test_bench_reports_timings(cli):
+    doc = json.loads(cli("bench", "prefix-sums", "--arch", "dt", "--width", "4", "--max-iters", "3",
+                         "--batch-size", "8", "--steps", "2", "--infer-iters", "5",
+                         "--infer-count", "4", "--json").stdout)
+    assert doc["train_step"]["median_s"] > 0 and doc["inference"]["iters"] == 5
+    assert doc["generate"]["count"] == 1000 and doc["peak_rss_mb"] > 0

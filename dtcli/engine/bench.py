@@ -1,0 +1,94 @@
+"""Speed of this machine on one problem and architecture: data, training steps, inference."""
+
+from __future__ import annotations
+
+import random
+import resource
+import statistics
+import time
+from typing import Any, Callable
+
+import torch
+
+from dtcli import runs
+from dtcli.config import TrainConfig
+from dtcli.engine.device import autocast, batch_to, configure_threads, prepare, resolve_device
+from dtcli.engine.optim import build_optimizer
+from dtcli.engine.progressive import progressive_loss
+
+
+def _timed(fn: Callable[[], Any], repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int = 1000,
+          infer_iters: int = 100, infer_count: int = 100,
+          progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+    """Time data generation, training steps of ``cfg`` and streaming inference at the test
+    difficulty; medians in seconds, plus throughput and peak memory."""
+    from dtcli.plugins import get_registry
+
+    threads = configure_threads(cfg.threads)
+    device = resolve_device(cfg.device)
+    torch.manual_seed(cfg.seed)
+    problem, net = runs.build_net(registry or get_registry(), cfg)
+    net = prepare(net, device, cfg.compile)
+    d_train = problem.parse_difficulty(cfg.train_difficulty or problem.default_train_difficulty)
+    d_test = problem.parse_difficulty((cfg.test_difficulties or [problem.default_test_difficulty])[0])
+
+    progress("generating data")
+    gen = _timed(lambda: problem.generate(d_train, data_count, seed=12345), 1)[0]
+    x, y = problem.generate(d_train, max(cfg.batch_size, 2), seed=1)
+    xb, yb = batch_to(x[:cfg.batch_size], y[:cfg.batch_size], device)
+
+    progress("training steps")
+    opt = build_optimizer(net, cfg)
+    rng = random.Random(cfg.seed)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        with autocast(device, cfg.amp):
+            out = progressive_loss(net, problem, xb, yb, alpha=cfg.alpha, max_iters=cfg.max_iters,
+                                   rng=rng, nk_sampling=cfg.nk_sampling)
+        out.loss.backward()
+        opt.step()
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    net.train()
+    step()  # warm-up
+    step_times = _timed(step, steps)
+
+    progress("inference")
+    xt, _ = problem.generate(d_test, infer_count, seed=2)
+    xt, _ = batch_to(xt, None, device)
+    iters = min(infer_iters, net.max_depth or infer_iters)
+    net.eval()
+
+    def infer() -> None:
+        with torch.inference_mode(), autocast(device, cfg.amp):
+            for _, thought in net.iterate(xt, iters):
+                problem.predict(net.answer(thought), xt)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+
+    infer_s = _timed(infer, 1)[0]
+    step_s = statistics.median(step_times)
+    return {
+        "problem": cfg.problem, "arch": cfg.arch, "device": str(device), "threads": threads,
+        "parameters": net.num_parameters(), "batch_size": cfg.batch_size, "max_iters": cfg.max_iters,
+        "alpha": cfg.alpha,
+        "generate": {"difficulty": d_train, "count": data_count, "seconds": round(gen, 4),
+                     "per_second": round(data_count / gen, 1)},
+        "train_step": {"median_s": round(step_s, 4), "min_s": round(min(step_times), 4),
+                       "samples_per_s": round(cfg.batch_size / step_s, 1)},
+        "inference": {"difficulty": d_test, "count": infer_count, "iters": iters,
+                      "seconds": round(infer_s, 3),
+                      "instance_iters_per_s": round(infer_count * iters / infer_s, 1)},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
