@@ -1,0 +1,187 @@
+"""Engine-side helpers for the TUI: model discovery, difficulty steps, training settings and
+the listener that turns training events into UI messages. Nothing here touches widgets."""
+
+from __future__ import annotations
+
+import json
+import threading
+import types
+import typing
+from pathlib import Path
+from typing import Any, Callable
+
+from dtcli.engine.events import Listener
+from dtcli.errors import DtError
+from dtcli.tui import messages as msg
+
+RUNS_ROOT = Path("runs")
+
+
+# -- models --------------------------------------------------------------------------------
+
+
+def zoo_models() -> list[tuple[str, str]]:
+    """``(name, description)`` of every zoo model."""
+    from dtcli import zoo
+
+    try:
+        models = zoo.index()
+    except (OSError, ValueError):
+        return []
+    return [(name, f"{m.get('problem', '?')} · {m.get('arch', '?')} · "
+                   f"{m.get('parameters', 0):,} parameters") for name, m in models.items()]
+
+
+def recent_runs(root: Path = RUNS_ROOT, limit: int = 30) -> list[tuple[str, str]]:
+    """``(run directory, description)`` of runs under ``root`` with weights, newest first."""
+    found = []
+    for config in Path(root).glob("*/config.json"):
+        run = config.parent
+        if not (run / "best.safetensors").exists():
+            continue
+        try:
+            doc = json.loads(config.read_text(encoding="utf-8"))
+            train = doc["train"]
+            desc = f"{train['problem']} · {train['arch']} · {doc.get('status', '?')}"
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        found.append((config.stat().st_mtime, str(run), desc))
+    found.sort(reverse=True)
+    return [(run, desc) for _, run, desc in found[:limit]]
+
+
+def default_iterations(net: Any, max_iters: int) -> int:
+    """How long the solve view thinks before it pauses: 10x the training iterations (at
+    least 100) for a recurrent net, the depth of a feed-forward one."""
+    return net.max_depth or max(10 * max_iters, 100)
+
+
+def step_difficulty(problem: Any, current: Any, direction: int, tries: int = 4) -> Any | None:
+    """The nearest valid difficulty above (``direction`` 1) or below (-1) ``current``, found
+    by asking the problem to parse ``current ± 1, ± 2, ...``; None for non-integer ones."""
+    if isinstance(current, bool) or not isinstance(current, int):
+        return None
+    for k in range(1, tries + 1):
+        candidate = current + direction * k
+        if candidate <= 0:
+            return None
+        try:
+            return problem.parse_difficulty(str(candidate))
+        except DtError:
+            continue
+    return None
+
+
+# -- training settings ---------------------------------------------------------------------
+
+
+def _field_types() -> dict[str, Any]:
+    from dtcli.config import TrainConfig
+
+    return typing.get_type_hints(TrainConfig)
+
+
+def _coerce(name: str, text: str, hint: Any) -> Any:
+    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    args = [a for a in typing.get_args(hint) if a is not type(None)] if union else [hint]
+    kind = typing.get_origin(args[0]) or args[0]
+    if text.lower() in ("none", "null") and type(None) in typing.get_args(hint):
+        return None
+    try:
+        if kind is bool:
+            if text.lower() in ("1", "true", "yes", "on"):
+                return True
+            if text.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(text)
+        if kind is list:
+            return [v.strip() for v in text.split(",") if v.strip()]
+        if kind in (int, float):
+            return kind(text)
+        return text
+    except ValueError:
+        raise DtError(f"setting {name}={text!r} is not a valid {getattr(kind, '__name__', kind)}") from None
+
+
+def parse_settings(text: str) -> dict[str, Any]:
+    """``"width=16 epochs=3 test_difficulties=13,21"`` -> typed training overrides.
+
+    Names are :class:`~dtcli.config.TrainConfig` fields (dashes allowed, as on the command
+    line; ``test-difficulty`` is accepted for ``test_difficulties``).
+    """
+    hints = _field_types()
+    aliases = {"test_difficulty": "test_difficulties", "warmup": "warmup_epochs"}
+    out: dict[str, Any] = {}
+    for token in text.split():
+        name, sep, value = token.partition("=")
+        name = name.strip().lstrip("-").replace("-", "_")
+        name = aliases.get(name, name)
+        if not sep or not name:
+            raise DtError(f"settings are NAME=VALUE, got {token!r} (example: width=16 epochs=3)")
+        if name in ("problem", "arch", "preset", "problem_options", "arch_options"):
+            raise DtError(f"choose {name.replace('_', ' ')} with the selectors, not as a setting")
+        if name not in hints:
+            from dtcli.plugins import did_you_mean
+
+            raise DtError(f"unknown training setting {name!r}{did_you_mean(name, list(hints))}")
+        out[name] = _coerce(name, value.strip(), hints[name])
+    return out
+
+
+def format_settings(overrides: dict[str, Any]) -> str:
+    parts = []
+    for k, v in overrides.items():
+        if isinstance(v, (list, tuple)):
+            v = ",".join(str(x) for x in v)
+        parts.append(f"{k}={v}")
+    return " ".join(parts)
+
+
+def build_train_config(problem: str, arch: str, preset: str | None, overrides: dict[str, Any],
+                       threads: int | None):
+    """A TrainConfig resolved exactly as ``dt train`` does; torch threads default to the
+    TUI's cap so training never starves the UI thread."""
+    from dtcli.cli.train_cmd import resolve
+
+    overrides = dict(overrides)
+    overrides.setdefault("threads", threads)
+    return resolve(problem, arch, preset, {}, {}, overrides)
+
+
+# -- training events -> messages -----------------------------------------------------------
+
+
+class TrainBridge(Listener):
+    """Posts training events to ``target`` (a screen) from the training thread."""
+
+    def __init__(self, post: Callable[[Any], Any], session: int) -> None:
+        self.post = post
+        self.session = session
+        self.epochs = 0
+        self.losses: list[tuple[float, float]] = []  # (fractional epoch, batch loss)
+        self.phase = ""
+        self._lock = threading.Lock()
+
+    def on_start(self, info: dict[str, Any]) -> None:
+        self.epochs = info.get("epochs", 0)
+        self.post(msg.TrainStarted(self.session, dict(info)))
+
+    def on_epoch_start(self, epoch: int, epochs: int, steps: int) -> None:
+        self.epochs = epochs
+        self.post(msg.TrainPhase(self.session, f"epoch {epoch}/{epochs}", 0, steps))
+
+    def on_batch(self, epoch: int, step: int, steps: int, loss: float) -> None:
+        with self._lock:
+            self.losses.append((epoch - 1 + step / steps, loss))
+            snapshot = list(self.losses)
+        self.post(msg.TrainBatch(self.session, epoch, self.epochs, step, steps, loss, snapshot))
+
+    def on_epoch_end(self, record: dict[str, Any]) -> None:
+        self.post(msg.TrainEpoch(self.session, dict(record)))
+
+    def on_extrapolation_start(self, difficulty: Any, iters: int, count: int) -> None:
+        self.phase = f"extrapolating to {difficulty} ({iters} iterations)"
+        self.post(msg.TrainPhase(self.session, self.phase, 0, count))
+
+    def on_extrapolation_batch(self, done: int, total: int, partial: Any) -> None:
+        self.post(msg.TrainPhase(self.session, self.phase, done, total))

@@ -1,0 +1,72 @@
+"""Screenshots of dt tui (pytest-textual-snapshot): what a user sees on each screen.
+
+Deterministic by construction: a seeded untrained model, fixed instance seeds, paused
+playback, and no timings on screen. Update with ``pytest tests/test_tui_snapshots.py
+--snapshot-update`` after an intended change, and look at the SVGs in __snapshots__/.
+"""
+
+from __future__ import annotations
+
+from test_tui import SIZE, ready, tui_zoo, tui_zoo_dir, wait_for  # noqa: F401 - fixtures
+
+TRAINING = {"overrides": {"width": 8, "max_iters": 4, "epochs": 3, "train_count": 200}}
+
+
+def app(**kwargs):
+    from dtcli.tui.app import DtApp
+
+    return DtApp(autoplay=False, training=TRAINING, **kwargs)
+
+
+def test_solve_view(snap_compare, tui_zoo):
+    async def run_before(pilot):
+        screen = await ready(pilot)
+        await pilot.press("right", "right", "right")
+        await wait_for(pilot, lambda: screen.iteration == 3)
+        await pilot.pause()
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_solve_view_with_solution(snap_compare, tui_zoo):
+    async def run_before(pilot):
+        screen = await ready(pilot)
+        await pilot.press("right_square_bracket")
+        await wait_for(pilot, lambda: screen.inputs is not None and screen.difficulty == 15)
+        await pilot.press("right", "a")
+        await wait_for(pilot, lambda: screen.iteration == 1 and screen.show_answer)
+        await pilot.pause()
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_extrapolation_screen(snap_compare, tui_zoo):
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press("e")
+        screen = pilot.app.screen
+        screen.query_one("#ex-count").value = "8"
+        screen.query_one("#ex-iters").value = "1:12"
+        await pilot.press("r")
+        await wait_for(pilot, lambda: not screen.running)
+        await pilot.pause()
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_training_screen(snap_compare, tui_zoo):
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press("t")
+        await pilot.pause()
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help_screen(snap_compare, tui_zoo):
+    async def run_before(pilot):
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+
+    assert snap_compare(app(), terminal_size=SIZE, run_before=run_before)
