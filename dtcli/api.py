@@ -14,6 +14,7 @@ from dtcli.arch import Architecture
 from dtcli.errors import DtError
 from dtcli.hookspecs import hookimpl
 from dtcli.options import Option
+from dtcli.paths import data_dir
 from dtcli.problem import Problem
 
 _LAZY = {
@@ -31,7 +32,7 @@ _LAZY = {
     "get_registry": "dtcli.plugins",
 }
 
-__all__ = ["Architecture", "DtError", "Option", "Problem", "hookimpl", *_LAZY]
+__all__ = ["Architecture", "DtError", "Option", "Problem", "data_dir", "hookimpl", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -108,3 +108,38 @@ def build_config(problem_name: str, arch_name: str, preset: dict[str, Any] | Non
     cfg = TrainConfig(problem=problem_name, arch=arch_name, preset=preset_name, **values)
     cfg.check()
     return cfg
+
+
+def resolve_config(problem_name: str, arch_name: str, preset: str | None,
+                   options: dict[str, Any], arch_options: dict[str, Any],
+                   overrides: dict[str, Any]) -> TrainConfig:
+    """The TrainConfig `dt train` would use: registry look-ups, the preset (default: quick on
+    a CPU, paper on a GPU, with the preset's problem options under ``-o`` ones), then overrides."""
+    from dtcli.plugins import get_registry
+
+    reg = get_registry()
+    problem = reg.problem(problem_name, options)
+    arch = reg.arch(arch_name)
+    reason = arch.supports(problem)
+    if reason:
+        raise DtError(reason)
+    if preset is None:
+        from dtcli.engine.device import resolve_device
+
+        device = resolve_device(overrides.get("device", "auto"))
+        preset = "quick" if device.type == "cpu" and "quick" in problem.presets else (
+            "paper" if "paper" in problem.presets else None)
+    values = problem.preset(preset, arch_name) if preset else {}
+    preset_options = values.pop("problem_options", {})
+    if preset_options:  # a preset may choose problem options (a layout); -o still wins
+        problem = reg.problem(problem_name, {**preset_options, **options})
+    for key in ("train_difficulty",):
+        if key in overrides:
+            problem.parse_difficulty(overrides[key])
+    for d in overrides.get("test_difficulties") or []:
+        problem.parse_difficulty(d)
+    cfg = build_config(problem_name, arch_name, values, preset, overrides)
+    cfg.problem_options = problem.option_values
+    cfg.arch_options = arch_options
+    cfg.max_iters = arch.iterations_for(cfg.depth, cfg.max_iters)
+    return cfg

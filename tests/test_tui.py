@@ -17,11 +17,11 @@ def make_zoo_model(root: Path) -> Path:
     import torch
 
     from dtcli import runs, zoo
-    from dtcli.cli.train_cmd import resolve
+    from dtcli.config import resolve_config
     from dtcli.engine import checkpoint
     from dtcli.plugins import get_registry
 
-    cfg = resolve("mazes", "dt-recall", "quick", {}, {},
+    cfg = resolve_config("mazes", "dt-recall", "quick", {}, {},
                   {"width": 8, "max_iters": 4, "train_difficulty": "5", "epochs": 1})
     torch.manual_seed(0)
     _, net = runs.build_net(get_registry(), cfg)

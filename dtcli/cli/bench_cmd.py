@@ -31,13 +31,13 @@ def bench(
 
     Useful before a long run: seconds per step x steps per epoch x epochs is the training time.
     """
-    from dtcli.cli.train_cmd import resolve
+    from dtcli.config import resolve_config
     from dtcli.engine.bench import bench as run_bench
 
     overrides = {k: v for k, v in dict(width=width, max_iters=max_iters, alpha=alpha,
                                        batch_size=batch_size, device=device, threads=threads,
                                        amp=amp).items() if v is not None}
-    cfg = resolve(problem, arch, preset, parse_option_pairs(option), {}, overrides)
+    cfg = resolve_config(problem, arch, preset, parse_option_pairs(option), {}, overrides)
     with err_console.status("benchmarking") as status:
         result = run_bench(cfg, steps=steps, infer_iters=infer_iters, infer_count=infer_count,
                            progress=lambda what: status.update(f"benchmarking: {what}"))

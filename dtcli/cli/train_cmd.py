@@ -17,40 +17,6 @@ def _overrides(**given) -> dict:
     return {k: v for k, v in given.items() if v is not None}
 
 
-def resolve(problem_name: str, arch_name: str, preset: Optional[str], options: dict,
-            arch_options: dict, overrides: dict):
-    """Registry look-ups, preset choice and the final TrainConfig."""
-    from dtcli.config import build_config
-    from dtcli.plugins import get_registry
-
-    reg = get_registry()
-    problem = reg.problem(problem_name, options)
-    arch = reg.arch(arch_name)
-    reason = arch.supports(problem)
-    if reason:
-        raise DtError(reason)
-    if preset is None:
-        from dtcli.engine.device import resolve_device
-
-        device = resolve_device(overrides.get("device", "auto"))
-        preset = "quick" if device.type == "cpu" and "quick" in problem.presets else (
-            "paper" if "paper" in problem.presets else None)
-    values = problem.preset(preset, arch_name) if preset else {}
-    preset_options = values.pop("problem_options", {})
-    if preset_options:  # a preset may choose problem options (a layout); -o still wins
-        problem = reg.problem(problem_name, {**preset_options, **options})
-    for key in ("train_difficulty",):
-        if key in overrides:
-            problem.parse_difficulty(overrides[key])
-    for d in overrides.get("test_difficulties") or []:
-        problem.parse_difficulty(d)
-    cfg = build_config(problem_name, arch_name, values, preset, overrides)
-    cfg.problem_options = problem.option_values
-    cfg.arch_options = arch_options
-    cfg.max_iters = arch.iterations_for(cfg.depth, cfg.max_iters)
-    return cfg
-
-
 def train(
     problem: Optional[str] = typer.Argument(None, help="Problem to train on (see `dt list problems`)."),
     arch: Optional[str] = typer.Option(None, "--arch", "-a", help="Architecture (see `dt list archs`)."),
@@ -95,8 +61,8 @@ def train(
     Settings come from the preset, then from explicit flags. The run directory gets
     config.json, metrics.jsonl, best.safetensors, last.pt and extrapolation.json.
     """
-    from dtcli.config import TrainConfig
     from dtcli import runs
+    from dtcli.config import TrainConfig, resolve_config
 
     overrides = _overrides(
         width=width, max_iters=max_iters, depth=depth, alpha=alpha, nk_sampling=nk_sampling,
@@ -123,7 +89,7 @@ def train(
         if not problem or not arch:
             raise DtError("name a problem and an architecture: dt train PROBLEM --arch ARCH "
                           "(`dt list` shows both)")
-        cfg = resolve(problem, arch, preset, parse_option_pairs(option),
+        cfg = resolve_config(problem, arch, preset, parse_option_pairs(option),
                       parse_option_pairs(arch_option), overrides)
         run_dir = out or runs.new_run_dir(RUNS_ROOT, problem, arch)
         if (run_dir / runs.CONFIG).exists():

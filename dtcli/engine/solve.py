@@ -35,21 +35,22 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
     """Yield a :class:`SolveFrame` after each of ``iters`` iterations on one instance.
 
     ``delta_thought`` is ‖thought_i − thought_{i−1}‖₂ relative to ‖thought_{i−1}‖₂; ``changed``
-    is the fraction of output positions whose prediction differs from the previous iteration.
+    is the fraction of output positions whose prediction differs from the previous iteration
+    (for iteration 1: from the head applied to the projection, iteration 0).
     """
     device = device or next(net.parameters()).device
     net.eval()
     x, y = batch_to(inputs.unsqueeze(0), None if target is None else target.unsqueeze(0), device)
     with torch.inference_mode():
         prev_thought = net.start(x)
-        prev_pred = None
+        prev_pred = problem.predict(net.answer(prev_thought), x)
         for i, thought in net.iterate(x, iters, prev_thought):
             logits = net.answer(thought)
             probs = logits.float().softmax(1)
             pred = problem.predict(logits, x)
             conf = problem.position_confidence(logits, x)
             delta = (thought - prev_thought).float().norm() / prev_thought.float().norm().clamp_min(1e-12)
-            changed = 1.0 if prev_pred is None else (pred != prev_pred).float().mean().item()
+            changed = (pred != prev_pred).float().mean().item()
             correct = verified = None
             if y is not None:
                 correct = bool(problem.correct(pred, y)[0])

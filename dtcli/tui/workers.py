@@ -141,11 +141,11 @@ def build_train_config(problem: str, arch: str, preset: str | None, overrides: d
                        threads: int | None):
     """A TrainConfig resolved exactly as ``dt train`` does; torch threads default to the
     TUI's cap so training never starves the UI thread."""
-    from dtcli.cli.train_cmd import resolve
+    from dtcli.config import resolve_config
 
     overrides = dict(overrides)
     overrides.setdefault("threads", threads)
-    return resolve(problem, arch, preset, {}, {}, overrides)
+    return resolve_config(problem, arch, preset, {}, {}, overrides)
 
 
 # -- training events -> messages -----------------------------------------------------------

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from dt_floodfill.generate import generate_grids, reachable
+from dt_floodfill.generate import generate_grids
 from dt_floodfill.problem import FloodFill
 from dtcli.api import DtError, get_registry
 from dtcli.testing import check_problem

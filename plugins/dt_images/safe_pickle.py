@@ -1,0 +1,165 @@
+"""A restricted unpickler for CIFAR's python batches, which are untrusted input.
+
+A pickle may name any importable callable (``os.system``, ``subprocess.Popen`` ...) and have the
+unpickler call it. This one accepts plain containers, str, bytes and numbers, which need no
+global at all, plus the handful of names a pickled numpy array of a plain numeric dtype refers
+to. Those names are never resolved to the real numpy functions: each maps to an inert
+stand-in that can only rebuild an array of numbers from raw bytes. Any other global is refused
+before anything is called.
+"""
+
+from __future__ import annotations
+
+import io
+import pickle
+from typing import Any
+
+import numpy as np
+
+_NUMERIC_KINDS = set("biuf")  # bool, signed, unsigned, float: never object arrays
+
+
+class UnsafePickleError(ValueError):
+    """The pickle names a global outside the allowed set, or misuses an allowed one."""
+
+
+class _DtypeStub:
+    """Stands for ``numpy.dtype(code, align, copy)``; BUILD gives its byte order."""
+
+    def __init__(self, code: Any, *args: Any) -> None:
+        if isinstance(code, bytes):
+            code = code.decode("ascii", "replace")
+        if not isinstance(code, str) or len(code) > 8:
+            raise UnsafePickleError(f"dtype {code!r} is not a plain numeric type")
+        self.code = code
+        self.order = "|"
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple) and len(state) >= 2 and isinstance(state[1], (str, bytes)):
+            order = state[1].decode() if isinstance(state[1], bytes) else state[1]
+            if order in ("<", ">", "|", "="):
+                self.order = order
+        if isinstance(state, tuple) and len(state) >= 3 and state[2] is not None:
+            raise UnsafePickleError("structured dtypes are not accepted")
+
+    def dtype(self) -> np.dtype:
+        try:
+            dt = np.dtype(self.code).newbyteorder(self.order if self.order != "|" else "=")
+        except TypeError:
+            raise UnsafePickleError(f"dtype {self.code!r} is not a plain numeric type") from None
+        if dt.kind not in _NUMERIC_KINDS:
+            raise UnsafePickleError(f"dtype {self.code!r} is not a plain numeric type")
+        return dt
+
+
+class _NdarrayClass:
+    """Stands for the ``numpy.ndarray`` class object passed to ``_reconstruct``."""
+
+
+class _ArrayStub:
+    """Stands for an ndarray under construction; BUILD's state holds shape, dtype and bytes."""
+
+    def __init__(self) -> None:
+        self.array: np.ndarray | None = None
+
+    def __setstate__(self, state: Any) -> None:
+        if not (isinstance(state, tuple) and len(state) == 5):
+            raise UnsafePickleError("unexpected ndarray state")
+        _version, shape, dtype, fortran, raw = state
+        self.array = _array_from(raw, dtype, shape, "F" if fortran else "C")
+
+
+def _array_from(raw: Any, dtype: Any, shape: Any, order: str) -> np.ndarray:
+    if not isinstance(dtype, _DtypeStub):
+        raise UnsafePickleError("ndarray with an unexpected dtype")
+    if isinstance(raw, str):  # a Python 2 str read with encoding='latin1'
+        raw = raw.encode("latin1")
+    if not isinstance(raw, (bytes, bytearray)):
+        raise UnsafePickleError("ndarray data is not raw bytes (object arrays are refused)")
+    if isinstance(shape, int):
+        shape = (shape,)
+    if not (isinstance(shape, (tuple, list)) and all(isinstance(n, int) and n >= 0 for n in shape)):
+        raise UnsafePickleError("ndarray with an invalid shape")
+    dt = dtype.dtype()
+    count = 1
+    for n in shape:
+        count *= n
+    if count * dt.itemsize != len(raw):
+        raise UnsafePickleError("ndarray data does not match its shape")
+    return np.frombuffer(bytes(raw), dtype=dt).reshape(tuple(shape), order=order).copy()
+
+
+def _reconstruct(cls: Any, shape: Any, dtype_code: Any) -> _ArrayStub:
+    if cls is not _NdarrayClass:
+        raise UnsafePickleError("_reconstruct of something other than an ndarray")
+    return _ArrayStub()
+
+
+def _frombuffer(buf: Any, dtype: Any, shape: Any, order: str = "C") -> np.ndarray:
+    """Protocol-5 arrays: ``numpy.core.numeric._frombuffer(bytes, dtype, shape, order)``."""
+    if order not in ("C", "F"):
+        raise UnsafePickleError("invalid array order")
+    return _array_from(buf, dtype, shape, order)
+
+
+def _codecs_encode(text: Any, encoding: str = "utf-8") -> bytes:
+    """Protocol 2 under Python 3 writes bytes as ``_codecs.encode(str, 'latin1')``."""
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise UnsafePickleError("_codecs.encode used for something other than bytes")
+    return text.encode("latin1")
+
+
+_ALLOWED: dict[tuple[str, str], Any] = {("_codecs", "encode"): _codecs_encode}
+for _mod in ("numpy.core.multiarray", "numpy._core.multiarray"):
+    _ALLOWED[(_mod, "_reconstruct")] = _reconstruct
+for _mod in ("numpy.core.numeric", "numpy._core.numeric"):
+    _ALLOWED[(_mod, "_frombuffer")] = _frombuffer
+for _mod in ("numpy", "numpy.core.multiarray", "numpy._core.multiarray"):
+    _ALLOWED[(_mod, "ndarray")] = _NdarrayClass
+    _ALLOWED[(_mod, "dtype")] = _DtypeStub
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        try:
+            return _ALLOWED[(module, name)]
+        except KeyError:
+            raise UnsafePickleError(f"the pickle names {module}.{name}, which is not allowed "
+                                    f"(only containers, numbers, strings, bytes and numeric "
+                                    f"arrays are)") from None
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise UnsafePickleError("persistent ids are not allowed")
+
+
+def _finish(obj: Any, depth: int = 0) -> Any:
+    """Replace array stand-ins by their arrays, everywhere in plain containers."""
+    if depth > 50:
+        raise UnsafePickleError("nesting too deep")
+    if isinstance(obj, _ArrayStub):
+        if obj.array is None:
+            raise UnsafePickleError("incomplete ndarray")
+        return obj.array
+    if isinstance(obj, (_DtypeStub, _NdarrayClass)) or obj is _NdarrayClass:
+        raise UnsafePickleError("a bare dtype or class object is not data")
+    if isinstance(obj, dict):
+        return {_finish(k, depth + 1): _finish(v, depth + 1) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finish(v, depth + 1) for v in obj]
+    if isinstance(obj, tuple):
+        return tuple(_finish(v, depth + 1) for v in obj)
+    return obj
+
+
+def safe_load(data: bytes) -> Any:
+    """Unpickle ``data`` allowing only plain data and numeric numpy arrays.
+
+    Raises :class:`UnsafePickleError` for anything else, without calling it.
+    """
+    try:
+        obj = RestrictedUnpickler(io.BytesIO(data), encoding="bytes").load()
+    except UnsafePickleError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - a damaged pickle is just bad input
+        raise UnsafePickleError(f"not a readable pickle ({type(exc).__name__}: {exc})") from None
+    return _finish(obj)
