@@ -14,7 +14,8 @@ from dtcli.arch import Architecture
 from dtcli.errors import DtError
 from dtcli.hookspecs import hookimpl
 from dtcli.options import Option
-from dtcli.paths import data_dir
+from dtcli.datacache import load_or_make as cached_tensors
+from dtcli.paths import atomic_write, atomic_write_text, data_dir
 from dtcli.problem import Problem
 
 _LAZY = {
@@ -32,7 +33,8 @@ _LAZY = {
     "get_registry": "dtcli.plugins",
 }
 
-__all__ = ["Architecture", "DtError", "Option", "Problem", "data_dir", "hookimpl", *_LAZY]
+__all__ = ["Architecture", "DtError", "Option", "Problem", "atomic_write", "atomic_write_text",
+           "cached_tensors", "data_dir", "hookimpl", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -30,6 +30,9 @@ def cache_path(problem: str, fields: dict[str, Any]) -> Path:
 def load_or_make(problem: str, fields: dict[str, Any], make: Callable[[], dict]) -> dict:
     """Return the cached tensors for ``fields``, generating and caching them on a miss.
 
+    ``make`` returns a dict of tensors (inputs, targets, and any per-sample extras a problem
+    needs later, e.g. puzzle ratings). Plugins reach this as ``dtcli.api.cached_tensors``.
+
     ``DT_NO_CACHE=1`` bypasses the cache (generation is deterministic either way).
     """
     from safetensors import SafetensorError

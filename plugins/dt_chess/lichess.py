@@ -1,0 +1,208 @@
+"""The Lichess puzzle CSV: streaming reader (plain, .gz, .zst), difficulty ranges over the
+rating-sorted puzzles, and conversion to tensors.
+
+The published file (https://database.lichess.org/#puzzles) has the columns PuzzleId, FEN,
+Moves, Rating, RatingDeviation, Popularity, NbPlays, Themes, GameUrl and, since 2022,
+OpeningTags; older copies have no header and nine columns. ``FEN`` is the position *before*
+the opponent's move, ``Moves`` the line in UCI starting with that move; the puzzle is to find
+the second move. dt's own generator writes the same layout.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Iterator
+
+from dtcli.api import DtError
+
+HEADER = ("PuzzleId", "FEN", "Moves", "Rating", "RatingDeviation", "Popularity", "NbPlays",
+          "Themes", "GameUrl", "OpeningTags")
+_GZIP_MAGIC = b"\x1f\x8b"
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def open_text(path: Path) -> IO[str]:
+    """Open a puzzle file as text, decompressing gzip or zstd (told by content, not name)."""
+    path = Path(path)
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - handed to the caller
+    except OSError as exc:
+        raise DtError(f"cannot read puzzle file {path}: {exc.strerror or exc}") from None
+    magic = raw.read(4)
+    raw.seek(0)
+    if magic.startswith(_GZIP_MAGIC):
+        import gzip
+
+        stream: IO[bytes] = gzip.GzipFile(fileobj=raw)
+    elif magic == _ZSTD_MAGIC:
+        import zstandard
+
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+    else:
+        stream = raw
+    return io.TextIOWrapper(stream, encoding="utf-8", newline="")
+
+
+@dataclass(frozen=True)
+class Row:
+    """One puzzle as the file has it."""
+
+    number: int  # position among the file's valid puzzle rows, from 0
+    puzzle_id: str
+    fen: str
+    moves: str
+    rating: int
+    themes: str
+
+
+def iter_rows(path: Path) -> Iterator[Row]:
+    """Stream the puzzles of a Lichess-format file (a header line is optional).
+
+    Lines that are not puzzles (too few columns, a rating that is not a number) are skipped,
+    the same way on every pass, so row numbers are stable.
+    """
+    number = 0
+    with open_text(path) as fh:
+        try:
+            for fields in csv.reader(fh):
+                if len(fields) < 4 or fields[0] == "PuzzleId":
+                    continue
+                try:
+                    rating = int(fields[3])
+                except ValueError:
+                    continue
+                themes = fields[7] if len(fields) > 7 else ""
+                yield Row(number, fields[0], fields[1], fields[2], rating, themes)
+                number += 1
+        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+            raise DtError(f"{path} is not a readable puzzle file ({type(exc).__name__}: {exc})") from None
+
+
+# -- difficulty: a range of the rating-sorted puzzles -----------------------------------------
+
+_INDEX = re.compile(r"^\s*(\d*)\s*:\s*(\d*)\s*$")
+_RATING = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+def parse_range(text: str) -> str:
+    """Check and normalise a difficulty: ``A:B`` (indices into the puzzles sorted by rating,
+    B excluded) or ``LO-HI`` (ratings, both included); either end may be left open."""
+    text = str(text).strip()
+    for pattern, sep in ((_INDEX, ":"), (_RATING, "-")):
+        m = pattern.match(text)
+        if m is None:
+            continue
+        lo, hi = (int(v) if v else None for v in m.groups())
+        if lo is None and hi is None:
+            break
+        if lo is not None and hi is not None and (hi <= lo if sep == ":" else hi < lo):
+            raise DtError(f"chess difficulty {text!r} is an empty range")
+        return f"{'' if lo is None else lo}{sep}{'' if hi is None else hi}"
+    raise DtError(f"chess difficulty {text!r} is neither an index range like 0:600000 "
+                  f"(puzzles sorted by rating) nor a rating range like 1800-2200")
+
+
+def describe_range(canonical: str) -> str:
+    if ":" in canonical:
+        return f"puzzles {canonical} by rating order"
+    return f"rating {canonical}"
+
+
+def select_range(ratings, canonical: str):
+    """Row numbers (file order) of the puzzles in a difficulty range, in rating order
+    (a stable sort, as the reference's ``sort_values(kind="mergesort")``)."""
+    import numpy as np
+
+    order = np.argsort(ratings, kind="stable")
+    if ":" in canonical:
+        lo, hi = canonical.split(":")
+        return order[int(lo or 0):(int(hi) if hi else None)]
+    lo, hi = canonical.split("-")
+    sorted_ratings = ratings[order]
+    start = np.searchsorted(sorted_ratings, int(lo), side="left") if lo else 0
+    stop = np.searchsorted(sorted_ratings, int(hi), side="right") if hi else len(order)
+    return order[start:stop]
+
+
+def subsample(rows, count: int, seed: int):
+    """``count`` of ``rows`` drawn by ``seed``, keeping their order (all of them if fewer)."""
+    import numpy as np
+
+    if count >= len(rows):
+        return rows
+    pick = np.random.default_rng(seed).choice(len(rows), size=count, replace=False)
+    return rows[np.sort(pick)]
+
+
+# -- conversion ------------------------------------------------------------------------------
+
+def puzzle_position(fen: str, moves: str):
+    """The position to solve (the FEN after the line's first move) and the solution move."""
+    import chess
+
+    line = moves.split()
+    if len(line) < 2:
+        raise ValueError(f"the line {moves!r} has no solution move")
+    board = chess.Board(fen)
+    first = chess.Move.from_uci(line[0])
+    if not board.is_legal(first):
+        raise ValueError(f"the first move {line[0]} is illegal in {fen}")
+    board.push(first)
+    solution = chess.Move.from_uci(line[1])
+    if not board.is_legal(solution):
+        raise ValueError(f"the solution move {line[1]} is illegal after {line[0]}")
+    return board, solution
+
+
+def read_ratings(path: Path):
+    """Ratings of every valid puzzle row, in file order."""
+    import numpy as np
+
+    ratings = np.fromiter((r.rating for r in iter_rows(path)), dtype=np.int64)
+    if len(ratings) == 0:
+        raise DtError(f"{path} holds no puzzles in the Lichess CSV layout")
+    return ratings
+
+
+def convert(path: Path, rows) -> dict:
+    """Tensors for the puzzles with row numbers ``rows`` (in that order): inputs (N,12,8,8)
+    and targets (N,8,8) uint8, ratings int32, state int16 (see :func:`encoding.pack_state`)
+    and the row numbers."""
+    import chess
+    import numpy as np
+    import torch
+
+    from dt_chess.encoding import encode_board, encode_move, pack_state
+
+    slot = {int(r): i for i, r in enumerate(rows)}
+    n = len(rows)
+    inputs = np.zeros((n, 12, 8, 8), dtype=np.uint8)
+    targets = np.zeros((n, 8, 8), dtype=np.uint8)
+    ratings = np.zeros(n, dtype=np.int32)
+    state = np.zeros(n, dtype=np.int16)
+    found = 0
+    for row in iter_rows(path):
+        i = slot.get(row.number)
+        if i is None:
+            continue
+        try:
+            board, solution = puzzle_position(row.fen, row.moves)
+        except ValueError as exc:
+            raise DtError(f"{path}: puzzle {row.puzzle_id} (row {row.number + 1}): {exc}") from None
+        black = board.turn == chess.BLACK
+        inputs[i] = encode_board(board)
+        targets[i] = encode_move(solution, black)
+        ratings[i] = row.rating
+        state[i] = pack_state(board)
+        found += 1
+        if found == n:
+            break
+    if found != n:
+        raise DtError(f"{path} changed while it was read; run the command again")
+    return {"inputs": torch.from_numpy(inputs), "targets": torch.from_numpy(targets),
+            "ratings": torch.from_numpy(ratings), "state": torch.from_numpy(state),
+            "rows": torch.from_numpy(np.asarray(rows, dtype=np.int64))}

@@ -1,0 +1,241 @@
+"""The chess puzzles problem: a mid-game position in, the from and to squares of the one best
+move out. Difficulty is a range of puzzles sorted by rating (as the reference) or of ratings."""
+
+from __future__ import annotations
+
+import zlib
+from pathlib import Path
+from typing import Any, Callable
+
+from dtcli.api import DtError, Option, Problem, cached_tensors
+
+from dt_chess.presets import PRESETS
+
+BAND = 200  # rating band width of `dt test`'s per-group table
+_SHOW_LIMIT = 10_000  # data sets up to this size remember who moves, for drawing real boards
+
+
+class ChessPuzzles(Problem):
+    """Chess puzzles as deep-thinking's FlippedChessPuzzleDataset: 12 planes (the side to move's
+    pieces first, the board mirrored so it plays up), the target marks the solution's squares."""
+
+    name = "chess"
+    summary = "best move of a chess puzzle; difficulty = rating-sorted range 0:600000 or ratings 1800-2200"
+    kind = "board"
+    spatial_dims = 2
+    in_channels = 12
+    num_classes = 2
+    difficulty_unit = "rating"
+    #: for dt's generated puzzles (Rating = 400 + 200 x level); a Lichess source defaults to
+    #: the reference's index ranges 0:600000 and 600000:700000 instead
+    default_train_difficulty = "0-999"
+    default_test_difficulty = "1000-"
+    data_version = 1
+    options = (
+        Option("source", "generated",
+               help="generated (dt data generate chess; a bundled sample of 200 until then), "
+                    "lichess (dt data fetch chess), or a Lichess puzzle CSV (.csv, .gz, .zst)"),
+        Option("generator", "auto", choices=("auto", "stockfish", "mates"), affects_data=False,
+               help="dt data generate: Stockfish-labelled puzzles, python-chess forced mates, or "
+                    "Stockfish when found ($DT_STOCKFISH, PATH, /usr/games/stockfish)"),
+        Option("engine_depth", 8, affects_data=False,
+               help="dt data generate: deepest Stockfish search (levels 1..depth)"),
+        Option("workers", 0, affects_data=False,
+               help="dt data generate: worker processes (0: one per CPU core)"),
+    )
+    presets = PRESETS
+    fetchable = ("chess",)
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        if self.option_values["source"] != "generated":
+            self.default_train_difficulty = "0:600000"
+            self.default_test_difficulty = "600000:700000"
+        self._loaded: dict[str, dict] = {}
+
+    # -- difficulty and data ---------------------------------------------------------------
+
+    def parse_difficulty(self, text: str | int) -> str:
+        from dt_chess.lichess import parse_range
+
+        return parse_range(str(text))
+
+    def describe_difficulty(self, difficulty: Any) -> str:
+        from dt_chess.lichess import describe_range
+
+        return describe_range(str(difficulty))
+
+    def _data(self, split: str, difficulty: str, count: int, seed: int) -> dict:
+        """Converted tensors (inputs, targets, ratings, state, rows), cached on disk."""
+        import json
+
+        from dt_chess import store
+
+        if split not in ("train", "test"):
+            raise ValueError(f"split must be train or test, got {split!r}")
+        if count <= 0:
+            raise DtError(f"count must be positive, got {count}")
+        difficulty = self.parse_difficulty(difficulty)
+        source = self.option_values["source"]
+        path = store.resolve_source(source)
+        fields = {"problem": self.name, "version": self.data_version, "options": {"source": source},
+                  "file": store.file_identity(path), "split": split, "difficulty": difficulty,
+                  "count": count, "seed": seed}
+        key = json.dumps(fields, sort_keys=True)
+        if key in self._loaded:
+            return self._loaded[key]
+
+        split_seed = zlib.crc32(f"{seed}/{split}".encode())  # each split its own draw
+
+        def make() -> dict:
+            return self._convert(path, difficulty, count, split_seed, train=split == "train")
+
+        data = cached_tensors(self.name, fields, make)
+        if len(data["inputs"]) <= _SHOW_LIMIT:
+            from dt_chess.encoding import piece_codes, remember
+
+            for code, state in zip(piece_codes(data["inputs"]), data["state"].tolist()):
+                remember(code, int(state))
+        self._loaded = {key: data}
+        return data
+
+    def _convert(self, path: Path, difficulty: str, count: int, seed: int, train: bool) -> dict:
+        """Select ``count`` puzzles of ``difficulty`` from ``path`` by ``seed`` and convert them."""
+        from dt_chess import lichess, store
+
+        ratings = lichess.read_ratings(path)
+        rows = lichess.select_range(ratings, difficulty)
+        where = f"{lichess.describe_range(difficulty)} of {path.name}"
+        if len(rows) == 0:
+            raise DtError(f"no puzzles in {where} ({len(ratings):,} puzzles, ratings "
+                          f"{ratings.min()}-{ratings.max()}); choose another --difficulty")
+        if train and count > len(rows):
+            hint = ""
+            if self.option_values["source"] == "generated":
+                # how many to generate at the share this range has so far; the bundled
+                # sample is replaced, not extended, by generated puzzles
+                missing = count if path == store.sample_path() else count - len(rows)
+                more = -(-missing * len(ratings) // len(rows))
+                hint = f"generate more with `dt data generate chess --count {more}`, or "
+            raise DtError(f"only {len(rows):,} puzzles in {where}, {count:,} asked for "
+                          f"training: {hint}lower --train-count")
+        return lichess.convert(path, lichess.subsample(rows, count, seed))
+
+    def generate(self, difficulty: Any, count: int, seed: int):
+        """Convert ``count`` puzzles of ``difficulty`` drawn by ``seed``, uncached (what
+        :meth:`dataset` caches; ``dt bench`` times it)."""
+        from dt_chess import store
+
+        path = store.resolve_source(self.option_values["source"])
+        data = self._convert(path, self.parse_difficulty(difficulty), count, seed, train=False)
+        return data["inputs"], data["targets"]
+
+    def dataset(self, split: str, difficulty: Any, count: int, seed: int):
+        """Puzzles of ``difficulty`` from the source file, sorted by rating: all of the range
+        when ``count`` covers it, else ``count`` drawn by ``seed`` (in rating order). A test
+        set may come out smaller than ``count``; a training set may not."""
+        data = self._data(split, difficulty, count, seed)
+        return data["inputs"], data["targets"]
+
+    def groups(self, split: str, difficulty: Any, count: int, seed: int):
+        """Rating bands of 200 points (``1800-1999``), for ``dt test``'s per-group table."""
+        import torch
+
+        ratings = self._data(split, difficulty, count, seed)["ratings"].long()
+        bands = torch.div(ratings, BAND, rounding_mode="floor") * BAND
+        values = sorted(set(bands.tolist()))
+        labels = [f"{v}-{v + BAND - 1}" for v in values]
+        index = {v: i for i, v in enumerate(values)}
+        return labels, torch.tensor([index[v] for v in bands.tolist()], dtype=torch.long)
+
+    def generate_files(self, count: int, seed: int, out: Path | None,
+                       progress: Callable[[int, int], None]) -> dict[str, Any]:
+        """Append ``count`` generated puzzles to ``out`` (default: dt's puzzles file)."""
+        import os
+
+        from dt_chess import generate, store
+
+        choice = self.option_values["generator"]
+        engine = generate.find_stockfish() if choice != "mates" else None
+        if choice == "stockfish" and engine is None:
+            raise DtError("no Stockfish found (set DT_STOCKFISH, put stockfish on PATH, or "
+                          "`apt-get install stockfish`); -o generator=mates needs none")
+        kind = "stockfish" if engine else "mates"
+        depth = int(self.option_values["engine_depth"])
+        if kind == "stockfish":
+            if not 1 <= depth <= 30:
+                raise DtError(f"option engine_depth={depth} must be between 1 and 30")
+            generate.probe_engine(engine)
+        workers = int(self.option_values["workers"])
+        if workers < 0:
+            raise DtError(f"option workers={workers} must be 0 (one per core) or more")
+        workers = workers or len(os.sched_getaffinity(0))
+        path = Path(out) if out is not None else store.generated_path()
+        return generate.generate_puzzles(path, count, seed, kind, engine, depth, workers, progress)
+
+    def fetch(self, name: str, dest: Path, progress: Callable[[int, int | None], None]) -> list[Path]:
+        from dt_chess.fetch import fetch_puzzles
+
+        return fetch_puzzles(dest, progress)
+
+    # -- scoring ---------------------------------------------------------------------------
+
+    def predict(self, logits, inputs):
+        """Square flags (N, 8, 8) uint8: bit 0 marks the two squares with the highest
+        class-1 logit (the reference's top-2 prediction), bit 1 the from and to squares of the
+        legal move with the highest sum of those logits (what a player would read)."""
+        import torch
+
+        from dt_chess.encoding import best_legal_squares
+
+        n = len(logits)
+        scores = logits[:, 1].reshape(n, 64).float()
+        kth = scores.topk(2, dim=1).values[:, 1:]
+        top2 = scores >= kth  # ties kept, as the reference's threshold
+        legal = best_legal_squares(scores, inputs)
+        flags = top2.to(torch.uint8) | (legal.to(torch.uint8) << 1)
+        return flags.reshape(logits.shape[0], *logits.shape[2:])
+
+    def correct(self, prediction, targets):
+        """The reference's exact-squares accuracy: the top-2 squares are the solution's."""
+        return ((prediction & 1) == targets).reshape(len(targets), -1).all(1)
+
+    def verify(self, prediction, inputs, targets):
+        """The best-scoring legal move is the solution (or the top-2 squares are: castling
+        rights and en passant are not in the planes, so the decoder may miss a legal move)."""
+        legal = ((prediction >> 1) & 1) == targets
+        return legal.reshape(len(targets), -1).all(1) | self.correct(prediction, targets)
+
+    # -- presentation ----------------------------------------------------------------------
+
+    def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None):
+        from dt_chess.encoding import frame_board, piece_codes, real_board, recall
+        from dt_chess.render import render_position
+
+        code = piece_codes(inputs.unsqueeze(0))[0]
+        known = recall(code)
+        board = real_board(code, known[0]) if known else frame_board(code)
+        flat = lambda t: None if t is None else t.reshape(64).float().cpu().numpy()  # noqa: E731
+        pred = None if prediction is None else prediction.reshape(64).cpu().numpy().astype("uint8")
+        # the class-1 probability says how sure the net is of a square; without it, the
+        # top-class confidence of the square is the best there is
+        move_prob = flat(probabilities[1]) if probabilities is not None else flat(confidence)
+        return render_position(board, known is not None,
+                               None if pred is None else pred & 1,
+                               None if pred is None else (pred >> 1) & 1,
+                               None if target is None else flat(target).astype("uint8"), move_prob)
+
+    def parse_instance(self, text: str):
+        from dt_chess.instance import parse_position
+
+        return parse_position(text)
+
+    def target_for(self, inputs):
+        import torch
+
+        from dt_chess.encoding import piece_codes, recall
+
+        known = recall(piece_codes(inputs.unsqueeze(0))[0])
+        if known is None or known[1] is None:
+            return None
+        return torch.from_numpy(known[1])

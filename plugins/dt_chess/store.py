@@ -1,0 +1,66 @@
+"""Where chess data lives, which file a ``source`` names, and the cache of converted tensors.
+
+Converted puzzles are cached through dt's data cache (``dtcli.api.cached_tensors``), so
+``dt data info chess`` lists them; the key holds the source file's path, size and modification
+time, so a regenerated or re-downloaded file is converted again.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from dtcli.api import DtError, atomic_write_text, data_dir
+
+PROBLEM = "chess"
+GENERATED_NAME = "puzzles.csv"
+DOWNLOAD_NAME = "lichess_db_puzzle.csv.zst"
+
+
+def chess_dir() -> Path:
+    return data_dir() / PROBLEM
+
+
+def generated_path() -> Path:
+    """dt's own generated puzzles (``dt data generate chess`` appends here)."""
+    return chess_dir() / GENERATED_NAME
+
+
+def download_path() -> Path:
+    """Where ``dt data fetch chess`` puts the Lichess database."""
+    return chess_dir() / "downloads" / DOWNLOAD_NAME
+
+
+def sample_path() -> Path:
+    """The puzzles bundled with dt (:mod:`dt_chess.sample`), written out on first use."""
+    from dt_chess.sample import CSV, NAME
+
+    path = chess_dir() / NAME
+    if not path.exists():
+        atomic_write_text(path, CSV)
+    return path
+
+
+def resolve_source(source: str) -> Path:
+    """The puzzle file a ``source`` option names: ``generated`` (dt's puzzles file, or the
+    bundled sample until there is one), ``lichess`` or a path."""
+    if source == "generated":
+        path = generated_path()
+        return path if path.exists() else sample_path()
+    if source == "lichess":
+        path = download_path()
+        if not path.exists():
+            raise DtError(f"the Lichess puzzle database is not at {path}: run `dt data fetch chess` "
+                          "on a machine with internet, or pass -o source=PATH")
+        return path
+    path = Path(source).expanduser()
+    if not path.is_file():
+        raise DtError(f"chess source {source!r} is not a file (use generated, lichess, or the path "
+                      "of a Lichess puzzle CSV, .csv, .csv.gz or .csv.zst)")
+    return path.resolve()
+
+
+def file_identity(path: Path) -> dict[str, Any]:
+    """What identifies a file's content cheaply: path, size and modification time."""
+    st = Path(path).stat()
+    return {"path": str(Path(path).resolve()), "size": st.st_size, "mtime_ns": st.st_mtime_ns}

@@ -1,0 +1,95 @@
+"""Chess through the CLI: train a tiny model on a Lichess-format file, test it per rating band,
+solve a FEN, reject a bad one."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from test_chess_loader import LICHESS_ROWS, random_rows, write_csv
+
+FEN = "r1bqkbnr/pppp1ppp/8/4p3/2BnP3/5N2/PPPP1PPP/RNBQK2R w KQkq - 4 4"
+
+
+@pytest.fixture(scope="module")
+def chess_run(tmp_path_factory):
+    """One tiny chess run trained on a 103-puzzle file, shared by this module's tests."""
+    from typer.testing import CliRunner
+
+    from dtcli.cli import app
+    from dtcli.plugins import reset_registry
+
+    root = tmp_path_factory.mktemp("chess")
+    source = write_csv(root / "puzzles.csv.gz", LICHESS_ROWS + random_rows(96, seed=11), compress="gz")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DT_HOME", str(root / "dt-home"))
+    reset_registry()
+    run_dir = root / "run"
+    result = CliRunner().invoke(app, [
+        "train", "chess", "--arch", "dt-recall", "-o", f"source={source}", "--width", "8",
+        "--max-iters", "3", "--epochs", "1", "--batch-size", "16", "--train-count", "64",
+        "--test-count", "16", "--test-iters", "4", "--train-difficulty", "0:80",
+        "--test-difficulty", "80:103", "--seed", "1", "--out", str(run_dir)])
+    mp.undo()
+    reset_registry()
+    assert result.exit_code == 0, result.output
+    return run_dir, source
+
+
+def test_dry_run_paper_preset(cli):
+    result = cli("train", "chess", "--arch", "dt-recall", "--preset", "paper", "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    cfg = json.loads(result.stdout)
+    cfg = cfg["config"]
+    assert (cfg["width"], cfg["max_iters"], cfg["alpha"], cfg["optimizer"], cfg["lr"]) == (512, 30, 0.5, "sgd", 0.01)
+    assert (cfg["epochs"], cfg["lr_milestones"], cfg["batch_size"], cfg["warmup_epochs"]) == (130, [100, 115], 300, 10)
+
+
+def test_test_reports_bands_and_legal_moves(cli, chess_run):
+    run_dir, _ = chess_run
+    result = cli("test", run_dir, "-d", "1000-2999", "--iters", "1:5", "-n", "40", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["iters"] == [1, 2, 3, 4, 5]
+    assert "verified" in doc and "groups" in doc
+    assert all(v >= f for v, f in zip(doc["verified"]["correct"], doc["fixed"]["correct"]))
+    assert doc["groups"]["labels"][0] == "1200-1399" and sum(doc["groups"]["totals"]) == doc["total"]
+    table = cli("test", run_dir, "-d", "80:103", "--iters", "1:4")
+    assert table.exit_code == 0, table.output
+    assert "verified %" in table.output and "by group" in table.output
+    assert "accuracy vs iterations" in table.output
+
+
+def test_solve_a_fen(cli, chess_run):
+    run_dir, _ = chess_run
+    result = cli("solve", run_dir, "--fen", FEN, "--iters", "3", "--fps", "0")
+    assert result.exit_code == 0, result.output
+    assert "White to move" in result.output and "prediction:" in result.output
+
+
+def test_solve_a_puzzle_file_knows_the_answer(cli, chess_run, tmp_path):
+    run_dir, _ = chess_run
+    pid, fen, moves, rating = LICHESS_ROWS[3]
+    puzzle = tmp_path / "puzzle.csv"
+    puzzle.write_text(f"{pid},{fen},{moves},{rating}\n")
+    result = cli("solve", run_dir, "--input", puzzle, "--iters", "2", "--json")
+    assert result.exit_code == 0, result.output
+    frames = json.loads(result.stdout)["frames"]
+    assert len(frames) == 2 and frames[0]["correct"] is not None and frames[0]["verified"] is not None
+
+
+def test_solve_rejects_a_bad_fen_in_one_line(cli, chess_run):
+    run_dir, _ = chess_run
+    for bad in ("rnbqkbnr/pppppppp/8/8 w KQkq - 0 1", "8/8/8/8/8/8/8/8 w - - 0 1"):
+        result = cli("solve", run_dir, "--fen", bad)
+        assert result.exit_code == 2
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and lines[0].startswith("error:")
+
+
+def test_solve_a_dataset_instance(cli, chess_run):
+    run_dir, _ = chess_run
+    result = cli("solve", run_dir, "-d", "80:103", "--iters", "2", "--fps", "0")
+    assert result.exit_code == 0, result.output
+    assert "to move" in result.output and "solution:" in result.output
