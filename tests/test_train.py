@@ -116,3 +116,14 @@ def test_corrupt_or_missing_state(tmp_path):
         load_model(run)
     with pytest.raises(DtError, match="not a dt run directory"):
         load_model(tmp_path)
+
+
+def test_resume_refuses_changed_training_data(tmp_path):
+    run = tmp_path / "run"
+    train(tiny_config(epochs=1), run)
+    doc = json.loads((run / runs.CONFIG).read_text())
+    assert len(doc["info"]["data_fingerprint"]) == 16
+    doc["info"]["data_fingerprint"] = "0" * 16
+    (run / runs.CONFIG).write_text(json.dumps(doc))
+    with pytest.raises(DtError, match="training data .* changed"):
+        train(tiny_config(epochs=2), run, resume=True)

@@ -141,8 +141,12 @@ def run_training(cfg, run_dir: Path, resume: bool, json_out: bool) -> None:
         print_json(summary)
         return
     out = console
-    out.print(f"[bold green]{result.status}[/] in {result.seconds / 60:.1f} min: best validation "
-              f"{summary['best_val_acc']}% at epoch {summary['best_epoch']}  → {result.run_dir}")
+    best = ("-" if summary["best_val_acc"] is None else f"{summary['best_val_acc']:.2f}%")
+    colour = "green" if result.status == "finished" else "yellow"
+    out.print(f"[bold {colour}]{result.status}[/] in {result.seconds / 60:.1f} min: best validation "
+              f"{best} at epoch {summary['best_epoch']}  → {result.run_dir}")
+    if result.status != "finished":
+        out.print(f"continue with: dt train --resume {result.run_dir}")
     for d, e in summary["extrapolation"].items():
         out.print(f"  difficulty {d}: {e['acc_at_max_iters']:.1f}% at max_iters ({cfg.max_iters}), "
                   f"best {e['best_acc']:.1f}% at iteration {e['best_iter']}")

@@ -51,6 +51,17 @@ def split_train_val(inputs, targets, val_fraction: float, seed: int):
     return (inputs[train], targets[train]), (inputs[val], targets[val])
 
 
+def fingerprint(*tensors: torch.Tensor) -> str:
+    """A short hash of the training data, so a resume can refuse data that changed."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for t in tensors:
+        digest.update(str((tuple(t.shape), str(t.dtype))).encode())
+        digest.update(t.contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
 def default_test_iters(cfg: TrainConfig, net) -> int:
     iters = cfg.test_iters or 10 * cfg.max_iters
     return min(iters, net.max_depth) if net.max_depth is not None else iters
@@ -89,6 +100,7 @@ class Trainer:
         tests = cfg.test_difficulties or [p.default_test_difficulty]
         self.test_difficulties = [p.parse_difficulty(d) for d in tests]
         inputs, targets = p.dataset("train", self.train_difficulty, cfg.train_count, cfg.seed)
+        self.data_fingerprint = fingerprint(inputs, targets)
         (self.train_x, self.train_y), (self.val_x, self.val_y) = split_train_val(
             inputs, targets, cfg.val_fraction, cfg.seed)
         if len(self.train_x) == 0:
@@ -126,10 +138,16 @@ class Trainer:
         for stale in self.run_dir.glob(".*.tmp"):  # left by a process killed mid-write
             stale.unlink(missing_ok=True)
         if resume:
+            recorded = runs.read_run_config(self.run_dir).get("info", {}).get("data_fingerprint")
+            if recorded and recorded != self.data_fingerprint:
+                raise DtError(f"the training data of {self.run_dir} changed since the run started "
+                              "(e.g. more puzzles were generated into its source); resuming needs "
+                              "the same data: start a new run")
             start_epoch, best, history = self.load()
         else:
             start_epoch, best, history = 0, (None, None), []
             self.info["hardware"] = hardware(self.device)
+            self.info["data_fingerprint"] = self.data_fingerprint
             runs.write_run_config(self.run_dir, self.cfg, self.model_info, "running",
                                   {"info": self.info})
             checkpoint.save_state(self.state(0, best, history), self.run_dir / runs.LAST)
