@@ -168,6 +168,11 @@ class Problem:
         """Exact match per sample (every position right): a bool tensor of shape (N,)."""
         return (prediction == targets).reshape(len(targets), -1).all(1)
 
+    def position_mask(self, inputs: "torch.Tensor") -> "torch.Tensor | None":
+        """The output positions that matter (mazes: open pixels), for per-iteration summaries
+        such as mean confidence; None means all of them."""
+        return None
+
     def position_confidence(self, logits: "torch.Tensor", inputs: "torch.Tensor") -> "torch.Tensor":
         """Probability of the predicted class at every position."""
         return logits.float().softmax(1).amax(1)

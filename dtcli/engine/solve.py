@@ -44,13 +44,21 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
     with torch.inference_mode():
         prev_thought = net.start(x)
         prev_pred = problem.predict(net.answer(prev_thought), x)
+        mask = problem.position_mask(x)
+        if mask is not None and not bool(mask.any()):
+            mask = None
+
+        def mean(t: torch.Tensor) -> float:
+            t = t.float()
+            return float(t.mean() if mask is None else t[mask.expand_as(t)].mean())
+
         for i, thought in net.iterate(x, iters, prev_thought):
             logits = net.answer(thought)
             probs = logits.float().softmax(1)
             pred = problem.predict(logits, x)
             conf = problem.position_confidence(logits, x)
             delta = (thought - prev_thought).float().norm() / prev_thought.float().norm().clamp_min(1e-12)
-            changed = (pred != prev_pred).float().mean().item()
+            changed = mean(pred != prev_pred)
             correct = verified = None
             if y is not None:
                 correct = bool(problem.correct(pred, y)[0])
@@ -58,6 +66,6 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
                 verified = None if v is None else bool(v[0])
             yield SolveFrame(iteration=i, prediction=pred[0].cpu(), confidence=conf[0].float().cpu(),
                              probabilities=probs[0].cpu(),
-                             mean_confidence=float(conf.float().mean()), delta_thought=float(delta),
+                             mean_confidence=mean(conf), delta_thought=float(delta),
                              changed=float(changed), correct=correct, verified=verified)
             prev_thought, prev_pred = thought, pred

@@ -111,6 +111,9 @@ class Mazes(Problem):
         """Open pixels (any channel lit): walls are black."""
         return inputs.amax(1) > 0
 
+    def position_mask(self, inputs):
+        return self.open_mask(inputs)
+
     def loss(self, logits, targets, inputs):
         """Cross-entropy over open pixels only, as the reference."""
         import torch.nn.functional as F
