@@ -53,6 +53,9 @@ class TrainConfig:
     test_count: int = 500
     test_iters: int | None = None
     test_every: int = 0
+    #: stop early once validation accuracy is >= stop_at (%) in stop_patience epochs in a row
+    stop_at: float | None = None
+    stop_patience: int = 2
     eval_batch_size: int = 500
     seed: int = 0
     # machine

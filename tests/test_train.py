@@ -127,3 +127,16 @@ def test_resume_refuses_changed_training_data(tmp_path):
     (run / runs.CONFIG).write_text(json.dumps(doc))
     with pytest.raises(DtError, match="training data .* changed"):
         train(tiny_config(epochs=2), run, resume=True)
+
+
+def test_stops_early_once_validation_has_converged(tmp_path):
+    from dtcli.engine.train import converged
+
+    assert converged([{"val_acc": 99.95}, {"val_acc": 100.0}], 99.9, 2)
+    assert not converged([{"val_acc": 100.0}, {"val_acc": 98.0}], 99.9, 2)
+    assert not converged([{"val_acc": 100.0}], 99.9, 2)
+    assert not converged([{"val_acc": 100.0}] * 3, None, 2)
+    # a threshold of 0 stops after `stop_patience` epochs: the run is short but complete
+    result = train(tiny_config(epochs=5, stop_at=0.0, stop_patience=2), tmp_path / "run")
+    assert result.status == "finished" and result.epochs_done == 2
+    assert runs.read_extrapolation(tmp_path / "run")["results"]

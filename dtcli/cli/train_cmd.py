@@ -46,6 +46,9 @@ def train(
     test_count: Optional[int] = typer.Option(None, "--test-count"),
     test_iters: Optional[int] = typer.Option(None, "--test-iters", help="Iterations of the final extrapolation."),
     test_every: Optional[int] = typer.Option(None, "--test-every", help="Also extrapolate every N epochs."),
+    stop_at: Optional[float] = typer.Option(None, "--stop-at",
+                                            help="Stop early once validation accuracy is at least this (%) for --stop-patience epochs."),
+    stop_patience: Optional[int] = typer.Option(None, "--stop-patience"),
     seed: Optional[int] = typer.Option(None, help="Seed for data, initialisation and batch order."),
     device: Optional[str] = typer.Option(None, help="auto | cpu | cuda | mps."),
     amp: Optional[str] = typer.Option(None, help="Mixed precision: off | bf16 | fp16 (slow on most CPUs)."),
@@ -71,8 +74,8 @@ def train(
         throttle=throttle, train_difficulty=train_difficulty,
         test_difficulties=list(test_difficulty) if test_difficulty else None,
         train_count=train_count, test_count=test_count, test_iters=test_iters,
-        test_every=test_every, seed=seed, device=device, amp=amp, compile=compile_,
-        threads=threads)
+        test_every=test_every, stop_at=stop_at, stop_patience=stop_patience, seed=seed,
+        device=device, amp=amp, compile=compile_, threads=threads)
 
     if resume is not None:
         doc = runs.read_run_config(resume)

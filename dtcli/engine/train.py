@@ -62,6 +62,13 @@ def fingerprint(*tensors: torch.Tensor) -> str:
     return digest.hexdigest()[:16]
 
 
+def converged(history: list[dict[str, Any]], stop_at: float | None, patience: int) -> bool:
+    """Validation accuracy has been at least ``stop_at`` for the last ``patience`` epochs."""
+    if stop_at is None or len(history) < patience:
+        return False
+    return all((r.get("val_acc") or 0.0) >= stop_at for r in history[-patience:])
+
+
 def default_test_iters(cfg: TrainConfig, net) -> int:
     iters = cfg.test_iters or 10 * cfg.max_iters
     return min(iters, net.max_depth) if net.max_depth is not None else iters
@@ -200,6 +207,8 @@ class Trainer:
             runs.write_metrics(self.run_dir, history)
             self.listener.on_checkpoint("last", self.run_dir / runs.LAST)
             self.listener.on_epoch_end(dict(record))
+            if converged(history, cfg.stop_at, cfg.stop_patience):
+                break
         return "finished"
 
     def train_epoch(self, epoch: int) -> dict[str, Any] | None:
