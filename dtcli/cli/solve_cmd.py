@@ -16,10 +16,11 @@ from dtcli.errors import DtError
 
 
 def status_line(frame, total: int, first_correct: int | None) -> Text:
+    """Two lines: the iteration's figures, then the verdict so far."""
     text = Text()
     text.append(f"iteration {frame.iteration:>4}/{total}", style="bold")
     text.append(f"   confidence {frame.mean_confidence:.3f}   Δthought {frame.delta_thought:.4f}"
-                f"   changed {100 * frame.changed:5.1f}%   ")
+                f"   changed {100 * frame.changed:5.1f}%\n")
     if frame.correct is not None:
         text.append("correct ✓" if frame.correct else "not yet ✗",
                     style="bold green" if frame.correct else "bold red")
@@ -101,6 +102,8 @@ def solve(
             last = f
             if delay:
                 time.sleep(delay)
+    if not console.is_terminal:
+        console.line()  # a non-terminal Live leaves its last frame without a line end
     if last is not None and last.correct is not None:
         verdict = (f"solved: first correct at iteration {first_correct}" if first_correct
                    else f"not solved in {total} iterations")
