@@ -70,9 +70,10 @@ def show(name: str = typer.Argument(..., help="Zoo model name."),
 
 def show_table(ext: dict, measured: list[dict] | None) -> bool:
     """The card's table (and measured figures beside it); True when all agree within TOLERANCE."""
-    title = f"extrapolation: seed {ext['seed']}, {ext['count']} instances, mode {ext['mode']}"
+    title = f"extrapolation: seed {ext['seed']}, mode {ext['mode']}"
     table = Table(title=title)
     table.add_column("difficulty")
+    table.add_column("instances", justify="right")
     table.add_column("iteration", justify="right")
     table.add_column("card %", justify="right")
     if measured is not None:
@@ -81,7 +82,8 @@ def show_table(ext: dict, measured: list[dict] | None) -> bool:
     ok = True
     for k, row in enumerate(ext["results"]):
         for j, it in enumerate(row["iters"]):
-            cells = [str(row["difficulty"]), str(it), f"{row['accuracy'][j]:.1f}"]
+            n = row.get("count", ext["count"])
+            cells = [str(row["difficulty"]), str(n), str(it), f"{row['accuracy'][j]:.1f}"]
             if measured is not None:
                 got = measured[k]["accuracy"][j]
                 delta = got - row["accuracy"][j]
@@ -108,20 +110,19 @@ def test(name: str = typer.Argument(..., help="Zoo model name."),
     configure_threads()
     doc = zoo.card(name)
     ext = doc["extrapolation"]
-    count = count or ext["count"]
     seed = ext["seed"] + 1 if seed is None else seed
     loaded = load_model(name, device=resolve_device(device))
     measured = []
     for row in ext["results"]:
+        n = count or row.get("count", ext["count"])
         label = f"{name}: {loaded.problem.describe_difficulty(row['difficulty'])}"
-        with extrapolation_bar(err_console, label, count) as on_batch:
-            measured.append(zoo.measure(loaded, row["difficulty"], row["iters"], count, seed,
+        with extrapolation_bar(err_console, label, n) as on_batch:
+            measured.append(zoo.measure(loaded, row["difficulty"], row["iters"], n, seed,
                                         ext["mode"], on_batch=on_batch))
     if json_out:
-        print_json({"name": name, "seed": seed, "count": count, "card": ext["results"],
-                    "measured": measured})
+        print_json({"name": name, "seed": seed, "card": ext["results"], "measured": measured})
         return
-    console.print(f"measured on fresh data: seed {seed}, {count} instances")
+    console.print(f"measured on fresh data: seed {seed}")
     ok = show_table(ext, measured)
     console.print("[bold green]every figure reproduced within ±2 points[/]" if ok else
                   "[bold red]some figures differ by more than 2 points[/]")
@@ -130,10 +131,12 @@ def test(name: str = typer.Argument(..., help="Zoo model name."),
 @zoo_app.command("add")
 def add(run: Path = typer.Argument(..., help="Run directory to add."),
         name: str = typer.Option(..., "--name", help="Zoo name, e.g. mazes-dt-recall."),
-        difficulty: list[str] = typer.Option(..., "--difficulty", "-d", help="Difficulties for the card (repeatable)."),
+        difficulty: list[str] = typer.Option(..., "--difficulty", "-d",
+                                             help="Difficulty for the card's table, D or D@COUNT (repeatable)."),
         iters: str = typer.Option("30,60,100,200,500", "--iters", help="Iterations in the card's table."),
         curve: int = typer.Option(500, "--curve", help="Record the full curve up to this iteration (0: none)."),
-        count: int = typer.Option(1000, "--count", "-n"),
+        curve_count: int = typer.Option(200, "--curve-count", help="Instances behind each curve."),
+        count: int = typer.Option(1000, "--count", "-n", help="Instances behind each table row (D@COUNT overrides)."),
         seed: int = typer.Option(1000, help="Test-data seed recorded on the card."),
         mode: str = typer.Option("fixed", help="fixed or max-conf."),
         summary: str = typer.Option("", help="One line for `dt zoo list`."),
@@ -150,12 +153,14 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
     loaded = runs.load_model(run, device=resolve_device(device))
     table_iters = parse_iters(iters)
     results = []
-    for d in difficulty:
-        d = loaded.problem.parse_difficulty(d)
+    for spec in difficulty:
+        text, _, n = spec.partition("@")
+        d = loaded.problem.parse_difficulty(text)
+        n = int(n) if n else count
         label = f"{name}: {loaded.problem.describe_difficulty(d)}"
-        with extrapolation_bar(err_console, label, count) as on_batch:
-            results.append(zoo.measure(loaded, d, table_iters, count, seed, mode,
-                                       curve=curve, on_batch=on_batch))
+        with extrapolation_bar(err_console, label, n) as on_batch:
+            results.append(zoo.measure(loaded, d, table_iters, n, seed, mode, curve=curve,
+                                       curve_count=curve_count, on_batch=on_batch))
     history = runs.read_metrics(run)
     doc = runs.read_run_config(run)
     training = {"command": doc.get("info", {}).get("command"),
@@ -165,7 +170,8 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
                 "dt_version": doc.get("dt_version")}
     dest = zoo.add(run, name, card_fields={
         "summary": summary, "training": training,
-        "extrapolation": {"seed": seed, "count": count, "mode": mode, "results": results}})
+        "extrapolation": {"seed": seed, "count": count, "mode": mode, "curve_count": curve_count,
+                          "results": results}})
     console.print(f"added {name} → {dest} ({dest.stat().st_size / 1e6:.2f} MB)")
 
 
