@@ -27,7 +27,12 @@ def zoo_dir() -> Path:
     """Where the zoo lives: ``$DT_ZOO_DIR`` (maintainers, tests) or the installed package."""
     if os.environ.get(ZOO_ENV):
         return Path(os.environ[ZOO_ENV]).expanduser()
-    return Path(str(resources.files("dtcli.models_zoo")))
+    try:
+        return Path(str(resources.files("dtcli.models_zoo")))
+    except ModuleNotFoundError:
+        # dtcli imported from a source checkout (e.g. `python -m pytest` in the repository):
+        # the zoo package is mapped from the top-level models_zoo/ only in an installed wheel.
+        return Path(__file__).resolve().parent.parent / "models_zoo"
 
 
 def index() -> dict[str, dict[str, Any]]:

@@ -36,7 +36,7 @@ def build_app() -> typer.Typer:
     from dtcli.plugins import get_registry
 
     app = typer.Typer(cls=DtGroup, help=HELP, no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False, rich_markup_mode="rich")
+                      pretty_exceptions_enable=False, rich_markup_mode=None)
 
     @app.callback()
     def root(
