@@ -6,7 +6,6 @@ from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header
@@ -18,14 +17,9 @@ from dtcli.tui.benchmark import PaintBenchmark
 from dtcli.tui.curve import Curve
 from dtcli.tui.frames import FrameBuffer, produce
 from dtcli.tui.instance_view import InstanceView
+from dtcli.tui.solve_bindings import DEFAULT_SPEED, SOLVE_BINDINGS, SPEEDS
 from dtcli.tui.status import SolveState, SolveStatus
 from dtcli.tui.workers import default_iterations, step_difficulty
-
-SPEEDS = (1, 2, 5, 10, 20, 30, 60)  # iterations shown per second
-DEFAULT_SPEED = SPEEDS.index(20)
-STEP = Binding.Group("step", compact=True)
-SPEED = Binding.Group("speed", compact=True)
-SIZE = Binding.Group("size", compact=True)
 
 
 def _error_text(exc: BaseException) -> str:
@@ -35,23 +29,7 @@ def _error_text(exc: BaseException) -> str:
 class SolveScreen(Screen):
     """The instance, a status panel and live curves; the engine runs ahead in a thread."""
 
-    BINDINGS = [
-        Binding("space", "toggle_play", "play/pause", key_display="space", priority=True),
-        Binding("left", "step(-1)", "back", key_display="←", group=STEP, priority=True),
-        Binding("right", "step(1)", "step", key_display="→", group=STEP, priority=True),
-        Binding("minus", "speed(-1)", "slower", key_display="-", group=SPEED),
-        Binding("plus", "speed(1)", "faster", key_display="+", group=SPEED),
-        Binding("equals_sign", "speed(1)", "faster", show=False),
-        Binding("n", "new_instance", "new"),
-        Binding("left_square_bracket", "difficulty(-1)", "smaller", key_display="[", group=SIZE),
-        Binding("right_square_bracket", "difficulty(1)", "bigger", key_display="]", group=SIZE),
-        Binding("a", "toggle_answer", "answer"),
-        Binding("m", "choose_model", "model"),
-        Binding("e", "app.extrapolation", "extrapolate"),
-        Binding("t", "app.training", "train"),
-        Binding("question_mark", "app.help", "help", key_display="?"),
-        Binding("q", "app.quit", "quit"),
-    ]
+    BINDINGS = SOLVE_BINDINGS
 
     def __init__(self, *, autoplay: bool = True, benchmark: int | None = None) -> None:
         super().__init__()
