@@ -106,9 +106,10 @@ def add(run_dir: Path, name: str, *, card_fields: dict[str, Any]) -> Path:
 
 
 def measure(loaded, difficulty: Any, iters: list[int], count: int, seed: int, mode: str = "fixed",
-            *, curve: int = 0, curve_count: int = 200, on_batch=None) -> dict[str, Any]:
-    """Accuracy of a loaded model at ``iters`` on ``count`` fresh test instances, and, with
-    ``curve``, its curve at every iteration up to ``curve`` on ``curve_count`` instances.
+            *, curve: int = 0, on_batch=None) -> dict[str, Any]:
+    """Accuracy of a loaded model at ``iters`` on ``count`` fresh test instances and, with
+    ``curve``, at every iteration up to ``curve`` in the same pass (scoring an iteration costs
+    little next to computing it, so the curve comes with the table for free).
 
     Iterations beyond a feed-forward net's depth are left out: it cannot think longer.
     """
@@ -117,18 +118,14 @@ def measure(loaded, difficulty: Any, iters: list[int], count: int, seed: int, mo
     limit = loaded.net.max_depth
     iters = [i for i in iters if limit is None or i <= limit]
     curve = min(curve, limit) if limit is not None else curve
-
-    def run(wanted, n, progress):
-        x, y = loaded.problem.dataset("test", difficulty, n, seed)
-        res = extrapolate(loaded.net, loaded.problem, x, y, wanted, modes=(mode,),
-                          batch_size=max(1, min(200, n)), on_batch=progress, difficulty=difficulty)
-        return dict(zip(res.iters, res.accuracy(mode)))
-
-    acc = run(iters, count, on_batch)
+    wanted = sorted(set(iters) | set(range(1, curve + 1)))
+    x, y = loaded.problem.dataset("test", difficulty, count, seed)
+    res = extrapolate(loaded.net, loaded.problem, x, y, wanted, modes=(mode,),
+                      batch_size=max(1, min(200, count)), on_batch=on_batch, difficulty=difficulty)
+    acc = dict(zip(res.iters, res.accuracy(mode)))
     out = {"difficulty": difficulty, "count": count, "iters": iters,
            "accuracy": [round(acc[i], 2) for i in iters]}
     if curve:
-        full = run(list(range(1, curve + 1)), curve_count, None)
-        out["curve"] = {"count": curve_count, "iters": list(range(1, curve + 1)),
-                        "accuracy": [round(full[i], 2) for i in range(1, curve + 1)]}
+        out["curve"] = {"count": count, "iters": list(range(1, curve + 1)),
+                        "accuracy": [round(acc[i], 2) for i in range(1, curve + 1)]}
     return out

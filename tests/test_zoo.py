@@ -17,17 +17,19 @@ def zoo_dir(tmp_path, monkeypatch):
 
 def test_add_list_show_test_and_load(cli, tiny_run, zoo_dir, tmp_path):
     result = cli("zoo", "add", tiny_run, "--name", "tiny-ps", "-d", "12", "-d", "16@30",
-                 "--iters", "4,8,12", "--curve", "12", "--curve-count", "10", "--count", "20",
-                 "--seed", "5", "--summary", "a tiny test model")
+                 "--iters", "4,8,12", "--curve", "12", "--count", "20",
+                 "--seed", "5", "--summary", "a tiny test model",
+                 "--note", "stopped early")
     assert result.exit_code == 0, result.output
     models = json.loads(cli("zoo", "list", "--json").stdout)
     assert models["tiny-ps"]["problem"] == "prefix-sums"
     card = json.loads(cli("zoo", "show", "tiny-ps", "--json").stdout)
     rows = card["extrapolation"]["results"]
     assert rows[1]["difficulty"] == 16 and (rows[0]["count"], rows[1]["count"]) == (20, 30)
-    assert rows[0]["curve"]["count"] == 10
+    assert rows[0]["curve"]["count"] == 20 and rows[1]["curve"]["count"] == 30
     assert len(card["extrapolation"]["results"][0]["curve"]["accuracy"]) == 12
-    assert "accuracy vs iterations" in cli("zoo", "show", "tiny-ps").stdout
+    shown = cli("zoo", "show", "tiny-ps").stdout
+    assert "accuracy vs iterations" in shown and "note: stopped early" in shown
     # the card's numbers come back on the card's own seed, exactly
     same = json.loads(cli("zoo", "test", "tiny-ps", "--seed", "5", "--json").stdout)
     assert [r["accuracy"] for r in same["measured"]] == [r["accuracy"] for r in same["card"]]

@@ -57,6 +57,8 @@ def show(name: str = typer.Argument(..., help="Zoo model name."),
     if info:
         console.print(f"  command: {info.get('command')}")
         console.print(f"  training time {info.get('seconds', 0) / 60:.1f} min on {info.get('hardware')}")
+        if info.get("note"):
+            console.print(f"  note: {info['note']}")
     console.print(f"  sha256 {doc['sha256']}")
     ext = doc["extrapolation"]
     show_table(ext, None)
@@ -135,11 +137,12 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
                                              help="Difficulty for the card's table, D or D@COUNT (repeatable)."),
         iters: str = typer.Option("30,60,100,200,500", "--iters", help="Iterations in the card's table."),
         curve: int = typer.Option(500, "--curve", help="Record the full curve up to this iteration (0: none)."),
-        curve_count: int = typer.Option(200, "--curve-count", help="Instances behind each curve."),
         count: int = typer.Option(1000, "--count", "-n", help="Instances behind each table row (D@COUNT overrides)."),
         seed: int = typer.Option(1000, help="Test-data seed recorded on the card."),
         mode: str = typer.Option("fixed", help="fixed or max-conf."),
         summary: str = typer.Option("", help="One line for `dt zoo list`."),
+        note: str = typer.Option("", help="Anything a reader must know about the training "
+                                          "(e.g. stopped early), shown by `dt zoo show`."),
         device: str = typer.Option("auto")) -> None:
     """(Maintainers) Turn a run into a zoo entry: copy weights, measure the card's table."""
     from dtcli import runs, zoo
@@ -160,7 +163,7 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
         label = f"{name}: {loaded.problem.describe_difficulty(d)}"
         with extrapolation_bar(err_console, label, n) as on_batch:
             results.append(zoo.measure(loaded, d, table_iters, n, seed, mode, curve=curve,
-                                       curve_count=curve_count, on_batch=on_batch))
+                                       on_batch=on_batch))
     history = runs.read_metrics(run)
     doc = runs.read_run_config(run)
     training = {"command": doc.get("info", {}).get("command"),
@@ -168,9 +171,11 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
                 "seconds": round(sum(r.get("seconds", 0) for r in history), 1),
                 "epochs": len(history), "best_val_acc": max((r.get("val_acc") or 0 for r in history), default=None),
                 "dt_version": doc.get("dt_version")}
+    if note:
+        training["note"] = note
     dest = zoo.add(run, name, card_fields={
         "summary": summary, "training": training,
-        "extrapolation": {"seed": seed, "count": count, "mode": mode, "curve_count": curve_count,
+        "extrapolation": {"seed": seed, "count": count, "mode": mode,
                           "results": results}})
     console.print(f"added {name} → {dest} ({dest.stat().st_size / 1e6:.2f} MB)")
 
