@@ -134,3 +134,21 @@ def test_bench_reports_timings(cli):
                          "--infer-count", "4", "--json").stdout)
     assert doc["train_step"]["median_s"] > 0 and doc["inference"]["iters"] == 5
     assert doc["generate"]["count"] == 1000 and doc["peak_rss_mb"] > 0
+
+
+def test_solve_verdict_tells_overthinking_apart(cli, tiny_run, monkeypatch):
+    """Right once and wrong at the end is not reported as solved."""
+    import dataclasses
+
+    import dtcli.engine.solve as engine_solve
+
+    real = engine_solve.solve
+
+    def right_then_wrong(*args, **kwargs):
+        for f in real(*args, **kwargs):
+            yield dataclasses.replace(f, correct=f.iteration == 2)
+
+    monkeypatch.setattr(engine_solve, "solve", right_then_wrong)
+    out = cli("solve", tiny_run, "-d", "8", "--iters", "4").stdout
+    assert "correct at iteration 2, wrong again by iteration 4 (overthinking)" in out
+    assert "solved:" not in out

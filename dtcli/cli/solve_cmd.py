@@ -105,9 +105,15 @@ def solve(
     if not console.is_terminal:
         console.line()  # a non-terminal Live leaves its last frame without a line end
     if last is not None and last.correct is not None:
-        verdict = (f"solved: first correct at iteration {first_correct}" if first_correct
-                   else f"not solved in {total} iterations")
-        console.print(verdict, style="bold green" if first_correct else "bold red")
+        if first_correct is None:
+            verdict, style = f"not solved in {total} iterations", "bold red"
+        elif last.correct:
+            verdict, style = f"solved: first correct at iteration {first_correct}", "bold green"
+        else:  # right once, then thought past it
+            verdict = (f"correct at iteration {first_correct}, wrong again by iteration "
+                       f"{last.iteration} (overthinking)")
+            style = "bold yellow"
+        console.print(verdict, style=style)
 
 
 def register(app: typer.Typer) -> None:
