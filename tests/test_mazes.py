@@ -86,6 +86,8 @@ def test_text_maze_input_and_target(mazes, tmp_path):
     assert target.sum() == 9 and target[1, 1] == 1 and target[5, 5] == 1
     with pytest.raises(DtError, match="bad maze file"):
         mazes.parse_instance("#S#\n#X#\n")
+    with pytest.raises(DtError, match="no open path leads from S to E"):
+        mazes.parse_instance("#####\n#S#E#\n#.#.#\n#.#.#\n#####\n")
 
 
 def test_render_shows_a_maze(mazes):

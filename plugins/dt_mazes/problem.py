@@ -155,6 +155,11 @@ class Mazes(Problem):
             open_, start, end = parse_text_maze(text)
         except ValueError as exc:
             raise DtError(f"bad maze file: {exc}") from None
+        from dt_mazes.generate import bfs_path
+
+        if bfs_path(open_, start, end) is None:
+            raise DtError("bad maze file: no open path leads from S to E; open a wall ('#' to '.') "
+                          "so the maze has a solution")
         inputs, _ = self._encode(open_, start, end, path=None)
         return inputs
 
