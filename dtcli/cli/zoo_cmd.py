@@ -51,9 +51,12 @@ def show(name: str = typer.Argument(..., help="Zoo model name."),
     console.print(f"  problem {doc['problem']} {doc['problem_options']}   arch {doc['arch']}   "
                   f"parameters {doc['model']['parameters']:,}   effective depth at max_iters "
                   f"{doc['model']['effective_depth']}")
-    console.print(f"  trained on {t['problem']} difficulty {t['train_difficulty']} with max_iters "
+    trained = train_difficulty(doc)
+    ran = info.get("epochs", t["epochs"])
+    epochs = f"{t['epochs']} epochs" if ran == t["epochs"] else f"{ran} of {t['epochs']} epochs"
+    console.print(f"  trained on {t['problem']} difficulty {trained} with max_iters "
                   f"{t['max_iters']}, width {t['width']}, alpha {t['alpha']}, {t['optimizer']} lr "
-                  f"{t['lr']}, batch {t['batch_size']}, {t['epochs']} epochs")
+                  f"{t['lr']}, batch {t['batch_size']}, {epochs}, {t['train_count']:,} instances")
     if info:
         console.print(f"  command: {info.get('command')}")
         console.print(f"  training time {info.get('seconds', 0) / 60:.1f} min on {info.get('hardware')}")
@@ -68,6 +71,16 @@ def show(name: str = typer.Argument(..., help="Zoo model name."),
         console.print(line_plot(series, title=f"accuracy vs iterations (mode {ext['mode']})",
                                 xlabel="iteration", ylabel="%", ylim=(0, 100),
                                 width=min(console.width, 100)))
+
+
+def train_difficulty(doc: dict) -> str:
+    """The difficulty a card's model was trained on (its problem's default when unset)."""
+    if doc["train"].get("train_difficulty") is not None:
+        return str(doc["train"]["train_difficulty"])
+    from dtcli.plugins import get_registry
+
+    problem = get_registry().problems.get(doc["problem"])
+    return str(problem.default_train_difficulty) if problem is not None else "default"
 
 
 def show_table(ext: dict, measured: list[dict] | None) -> bool:
