@@ -97,12 +97,21 @@ def add(run_dir: Path, name: str, *, card_fields: dict[str, Any]) -> Path:
             "problem_options": doc["train"]["problem_options"], "train": doc["train"],
             "model": doc["model"], "sha256": sha256_of(dest), **card_fields}
     atomic_write_json(root / f"{name}.json", full)
-    models = index()
-    models[name] = {"problem": full["problem"], "arch": full["arch"],
-                    "summary": card_fields.get("summary", ""),
-                    "parameters": doc["model"]["parameters"]}
-    atomic_write_json(root / INDEX, {"models": dict(sorted(models.items()))})
+    rebuild_index(root)
     return dest
+
+
+def rebuild_index(root: Path) -> None:
+    """Write the index from the cards present, so two maintainers adding at once lose nothing."""
+    models = {}
+    for path in sorted(root.glob("*.json")):
+        if path.name == INDEX:
+            continue
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        models[doc["name"]] = {"problem": doc["problem"], "arch": doc["arch"],
+                               "summary": doc.get("summary", ""),
+                               "parameters": doc["model"]["parameters"]}
+    atomic_write_json(root / INDEX, {"models": models})
 
 
 def measure(loaded, difficulty: Any, iters: list[int], count: int, seed: int, mode: str = "fixed",
