@@ -31,14 +31,15 @@ class SolveState:
     note: str = ""
 
 
-def _verdict(frame: Any) -> Text:
+def _verdict(frame: Any, first_correct: int | None = None) -> Text:
     text = Text()
     if frame is None or frame.correct is None:
         return text.append("—", style="dim")
     if frame.correct:
         text.append("✓ correct", style="bold green")
     else:
-        text.append("✗ not yet", style="bold red")
+        # right earlier and wrong now is overthinking, not "not yet"
+        text.append("✗ not yet" if first_correct is None else "✗ wrong again", style="bold red")
     if frame.verified is not None:
         text.append("  ")
         text.append("✓ verified" if frame.verified else "unverified",
@@ -120,7 +121,7 @@ class SolveStatus(Widget):
         if s.waiting:
             play.append("  thinking…", style="italic yellow")
         row("", play)
-        row("answer", _verdict(s.frame))
+        row("answer", _verdict(s.frame, s.first_correct))
         row("first correct", Text(f"at iteration {s.first_correct}", style="bold cyan")
             if s.first_correct is not None else Text("—", style="dim"))
         row("")
