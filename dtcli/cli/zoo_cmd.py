@@ -26,8 +26,10 @@ def list_(json_out: bool = typer.Option(False, "--json")) -> None:
         print_json(models)
         return
     table = Table(title=f"model zoo ({zoo.zoo_dir()})")
-    for col in ("name", "problem", "arch", "parameters", "summary"):
-        table.add_column(col)
+    for col in ("name", "problem", "arch"):
+        table.add_column(col, no_wrap=True)  # names are typed back: never cut them
+    table.add_column("parameters", justify="right", no_wrap=True)
+    table.add_column("summary")
     for name, m in models.items():
         table.add_row(name, m["problem"], m["arch"], f"{m['parameters']:,}", m.get("summary", ""))
     console.print(table)
