@@ -19,7 +19,7 @@ def test_add_list_show_test_and_load(cli, tiny_run, zoo_dir, tmp_path):
     result = cli("zoo", "add", tiny_run, "--name", "tiny-ps", "-d", "12", "-d", "16@30",
                  "--iters", "4,8,12", "--curve", "12", "--count", "20",
                  "--seed", "5", "--summary", "a tiny test model",
-                 "--note", "stopped early")
+                 "--note", "stopped early", "--curve-only", "20@6")
     assert result.exit_code == 0, result.output
     models = json.loads(cli("zoo", "list", "--json").stdout)
     assert models["tiny-ps"]["problem"] == "prefix-sums"
@@ -28,6 +28,9 @@ def test_add_list_show_test_and_load(cli, tiny_run, zoo_dir, tmp_path):
     assert rows[1]["difficulty"] == 16 and (rows[0]["count"], rows[1]["count"]) == (20, 30)
     assert rows[0]["curve"]["count"] == 20 and rows[1]["curve"]["count"] == 30
     assert len(card["extrapolation"]["results"][0]["curve"]["accuracy"]) == 12
+    curve_row = rows[2]  # shown on the curve, not on the table
+    assert curve_row["difficulty"] == 20 and curve_row["iters"] == [] and curve_row["count"] == 6
+    assert len(curve_row["curve"]["accuracy"]) == 12
     shown = cli("zoo", "show", "tiny-ps").stdout
     assert "accuracy vs iterations" in shown and "note: stopped early" in shown
     # the card's numbers come back on the card's own seed, exactly

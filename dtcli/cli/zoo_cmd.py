@@ -131,6 +131,9 @@ def test(name: str = typer.Argument(..., help="Zoo model name."),
     loaded = load_model(name, device=resolve_device(device))
     measured = []
     for row in ext["results"]:
+        if not row["iters"]:  # a curve-only row: nothing on the table to re-measure
+            measured.append({"difficulty": row["difficulty"], "iters": [], "accuracy": []})
+            continue
         n = count or row.get("count", ext["count"])
         label = f"{name}: {loaded.problem.describe_difficulty(row['difficulty'])}"
         with extrapolation_bar(err_console, label, n) as on_batch:
@@ -152,6 +155,11 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
                                              help="Difficulty for the card's table, D or D@COUNT (repeatable)."),
         iters: str = typer.Option("30,60,100,200,500", "--iters", help="Iterations in the card's table."),
         curve: int = typer.Option(500, "--curve", help="Record the full curve up to this iteration (0: none)."),
+        curve_only: list[str] = typer.Option([], "--curve-only",
+                                             help="Difficulty shown on the curve only, D or D@COUNT "
+                                                  "(repeatable): for sizes too costly to count "
+                                                  "enough instances for a table row that "
+                                                  "reproduces within ±2 points."),
         count: int = typer.Option(1000, "--count", "-n", help="Instances behind each table row (D@COUNT overrides)."),
         seed: int = typer.Option(1000, help="Test-data seed recorded on the card."),
         mode: str = typer.Option("fixed", help="fixed or max-conf."),
@@ -171,13 +179,16 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
     loaded = runs.load_model(run, device=resolve_device(device))
     table_iters = parse_iters(iters)
     results = []
-    for spec in difficulty:
+    if curve_only and not curve:
+        raise DtError("--curve-only needs a curve: give --curve N (N > 0)")
+    rows = [(spec, table_iters) for spec in difficulty] + [(spec, []) for spec in curve_only]
+    for spec, row_iters in rows:
         text, _, n = spec.partition("@")
         d = loaded.problem.parse_difficulty(text)
         n = int(n) if n else count
         label = f"{name}: {loaded.problem.describe_difficulty(d)}"
         with extrapolation_bar(err_console, label, n) as on_batch:
-            results.append(zoo.measure(loaded, d, table_iters, n, seed, mode, curve=curve,
+            results.append(zoo.measure(loaded, d, row_iters, n, seed, mode, curve=curve,
                                        on_batch=on_batch))
     history = runs.read_metrics(run)
     doc = runs.read_run_config(run)
