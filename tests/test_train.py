@@ -99,6 +99,37 @@ def test_resume_after_sigkill_matches_uninterrupted(tmp_path):
     assert strip_times(resumed.history) == strip_times(full.history)
 
 
+TERMINATOR = textwrap.dedent("""
+    import os, signal, sys
+    from dtcli.cli.common import terminate_as_interrupt
+    from dtcli.engine.events import Listener
+    from dtcli.engine.train import train
+    sys.path.insert(0, {tests!r})
+    from test_train import tiny_config
+
+    class Term(Listener):
+        def on_batch(self, epoch, step, steps, loss):
+            if (epoch, step) == (2, 3):
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    try:
+        with terminate_as_interrupt():
+            train(tiny_config(), {run!r}, listener=Term())
+    except KeyboardInterrupt:
+        sys.exit(130)
+""")
+
+
+def test_sigterm_marks_the_run_interrupted_and_resumable(tmp_path):
+    run = tmp_path / "terminated"
+    script = TERMINATOR.format(tests=os.path.dirname(__file__), run=str(run))
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "DT_THREADS": "1"})
+    assert proc.returncode == 130, proc.stderr
+    assert runs.read_run_config(run)["status"] == "interrupted"
+    assert train(tiny_config(), run, resume=True).status == "finished"
+
+
 def test_corrupt_or_missing_state(tmp_path):
     from dtcli.runs import load_model
 

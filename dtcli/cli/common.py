@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import Any, Iterable
+from contextlib import contextmanager
+from typing import Any, Iterable, Iterator
 
 import typer
 from rich.console import Console
@@ -61,3 +62,24 @@ def problem_with_options(name: str, pairs: Iterable[str] | None):
 
 
 OPTION_HELP = "Problem option NAME=VALUE (repeatable); `dt list problems -v` lists them."
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """Treat SIGTERM (``kill``, a scheduler ending a job) like Ctrl-C while the body runs, so a
+    run ends "interrupted" with its last epoch resumable instead of dying unmarked."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

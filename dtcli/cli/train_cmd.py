@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json
+from dtcli.cli.common import (OPTION_HELP, console, err_console, parse_option_pairs, print_json,
+                              terminate_as_interrupt)
 from dtcli.errors import DtError
 
 RUNS_ROOT = Path("runs")
@@ -132,8 +133,9 @@ def run_training(cfg, run_dir: Path, resume: bool, json_out: bool) -> None:
     # the command line as typed, for the run's record (absent when called in-process)
     typed = sys.argv and Path(sys.argv[0]).name in ("dt", "__main__.py")
     command = "dt " + shlex.join(sys.argv[1:]) if typed else None
-    result = engine_train(cfg, run_dir, listener=listener, resume=resume,
-                          info={"command": command})
+    with terminate_as_interrupt():
+        result = engine_train(cfg, run_dir, listener=listener, resume=resume,
+                              info={"command": command})
     summary = {"run_dir": str(result.run_dir), "status": result.status,
                "epochs": result.epochs_done, "best_val_acc": result.best_val,
                "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1),
