@@ -42,7 +42,11 @@ class Mazes(Problem):
     # -- difficulty and data ---------------------------------------------------------------
 
     def parse_difficulty(self, text: str | int) -> int:
-        size = super().parse_difficulty(text)
+        try:
+            size = int(str(text).strip())
+        except ValueError:
+            raise DtError(f"maze size must be an odd whole number >= 3 (9, 13, 33, 59, ...), "
+                          f"got {text!r}") from None
         if size < 3 or size % 2 == 0:
             raise DtError(f"maze size must be an odd number >= 3 (9, 13, 33, 59, ...), got {size}")
         return size
