@@ -71,35 +71,7 @@ def test_resume_after_cancel_matches_uninterrupted(tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-KILLER = textwrap.dedent("""
-    import os, signal, sys
-    from dtcli.engine.events import Listener
-    from dtcli.engine.train import train
-    sys.path.insert(0, {tests!r})
-    from test_train import tiny_config
-
-    class Kill(Listener):
-        def on_batch(self, epoch, step, steps, loss):
-            if (epoch, step) == (2, 3):
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    train(tiny_config(), {run!r}, listener=Kill())
-""")
-
-
-def test_resume_after_sigkill_matches_uninterrupted(tmp_path):
-    run = tmp_path / "killed"
-    script = KILLER.format(tests=os.path.dirname(__file__), run=str(run))
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env={**os.environ, "DT_THREADS": "1"})
-    assert proc.returncode == -signal.SIGKILL, proc.stderr
-    assert len(runs.read_metrics(run)) == 1
-    resumed = train(tiny_config(), run, resume=True)
-    full = train(tiny_config(), tmp_path / "full")
-    assert strip_times(resumed.history) == strip_times(full.history)
-
-
-TERMINATOR = textwrap.dedent("""
+SIGNALLER = textwrap.dedent("""
     import os, signal, sys
     from dtcli.cli.common import terminate_as_interrupt
     from dtcli.engine.events import Listener
@@ -107,24 +79,39 @@ TERMINATOR = textwrap.dedent("""
     sys.path.insert(0, {tests!r})
     from test_train import tiny_config
 
-    class Term(Listener):
+    class Signal(Listener):
         def on_batch(self, epoch, step, steps, loss):
             if (epoch, step) == (2, 3):
-                os.kill(os.getpid(), signal.SIGTERM)
+                os.kill(os.getpid(), signal.{signal})
 
     try:
         with terminate_as_interrupt():
-            train(tiny_config(), {run!r}, listener=Term())
+            train(tiny_config(), {run!r}, listener=Signal())
     except KeyboardInterrupt:
         sys.exit(130)
 """)
 
 
+def signalled_run(run, signal_name: str) -> subprocess.CompletedProcess:
+    """Train tiny_config() in a subprocess that sends itself a signal in the middle of epoch 2."""
+    script = SIGNALLER.format(tests=os.path.dirname(__file__), run=str(run), signal=signal_name)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "DT_THREADS": "1"})
+
+
+def test_resume_after_sigkill_matches_uninterrupted(tmp_path):
+    run = tmp_path / "killed"
+    proc = signalled_run(run, "SIGKILL")
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert len(runs.read_metrics(run)) == 1
+    resumed = train(tiny_config(), run, resume=True)
+    full = train(tiny_config(), tmp_path / "full")
+    assert strip_times(resumed.history) == strip_times(full.history)
+
+
 def test_sigterm_marks_the_run_interrupted_and_resumable(tmp_path):
     run = tmp_path / "terminated"
-    script = TERMINATOR.format(tests=os.path.dirname(__file__), run=str(run))
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          env={**os.environ, "DT_THREADS": "1"})
+    proc = signalled_run(run, "SIGTERM")
     assert proc.returncode == 130, proc.stderr
     assert runs.read_run_config(run)["status"] == "interrupted"
     assert train(tiny_config(), run, resume=True).status == "finished"
