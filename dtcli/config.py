@@ -63,6 +63,11 @@ class TrainConfig:
     amp: str = "off"
     compile: bool = False
     threads: int | None = None
+    #: TF32 matmuls/convolutions on CUDA (faster, changes results); cuDNN's autotuner
+    tf32: bool = False
+    cudnn_benchmark: bool = True
+    #: minutes between resume states written in the middle of an epoch (0: every step)
+    checkpoint_every: float = 10.0
 
     def check(self) -> None:
         """Reject impossible settings with one clear message."""
@@ -82,6 +87,9 @@ class TrainConfig:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise DtError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+        if self.checkpoint_every < 0:
+            raise DtError(f"--checkpoint-every must be 0 (every step) or more minutes, "
+                          f"got {self.checkpoint_every}")
         if self.clip is not None and self.clip <= 0:
             raise DtError(f"--clip must be positive, got {self.clip}")
 

@@ -160,6 +160,13 @@ class Problem:
 
         return F.cross_entropy(logits, targets)
 
+    def loss_weight(self, targets: "torch.Tensor", inputs: "torch.Tensor") -> "torch.Tensor | int":
+        """How many terms :meth:`loss` averages over for this batch (default: every target
+        position). A distributed run weighs each rank's mean loss by its share of this, so a
+        global batch split unevenly still gives the gradient of its mean. Override together
+        with a :meth:`loss` that averages over a subset (mazes: the open pixels)."""
+        return targets.numel()
+
     def predict(self, logits: "torch.Tensor", inputs: "torch.Tensor") -> "torch.Tensor":
         """The predicted class at every position: shape of the targets."""
         return logits.argmax(1)

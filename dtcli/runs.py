@@ -62,9 +62,16 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
     return doc
 
 
-def set_status(run_dir: Path, status: str) -> None:
+STATUSES = ("running", "finished", "cancelled", "interrupted", "failed")
+
+
+def set_status(run_dir: Path, status: str, reason: str | None = None) -> None:
+    """Record a run's state; ``reason`` says why it failed (removed when it runs again)."""
     doc = read_run_config(run_dir)
     doc["status"] = status
+    doc.pop("reason", None)
+    if reason:
+        doc["reason"] = reason
     atomic_write_json(Path(run_dir) / CONFIG, doc)
 
 

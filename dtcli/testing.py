@@ -127,11 +127,12 @@ def check_problem(problem: Problem | type[Problem], *, options: dict[str, Any] |
 
 def _tiny_step(net, p: Problem, x, y, owner: str) -> None:
     """One progressive-loss step over the net's own max_iters (every block gets a gradient)."""
-    from dtcli.engine.progressive import progressive_loss
+    from dtcli.engine.progressive import progressive_loss, sample_nk
 
     net.train()
-    out = progressive_loss(net, p, x, y, alpha=0.5, max_iters=net.config.get("max_iters", 2),
-                           rng=random.Random(0))
+    max_iters = net.config.get("max_iters", 2)
+    out = progressive_loss(net, p, x, y, alpha=0.5, max_iters=max_iters,
+                           nk=sample_nk(max_iters, random.Random(0)))
     out.loss.backward()
     grads = [q.grad for q in net.parameters() if q.requires_grad]
     _check(all(g is not None for g in grads), owner, "a training step left parameters without gradients")

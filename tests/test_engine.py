@@ -11,7 +11,7 @@ import torch
 from dtcli.config import TrainConfig
 from dtcli.engine.extrapolate import extrapolate, parse_iters
 from dtcli.engine.optim import lr_factor
-from dtcli.engine.progressive import progressive_loss, sample_nk
+from dtcli.engine.progressive import draw_nk, progressive_loss, sample_nk
 from dtcli.engine.solve import solve
 from dtcli.errors import DtError
 
@@ -120,8 +120,8 @@ def test_progressive_loss_skips_useless_work(small_net):
                          (0.0, lambda c, n, k: c["grad"] == 4 and c["nograd"] == 0),
                          (0.5, lambda c, n, k: c["grad"] == 4 + k and c["nograd"] == 0)):
         counting = CountingNet(net)
-        out = progressive_loss(counting, problem, x, y, alpha=alpha, max_iters=4, rng=random.Random(3))
-        n, k = sample_nk(4, random.Random(3)) if alpha > 0 else (0, 0)
+        n, k = draw_nk(alpha, 4, random.Random(3))
+        out = progressive_loss(counting, problem, x, y, alpha=alpha, max_iters=4, nk=(n, k))
         assert check(counting.calls, n, k), (alpha, counting.calls, n, k)
         assert counting.calls["answer"] == (1 if alpha in (0.0, 1.0) else 2)
         out.loss.backward()

@@ -73,7 +73,7 @@ def test_resume_after_cancel_matches_uninterrupted(tmp_path):
 
 SIGNALLER = textwrap.dedent("""
     import os, signal, sys
-    from dtcli.cli.common import terminate_as_interrupt
+    from dtcli.cli.common import stop_on_signals
     from dtcli.engine.events import Listener
     from dtcli.engine.train import train
     sys.path.insert(0, {tests!r})
@@ -81,14 +81,12 @@ SIGNALLER = textwrap.dedent("""
 
     class Signal(Listener):
         def on_batch(self, epoch, step, steps, loss):
-            if (epoch, step) == (2, 3):
+            if (epoch, step) == (2, 2):
                 os.kill(os.getpid(), signal.{signal})
 
-    try:
-        with terminate_as_interrupt():
-            train(tiny_config(), {run!r}, listener=Signal())
-    except KeyboardInterrupt:
-        sys.exit(130)
+    with stop_on_signals() as interrupted:
+        result = train(tiny_config(), {run!r}, listener=Signal(), interrupt=interrupted)
+    sys.exit(130 if result.status == "interrupted" else 0)
 """)
 
 
@@ -109,12 +107,17 @@ def test_resume_after_sigkill_matches_uninterrupted(tmp_path):
     assert strip_times(resumed.history) == strip_times(full.history)
 
 
-def test_sigterm_marks_the_run_interrupted_and_resumable(tmp_path):
+def test_sigterm_stops_after_the_step_and_resumes_exactly(tmp_path):
     run = tmp_path / "terminated"
     proc = signalled_run(run, "SIGTERM")
     assert proc.returncode == 130, proc.stderr
     assert runs.read_run_config(run)["status"] == "interrupted"
-    assert train(tiny_config(), run, resume=True).status == "finished"
+    state = torch.load(run / runs.LAST, weights_only=True)
+    assert (state["epoch"], state["step"]) == (1, 3)  # signalled in step 2: stops after step 3
+    resumed = train(tiny_config(), run, resume=True)
+    full = train(tiny_config(), tmp_path / "full")
+    assert resumed.status == "finished"
+    assert strip_times(resumed.history) == strip_times(full.history)
 
 
 def test_corrupt_or_missing_state(tmp_path):

@@ -224,10 +224,23 @@ def test_training_screen_trains_cancels_and_resumes(tui_zoo, tmp_path):
     from dtcli.engine.train import train
     from dtcli.tui.training_screen import TrainingScreen
 
-    settings = {"width": 4, "max_iters": 2, "epochs": 40, "batch_size": 16, "train_count": 40,
+    settings = {"width": 4, "max_iters": 2, "epochs": 3, "batch_size": 16, "train_count": 40,
                 "train_difficulty": "5", "test_difficulties": ["7"], "test_count": 4,
                 "test_iters": 3, "warmup_steps": 0}
     found = {}
+
+    def held_train(cfg, run_dir, *, listener, cancel, **kwargs):
+        """The engine's train, held after epoch 1 until the screen has cancelled: the cancel
+        lands in epoch 2 however fast this machine trains."""
+        from dtcli.engine.events import Listener, Listeners
+
+        class Hold(Listener):
+            def on_epoch_end(self, record):
+                deadline = time.monotonic() + 60
+                while record["epoch"] == 1 and not cancel() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+
+        return train(cfg, run_dir, listener=Listeners([listener, Hold()]), cancel=cancel, **kwargs)
 
     async def scenario(pilot):
         await ready(pilot)
@@ -250,17 +263,15 @@ def test_training_screen_trains_cancels_and_resumes(tui_zoo, tmp_path):
         found["epochs"] = len(screen.records)
 
     run(scenario, autoplay=False, runs_root=tmp_path / "tui-runs",
-        training={"overrides": settings})
+        training={"overrides": settings, "train_fn": held_train})
     run_dir = found["run"]
     doc = runs.read_run_config(run_dir)
     assert doc["status"] == "cancelled" and (run_dir / runs.LAST).exists()
     cfg = TrainConfig.from_dict(doc["train"])
     assert cfg.width == 4 and cfg.threads == 1  # the TUI caps torch threads
-    done = len(runs.read_metrics(run_dir))
-    assert done >= found["epochs"] - 1
-    cfg.epochs = done + 1
+    assert found["epochs"] == 1 and len(runs.read_metrics(run_dir)) == 1  # cancelled in epoch 2
     result = train(cfg, run_dir, resume=True)
-    assert result.status == "finished" and result.epochs_done == done + 1
+    assert result.status == "finished" and result.epochs_done == 3
 
 
 # -- pieces --------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import typer
 from rich.console import Console
@@ -36,11 +36,22 @@ class DtGroup(TyperGroup):
         except DtError as exc:
             if debug_enabled(ctx):
                 raise
-            typer.echo(f"error: {exc}", err=True)
+            if is_main_process():  # under torchrun every rank meets the same error: say it once
+                typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
             typer.echo("interrupted", err=True)
             raise typer.Exit(130) from None
+        finally:
+            if "torch.distributed" in sys.modules:
+                from dtcli.engine.distributed import shutdown
+
+                shutdown()
+
+
+def is_main_process() -> bool:
+    """False in the processes torchrun starts with RANK > 0 (they stay silent)."""
+    return os.environ.get("RANK", "0") in ("", "0")
 
 
 def print_json(obj: Any) -> None:
@@ -65,21 +76,33 @@ OPTION_HELP = "Problem option NAME=VALUE (repeatable); `dt list problems -v` lis
 
 
 @contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """Treat SIGTERM (``kill``, a scheduler ending a job) like Ctrl-C while the body runs, so a
-    run ends "interrupted" with its last epoch resumable instead of dying unmarked."""
+def stop_on_signals() -> Iterator[Callable[[], bool]]:
+    """While the body runs, SIGINT (Ctrl-C) and SIGTERM (``kill``, a scheduler, torchrun ending
+    its workers) ask the engine to stop after the current step: it writes its resume state
+    there and the run ends "interrupted". Yields the callable the engine polls. The same signal
+    a second time stops at once (KeyboardInterrupt; the run keeps its last resume state).
+
+    Different signals in a row do not escalate: Ctrl-C under torchrun reaches every worker
+    both from the terminal (SIGINT) and from torchrun (SIGTERM), and must still stop cleanly.
+    """
     import signal
     import threading
 
+    received: set[int] = set()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield lambda: False
         return
 
-    def interrupt(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
+    def request(signum: int, frame: Any) -> None:
+        if signum in received:
+            raise KeyboardInterrupt
+        received.add(signum)
+        if not received - {signum}:
+            sys.stderr.write("\nstopping after this step (the same signal again stops now)\n")
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {sig: signal.signal(sig, request) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield lambda: bool(received)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

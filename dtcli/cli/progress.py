@@ -36,8 +36,13 @@ class RichTrainListener(Listener):
             f"[bold]run[/] {info['run_dir']}  [dim]device[/] {info['device']}  "
             f"[dim]parameters[/] {m['parameters']:,}  [dim]effective depth[/] {m['effective_depth']}  "
             f"[dim]train/val[/] {info['train_size']}/{info['val_size']}")
-        if info["start_epoch"]:
-            self.console.print(f"resuming after epoch {info['start_epoch']} of {info['epochs']}")
+        if info.get("processes", 1) > 1:
+            self.console.print(f"{info['processes']} processes, each taking its share of every batch")
+        for note in info.get("notes", []):
+            self.console.print(f"[yellow]note:[/] {note}")
+        if info["start_epoch"] or info.get("start_step"):
+            step = f", step {info['start_step']}" if info.get("start_step") else ""
+            self.console.print(f"resuming after epoch {info['start_epoch']}{step} of {info['epochs']}")
         self.progress.start()
 
     def on_epoch_start(self, epoch: int, epochs: int, steps: int) -> None:

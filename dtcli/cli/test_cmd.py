@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from contextlib import contextmanager
+from typing import Any, Optional
 
 import typer
 from rich.table import Table
@@ -50,9 +51,10 @@ def test(
     """
     from dtcli.cli.common import parse_option_pairs
     from dtcli.cli.progress import extrapolation_bar
+    from dtcli.engine import distributed
     from dtcli.engine.device import configure_threads, resolve_device
-    from dtcli.engine.extrapolate import MODES, extrapolate, parse_iters
-    from dtcli.engine.halting import extrapolate_halting
+    from dtcli.engine.evaluate import evaluate
+    from dtcli.engine.extrapolate import MODES, parse_iters
     from dtcli.runs import load_model
 
     for m in mode:
@@ -61,8 +63,9 @@ def test(
     if count <= 0:
         raise DtError(f"--count must be positive, got {count}")
     wanted = parse_iters(iters)
-    configure_threads(threads)
-    dev = resolve_device(device)
+    dev = distributed.process_device(resolve_device(device))
+    ctx = distributed.context(dev)  # under torchrun: each rank tests its share of the instances
+    configure_threads(threads, processes=ctx.local_world)
     loaded = load_model(model, device=dev)
     problem = loaded.problem
     if option:
@@ -71,28 +74,38 @@ def test(
     max_depth = loaded.net.max_depth
     if max_depth is not None and wanted[-1] > max_depth:
         loaded.net.check_iters(wanted[-1])
-    x, y = problem.dataset("test", d, count, seed)
+    x, y = ctx.main_first(lambda: problem.dataset("test", d, count, seed))
     groups = problem.groups("test", d, count, seed)
     label = f"{problem.describe_difficulty(d)}, {wanted[-1]} iterations"
+    if ctx.world > 1:
+        label += f", {ctx.world} processes"
     stream_modes = tuple(m for m in dict.fromkeys(mode) if m != "halt") or ("fixed",)
-    with extrapolation_bar(err_console, label, len(x)) as on_batch:
-        res = extrapolate(loaded.net, problem, x, y, wanted, modes=stream_modes, verify=True,
-                          batch_size=batch_size, device=dev, on_batch=on_batch, difficulty=d,
-                          groups=groups)
+    bar = extrapolation_bar if ctx.main else _no_bar
+    with bar(err_console, label, len(x)) as on_batch:
+        res = evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, modes=stream_modes,
+                       verify=True, batch_size=batch_size, device=dev, on_batch=on_batch,
+                       difficulty=d, groups=groups)
     halt = None
     if "halt" in mode:
-        with extrapolation_bar(err_console, label + f", halting (K={patience})", len(x)) as on_batch:
-            halt = extrapolate_halting(loaded.net, problem, x, y, wanted, patience=patience,
-                                       batch_size=batch_size, device=dev, on_batch=on_batch,
-                                       difficulty=d)
+        with bar(err_console, label + f", halting (K={patience})", len(x)) as on_batch:
+            halt = evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, halt=True,
+                            patience=patience, batch_size=batch_size, device=dev,
+                            on_batch=on_batch, difficulty=d)
+    if not ctx.main:
+        return
     if json_out:
         doc = {"model": str(loaded.source), "seed": seed, "max_iters": loaded.max_iters,
-               **res.to_dict()}
+               "processes": ctx.world, **res.to_dict()}
         if halt is not None:
             doc["halt"] = {"accuracy": halt.accuracy(), "correct": halt.correct, **halt.extra}
         print_json(doc)
         return
     show_result(res, problem, d, loaded.max_iters, halt)
+
+
+@contextmanager
+def _no_bar(*_: Any):
+    yield None
 
 
 def show_result(res, problem, difficulty, max_iters: int, halt=None) -> None:

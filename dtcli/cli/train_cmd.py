@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from dtcli.cli.common import (OPTION_HELP, console, err_console, parse_option_pairs, print_json,
-                              terminate_as_interrupt)
+                              stop_on_signals)
 from dtcli.errors import DtError
 
 RUNS_ROOT = Path("runs")
@@ -31,7 +31,8 @@ def train(
     alpha: Optional[float] = typer.Option(None, help="Weight of the progressive loss (0..1)."),
     nk_sampling: Optional[str] = typer.Option(None, "--nk-sampling", help="reference | uniform-sum (n+k uniform)."),
     epochs: Optional[int] = typer.Option(None, help="Training epochs."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b",
+                                             help="Instances per step in all: under torchrun each process takes its share of this global batch."),
     lr: Optional[float] = typer.Option(None, help="Base learning rate."),
     optimizer: Optional[str] = typer.Option(None, help="adam | adamw | sgd."),
     weight_decay: Optional[float] = typer.Option(None, "--weight-decay"),
@@ -54,6 +55,9 @@ def train(
     device: Optional[str] = typer.Option(None, help="auto | cpu | cuda | mps."),
     amp: Optional[str] = typer.Option(None, help="Mixed precision: off | bf16 | fp16 (slow on most CPUs)."),
     compile_: Optional[bool] = typer.Option(None, "--compile/--no-compile", help="torch.compile (costly start, GPU only gains)."),
+    tf32: Optional[bool] = typer.Option(None, "--tf32/--no-tf32", help="TF32 matmuls and convolutions on CUDA: faster, changes results (default off)."),
+    cudnn_benchmark: Optional[bool] = typer.Option(None, "--cudnn-benchmark/--no-cudnn-benchmark", help="cuDNN autotuner on CUDA (default on)."),
+    checkpoint_every: Optional[float] = typer.Option(None, "--checkpoint-every", help="Minutes between resume states written mid-epoch (default 10; 0: every step)."),
     threads: Optional[int] = typer.Option(None, help="Torch threads (default: available cores)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<problem>-<arch>-<time>)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory."),
@@ -76,16 +80,19 @@ def train(
         test_difficulties=list(test_difficulty) if test_difficulty else None,
         train_count=train_count, test_count=test_count, test_iters=test_iters,
         test_every=test_every, stop_at=stop_at, stop_patience=stop_patience, seed=seed,
-        device=device, amp=amp, compile=compile_, threads=threads)
+        device=device, amp=amp, compile=compile_, threads=threads, tf32=tf32,
+        cudnn_benchmark=cudnn_benchmark, checkpoint_every=checkpoint_every)
 
     if resume is not None:
         doc = runs.read_run_config(resume)
         cfg = TrainConfig.from_dict(doc["train"])
-        allowed = {"epochs", "device", "threads", "amp", "compile"}
+        allowed = {"epochs", "device", "threads", "amp", "compile", "tf32", "cudnn_benchmark",
+                   "checkpoint_every"}
         ignored = sorted(set(overrides) - allowed)
         if ignored or problem or arch or preset or option:
             raise DtError("--resume continues a run with its own settings; only --epochs, --device, "
-                          "--threads, --amp and --compile may change")
+                          "--threads, --amp, --compile, --tf32, --cudnn-benchmark and "
+                          "--checkpoint-every may change")
         for k, v in overrides.items():
             setattr(cfg, k, v)
         run_dir = Path(resume)
@@ -124,18 +131,24 @@ def show_dry_run(cfg, run_dir: Path, json_out: bool) -> None:
 
 def run_training(cfg, run_dir: Path, resume: bool, json_out: bool) -> None:
     from dtcli.cli.progress import RichTrainListener
+    from dtcli.engine.distributed import environment
     from dtcli.engine.train import train as engine_train
 
     import shlex
     import sys
 
+    main = environment().main  # under torchrun only rank 0 prints (the engine writes as rank 0)
     listener = RichTrainListener(err_console if json_out else console)
     # the command line as typed, for the run's record (absent when called in-process)
     typed = sys.argv and Path(sys.argv[0]).name in ("dt", "__main__.py")
     command = "dt " + shlex.join(sys.argv[1:]) if typed else None
-    with terminate_as_interrupt():
+    with stop_on_signals() as interrupted:
         result = engine_train(cfg, run_dir, listener=listener, resume=resume,
-                              info={"command": command})
+                              interrupt=interrupted, info={"command": command})
+    if not main:
+        if result.status == "interrupted":
+            raise typer.Exit(130)
+        return
     summary = {"run_dir": str(result.run_dir), "status": result.status,
                "epochs": result.epochs_done, "best_val_acc": result.best_val,
                "best_epoch": result.best_epoch, "seconds": round(result.seconds, 1),
@@ -144,7 +157,13 @@ def run_training(cfg, run_dir: Path, resume: bool, json_out: bool) -> None:
                                  for d, r in result.extrapolation.items()}}
     if json_out:
         print_json(summary)
-        return
+    else:
+        show_summary(cfg, result, summary)
+    if result.status == "interrupted":
+        raise typer.Exit(130)
+
+
+def show_summary(cfg, result, summary: dict) -> None:
     out = console
     best = ("-" if summary["best_val_acc"] is None else f"{summary['best_val_acc']:.2f}%")
     colour = "green" if result.status == "finished" else "yellow"

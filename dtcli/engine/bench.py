@@ -12,9 +12,11 @@ import torch
 
 from dtcli import runs
 from dtcli.config import TrainConfig
-from dtcli.engine.device import autocast, batch_to, configure_threads, prepare, resolve_device
-from dtcli.engine.optim import build_optimizer
-from dtcli.engine.progressive import progressive_loss
+from dtcli.engine.device import (autocast, batch_to, configure_backends, configure_threads,
+                                 grad_scaler, prepare, resolve_device)
+from dtcli.engine.optim import build_optimizer, build_scheduler
+from dtcli.engine.progressive import draw_nk
+from dtcli.engine.step import ProgressiveObjective, TrainStep
 
 
 def _timed(fn: Callable[[], Any], repeats: int) -> list[float]:
@@ -26,6 +28,16 @@ def _timed(fn: Callable[[], Any], repeats: int) -> list[float]:
     return times
 
 
+def training_step(net, problem, cfg: TrainConfig, device: torch.device) -> TrainStep:
+    """The step ``dt train`` runs for ``cfg``: objective, clip, scaler, optimizer, schedule."""
+    objective = ProgressiveObjective(net, problem, alpha=cfg.alpha, max_iters=cfg.max_iters)
+    optimizer = build_optimizer(net, cfg)
+    steps_per_epoch = max(1, -(-int(cfg.train_count * (1 - cfg.val_fraction)) // cfg.batch_size))
+    scheduler = build_scheduler(optimizer, cfg, steps_per_epoch)
+    return TrainStep(objective, objective, optimizer, scheduler, scaler=grad_scaler(device, cfg.amp),
+                     clip=cfg.clip, device=device, amp=cfg.amp)
+
+
 def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int = 1000,
           infer_iters: int = 100, infer_count: int = 100,
           progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -35,6 +47,7 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
 
     threads = configure_threads(cfg.threads)
     device = resolve_device(cfg.device)
+    configure_backends(device, tf32=cfg.tf32, cudnn_benchmark=cfg.cudnn_benchmark)
     torch.manual_seed(cfg.seed)
     problem, net = runs.build_net(registry or get_registry(), cfg)
     net = prepare(net, device, cfg.compile)
@@ -47,22 +60,17 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
     xb, yb = batch_to(x[:cfg.batch_size], y[:cfg.batch_size], device)
 
     progress("training steps")
-    opt = build_optimizer(net, cfg)
+    step = training_step(net, problem, cfg, device)
     rng = random.Random(cfg.seed)
 
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        with autocast(device, cfg.amp):
-            out = progressive_loss(net, problem, xb, yb, alpha=cfg.alpha, max_iters=cfg.max_iters,
-                                   rng=rng, nk_sampling=cfg.nk_sampling)
-        out.loss.backward()
-        opt.step()
+    def one_step() -> None:
+        step(xb, yb, draw_nk(cfg.alpha, cfg.max_iters, rng, cfg.nk_sampling))
         if device.type == "cuda":
             torch.cuda.synchronize()
 
     net.train()
-    step()  # warm-up
-    step_times = _timed(step, steps)
+    one_step()  # warm-up
+    step_times = _timed(one_step, steps)
 
     progress("inference")
     xt, _ = problem.generate(d_test, infer_count, seed=2)

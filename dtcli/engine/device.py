@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import ContextManager
+from typing import Any, ContextManager
 
 import torch
 
@@ -21,11 +21,13 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
-def configure_threads(threads: int | None = None) -> int:
-    """Cap torch's intra-op threads (default: the cores this process may use; ``$DT_THREADS``)."""
+def configure_threads(threads: int | None = None, processes: int = 1) -> int:
+    """Cap torch's intra-op threads (default: the cores this process may use, shared among the
+    ``processes`` of this node, e.g. torchrun's local world; ``$DT_THREADS``)."""
     if threads is None and os.environ.get("DT_THREADS"):
         threads = int(os.environ["DT_THREADS"])
-    threads = max(1, min(threads or available_cores(), available_cores()))
+    share = max(1, available_cores() // max(processes, 1))
+    threads = max(1, min(threads or share, available_cores()))
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return threads
@@ -48,6 +50,35 @@ def resolve_device(name: str = "auto") -> torch.device:
     if name == "mps" and not mps_ok:
         raise DtError("--device mps asked for, but MPS is not available here; use --device cpu")
     return torch.device(name)
+
+
+def configure_backends(device: torch.device, *, tf32: bool = False,
+                       cudnn_benchmark: bool = True) -> None:
+    """CUDA math choices, recorded in a run's config: TF32 matmuls and convolutions (faster on
+    Ampere and later, but they change results, so off unless asked for) and cuDNN's autotuner
+    (picks the fastest convolution algorithm for each shape once)."""
+    if device.type != "cuda":
+        return
+    precision = "tf32" if tf32 else "ieee"
+    torch.backends.cuda.matmul.fp32_precision = precision
+    torch.backends.cudnn.conv.fp32_precision = precision
+    torch.backends.cudnn.benchmark = cudnn_benchmark
+
+
+def sync_interval(device: torch.device) -> int:
+    """Steps between the host reading the loss (and the ranks agreeing on stopping): every
+    step on the CPU, where reading costs nothing; every 25 on an accelerator, which a read
+    would stall."""
+    return 1 if device.type == "cpu" else 25
+
+
+def fits_on_device(nbytes: int, device: torch.device, share: float = 0.25) -> bool:
+    """Whether a data set of ``nbytes`` can live on ``device`` (at most ``share`` of its free
+    memory), so batches are gathered there instead of copied from the host every step."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return nbytes <= share * free
+    return device.type == "cpu"
 
 
 def autocast(device: torch.device, amp: str = "off") -> ContextManager:
@@ -94,3 +125,15 @@ def batch_to(inputs: torch.Tensor, targets: torch.Tensor | None, device: torch.d
         x = x.float()
     y = None if targets is None else to_device(targets, device).long()
     return x, y
+
+
+def describe_hardware(device: torch.device, processes: int = 1) -> dict[str, Any]:
+    """Where a run trained, for its record (and a zoo card)."""
+    import platform
+
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else (
+        platform.processor() or platform.machine())
+    return {"device": str(device), "name": name, "cores": available_cores(),
+            "threads": torch.get_num_threads(), "processes": processes,
+            "torch": torch.__version__, "python": platform.python_version(),
+            "system": platform.system()}

@@ -24,26 +24,42 @@ def sample_nk(max_iters: int, rng: random.Random, how: str = "reference") -> tup
     return n, k
 
 
+def draw_nk(alpha: float, max_iters: int, rng: random.Random,
+            how: str = "reference") -> tuple[int, int]:
+    """The ``(n, k)`` of one step: drawn only when the progressive term is computed (α > 0),
+    so the draws of a run depend on α exactly as the reference's do."""
+    return sample_nk(max_iters, rng, how) if alpha > 0 else (0, 0)
+
+
+@dataclass(frozen=True)
+class UsedParts:
+    """Which parts of the net ran with gradients in one step: the projection or not, the
+    iterations (0-based) whose ``think`` did, and the head (always)."""
+
+    start: bool
+    iterations: range
+
+
 @dataclass
 class StepOutput:
-    """The loss of one batch and the logits its accuracy is measured on."""
+    """The loss of one batch, the logits its accuracy is measured on, and what it used."""
 
     loss: torch.Tensor
     logits: torch.Tensor
+    used: UsedParts
 
 
 def progressive_loss(net, problem, x: torch.Tensor, y: torch.Tensor, *, alpha: float,
-                     max_iters: int, rng: random.Random, nk_sampling: str = "reference") -> StepOutput:
-    """One batch's loss, doing only the work α makes useful.
+                     max_iters: int, nk: tuple[int, int]) -> StepOutput:
+    """One batch's loss for the draw ``nk = (n, k)``, doing only the work α makes useful.
 
     With α < 1 the full unroll is computed with gradients, and the progressive term reuses its
     (detached) thought after n iterations instead of running n more iterations. With α = 1 the
-    full unroll is skipped and the n warm-up iterations run without building a graph. With
-    α = 0 no progressive term is computed.
+    full unroll is skipped and the n warm-up iterations run without building a graph (so the
+    projection gets no gradient from that step unless n = 0). With α = 0 no progressive term
+    is computed.
     """
-    n = k = 0
-    if alpha > 0:
-        n, k = sample_nk(max_iters, rng, nk_sampling)
+    n, k = nk
     loss = torch.zeros((), device=x.device)
     logits = None
     detached = None
@@ -55,6 +71,9 @@ def progressive_loss(net, problem, x: torch.Tensor, y: torch.Tensor, *, alpha: f
                 detached = thought.detach()
         logits = net.answer(thought)
         loss = loss + (1 - alpha) * problem.loss(logits, y, x)
+        used = UsedParts(start=True, iterations=range(max_iters))
+    else:
+        used = UsedParts(start=n == 0, iterations=range(n, n + k))
 
     if alpha > 0:
         if n == 0:
@@ -70,4 +89,4 @@ def progressive_loss(net, problem, x: torch.Tensor, y: torch.Tensor, *, alpha: f
         loss = loss + alpha * problem.loss(prog_logits, y, x)
         if logits is None:
             logits = prog_logits
-    return StepOutput(loss=loss, logits=logits)
+    return StepOutput(loss=loss, logits=logits, used=used)

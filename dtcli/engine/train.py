@@ -1,12 +1,16 @@
 """Training: progressive loss, per-epoch validation, atomic checkpoints, exact resume.
 
-Every source of randomness inside an epoch (batch order, the progressive loss's n and k) is
-drawn from generators seeded by ``(seed, epoch)``, so resuming from the last completed epoch
-replays the rest of the run exactly as an uninterrupted run would.
+Every source of randomness inside an epoch (batch order, augmentation, the progressive loss's
+n and k) is drawn from generators seeded by ``(seed, epoch)``; a resume state written in the
+middle of an epoch carries their states, so a resumed run replays the rest of the run exactly
+as an uninterrupted run would. Under torchrun the same loop runs in every process (see
+:mod:`dtcli.engine.distributed`): each rank takes its shard of every global batch, DDP sums
+the gradients, and only rank 0 writes the run directory and reports events.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass, field
@@ -17,13 +21,18 @@ import torch
 
 from dtcli import runs
 from dtcli.config import TrainConfig
-from dtcli.engine import checkpoint
-from dtcli.engine.device import (autocast, configure_threads, grad_scaler, prepare,
-                                 resolve_device, batch_to)
+from dtcli.engine import checkpoint, distributed, resume
+from dtcli.engine.device import (batch_to, configure_backends, configure_threads,
+                                 describe_hardware, fits_on_device, grad_scaler, prepare,
+                                 resolve_device, sync_interval)
+from dtcli.engine.evaluate import evaluate
 from dtcli.engine.events import Listener
-from dtcli.engine.extrapolate import ExtrapolationResult, extrapolate
+from dtcli.engine.extrapolate import ExtrapolationResult
 from dtcli.engine.optim import build_optimizer, build_scheduler
-from dtcli.engine.progressive import progressive_loss
+from dtcli.engine.progressive import draw_nk
+from dtcli.engine.rundata import epoch_generator, fingerprint, split_train_val
+from dtcli.engine.step import ProgressiveObjective, TrainStep
+from dtcli.engine.tally import EpochTally
 from dtcli.errors import DtError
 
 
@@ -39,27 +48,16 @@ class TrainResult:
     seconds: float = 0.0
 
 
-def epoch_generator(seed: int, epoch: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+class Diverged(DtError):
+    """The loss became NaN or infinite."""
 
 
-def split_train_val(inputs, targets, val_fraction: float, seed: int):
-    """Hold out ``val_fraction`` of the generated training data, by a seeded permutation."""
-    n_val = int(len(inputs) * val_fraction)
-    perm = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(seed))
-    val, train = perm[:n_val], perm[n_val:]
-    return (inputs[train], targets[train]), (inputs[val], targets[val])
+class Stopped(Exception):
+    """The ranks agreed to stop (``status``: cancelled or interrupted)."""
 
-
-def fingerprint(*tensors: torch.Tensor) -> str:
-    """A short hash of the training data, so a resume can refuse data that changed."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for t in tensors:
-        digest.update(str((tuple(t.shape), str(t.dtype))).encode())
-        digest.update(t.contiguous().numpy().tobytes())
-    return digest.hexdigest()[:16]
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
 
 
 def converged(history: list[dict[str, Any]], stop_at: float | None, patience: int) -> bool:
@@ -75,10 +73,11 @@ def default_test_iters(cfg: TrainConfig, net) -> int:
 
 
 class Trainer:
-    """One training run in one run directory."""
+    """One training run in one run directory (one process of it, under torchrun)."""
 
     def __init__(self, cfg: TrainConfig, run_dir: Path, *, registry=None,
                  listener: Listener | None = None, cancel: Callable[[], bool] | None = None,
+                 interrupt: Callable[[], bool] | None = None,
                  info: dict[str, Any] | None = None):
         from dtcli.plugins import get_registry
 
@@ -86,96 +85,135 @@ class Trainer:
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.registry = registry or get_registry()
-        self.listener = listener or Listener()
         self.cancel = cancel or (lambda: False)
+        self.interrupt = interrupt or (lambda: False)
+        device = distributed.process_device(resolve_device(cfg.device))
+        self.ctx = distributed.context(device)
+        self.device = device
+        self.listener = (listener or Listener()) if self.ctx.main else Listener()
+        self.last_checkpoint = time.monotonic()
+        self.saved_at: tuple[int, int] = (0, 0)
+        self.best_epoch: int | None = None
+        self.pending_stop: str | None = None
 
     # -- set-up ----------------------------------------------------------------------------
 
     def setup(self) -> None:
-        cfg = self.cfg
-        configure_threads(cfg.threads)
-        self.device = resolve_device(cfg.device)
+        cfg, ctx = self.cfg, self.ctx
+        configure_threads(cfg.threads, processes=ctx.local_world)
+        configure_backends(self.device, tf32=cfg.tf32, cudnn_benchmark=cfg.cudnn_benchmark)
         torch.manual_seed(cfg.seed)
         self.problem, net = runs.build_net(self.registry, cfg)
         self.model_info = runs.model_summary(net, cfg)
-        self.raw_net = net
-        self.net = prepare(net, self.device, cfg.compile)
         if net.max_depth is not None and cfg.max_iters > net.max_depth:
             raise DtError(f"max_iters {cfg.max_iters} exceeds this net's depth {net.max_depth}")
         p = self.problem
         self.train_difficulty = p.parse_difficulty(cfg.train_difficulty or p.default_train_difficulty)
         tests = cfg.test_difficulties or [p.default_test_difficulty]
         self.test_difficulties = [p.parse_difficulty(d) for d in tests]
-        inputs, targets = p.dataset("train", self.train_difficulty, cfg.train_count, cfg.seed)
+        inputs, targets = ctx.main_first(
+            lambda: p.dataset("train", self.train_difficulty, cfg.train_count, cfg.seed))
         self.data_fingerprint = fingerprint(inputs, targets)
-        (self.train_x, self.train_y), (self.val_x, self.val_y) = split_train_val(
+        (train_x, train_y), (self.val_x, self.val_y) = split_train_val(
             inputs, targets, cfg.val_fraction, cfg.seed)
-        if len(self.train_x) == 0:
+        if len(train_x) == 0:
             raise DtError("no training data left after the validation split; raise --train-count")
+        nbytes = train_x.nbytes + train_y.nbytes
+        self.data_device = self.device if fits_on_device(nbytes, self.device) else torch.device("cpu")
+        self.train_x, self.train_y = train_x.to(self.data_device), train_y.to(self.data_device)
         self.steps_per_epoch = -(-len(self.train_x) // cfg.batch_size)
+        self.notes: list[str] = []
+        has_bn = any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in net.modules())
+        if ctx.active and has_bn:
+            if self.device.type == "cuda":
+                net = torch.nn.SyncBatchNorm.convert_sync_batchnorm(net)
+            else:  # torch's SyncBatchNorm runs on GPUs only
+                self.notes.append("BatchNorm statistics are per process on the CPU (SyncBatchNorm "
+                                  "needs GPUs): results differ slightly from one process")
+        self.raw_net = net
+        self.net = prepare(net, self.device, cfg.compile)
+        self.objective = ProgressiveObjective(self.net, p, alpha=cfg.alpha, max_iters=cfg.max_iters)
+        module: torch.nn.Module = self.objective
+        if ctx.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.objective.touch_skipped = True  # why: see ProgressiveObjective
+            module = DistributedDataParallel(
+                self.objective, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.optimizer = build_optimizer(self.net, cfg)
         self.scheduler = build_scheduler(self.optimizer, cfg, self.steps_per_epoch)
-        self.scaler = grad_scaler(self.device, cfg.amp)
+        self.step = TrainStep(self.objective, module, self.optimizer, self.scheduler,
+                              scaler=grad_scaler(self.device, cfg.amp), clip=cfg.clip,
+                              device=self.device, amp=cfg.amp)
 
-    # -- state -----------------------------------------------------------------------------
+    # -- files (rank 0 only) ---------------------------------------------------------------
 
-    def state(self, epoch: int, best: tuple, history: list) -> dict[str, Any]:
-        return {"model": checkpoint.state_dict_of(self.raw_net),
-                "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
-                "epoch": epoch, "best_val": best[0], "best_epoch": best[1],
-                "history": [dict(r) for r in history], "torch_rng": torch.get_rng_state()}
+    def save_state(self, position: resume.Position, kind: str) -> None:
+        if self.ctx.main:
+            resume.save(self.run_dir / runs.LAST, position, self.raw_net, self.optimizer,
+                        self.scheduler)
+            self.listener.on_checkpoint(kind, self.run_dir / runs.LAST)
+        self.last_checkpoint = time.monotonic()
+        self.saved_at = (position.epoch, position.step)
 
-    def load(self) -> tuple[int, tuple, list]:
-        state = checkpoint.load_state(self.run_dir / runs.LAST)
-        try:
-            self.raw_net.load_state_dict(state["model"])
-            self.optimizer.load_state_dict(state["optimizer"])
-            self.scheduler.load_state_dict(state["scheduler"])
-            torch.set_rng_state(state["torch_rng"])
-            return state["epoch"], (state["best_val"], state["best_epoch"]), list(state["history"])
-        except (KeyError, RuntimeError, ValueError) as exc:
-            raise DtError(f"resume state in {self.run_dir} does not match its config: {exc}") from None
+    def set_status(self, status: str, reason: str | None = None) -> None:
+        if self.ctx.main and (self.run_dir / runs.CONFIG).exists():
+            runs.set_status(self.run_dir, status, reason)
 
     # -- the run ---------------------------------------------------------------------------
 
-    def run(self, resume: bool = False) -> TrainResult:
+    def run(self, resume_run: bool = False) -> TrainResult:
         began = time.perf_counter()
         self.setup()
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in self.run_dir.glob(".*.tmp"):  # left by a process killed mid-write
-            stale.unlink(missing_ok=True)
-        if resume:
+        if self.ctx.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            for stale in self.run_dir.glob(".*.tmp"):  # left by a process killed mid-write
+                stale.unlink(missing_ok=True)
+        if resume_run:
             recorded = runs.read_run_config(self.run_dir).get("info", {}).get("data_fingerprint")
             if recorded and recorded != self.data_fingerprint:
                 raise DtError(f"the training data of {self.run_dir} changed since the run started "
                               "(e.g. more puzzles were generated into its source); resuming needs "
                               "the same data: start a new run")
-            start_epoch, best, history = self.load()
+            position = resume.load(self.run_dir / runs.LAST, self.raw_net, self.optimizer,
+                                   self.scheduler, self.steps_per_epoch)
+            self.saved_at, self.best_epoch = (position.epoch, position.step), position.best_epoch
+            if self.ctx.main:  # a kill between last.pt and metrics.jsonl loses no epoch line
+                runs.write_metrics(self.run_dir, position.history)
         else:
-            start_epoch, best, history = 0, (None, None), []
-            self.info["hardware"] = hardware(self.device)
+            position = resume.Position()
+            self.info["hardware"] = describe_hardware(self.device, self.ctx.world)
             self.info["data_fingerprint"] = self.data_fingerprint
-            runs.write_run_config(self.run_dir, self.cfg, self.model_info, "running",
-                                  {"info": self.info})
-            checkpoint.save_state(self.state(0, best, history), self.run_dir / runs.LAST)
-            runs.write_metrics(self.run_dir, history)
-        runs.set_status(self.run_dir, "running")
-        self.listener.on_start({"run_dir": str(self.run_dir), "device": str(self.device),
-                                "model": self.model_info, "train_size": len(self.train_x),
-                                "val_size": len(self.val_x), "steps_per_epoch": self.steps_per_epoch,
-                                "start_epoch": start_epoch, "epochs": self.cfg.epochs})
+            if self.ctx.main:
+                runs.write_run_config(self.run_dir, self.cfg, self.model_info, "running",
+                                      {"info": self.info})
+                runs.write_metrics(self.run_dir, [])
+            self.save_state(position, "last")
+        self.set_status("running")
+        self.listener.on_start({
+            "run_dir": str(self.run_dir), "device": str(self.device), "processes": self.ctx.world,
+            "model": self.model_info, "train_size": len(self.train_x), "val_size": len(self.val_x),
+            "steps_per_epoch": self.steps_per_epoch, "start_epoch": position.epoch,
+            "start_step": position.step, "epochs": self.cfg.epochs, "notes": list(self.notes)})
+        results: dict[str, ExtrapolationResult] = {}
         try:
-            status = self.loop(start_epoch, best, history)
-            results = {}
-            if status == "finished":
+            try:
+                self.loop(position)
                 results = self.final_extrapolation()
-            runs.set_status(self.run_dir, status)
-        except BaseException as exc:
+                status = "finished"
+            except Stopped as stop:
+                status = stop.status
+            self.set_status(status)
+        except KeyboardInterrupt as exc:
             self.listener.on_exception(exc)
-            if isinstance(exc, (KeyboardInterrupt, Exception)):
-                runs.set_status(self.run_dir, "interrupted")
+            self.set_status("interrupted")
             raise
-        history = runs.read_metrics(self.run_dir)
+        except Exception as exc:
+            self.listener.on_exception(exc)
+            reason = str(exc) if isinstance(exc, DtError) else f"{type(exc).__name__}: {exc}"
+            self.set_status("failed", reason)
+            raise
+        history = position.history
         best_rec = max(history, key=lambda r: r.get("val_acc") or -1, default=None)
         result = TrainResult(self.run_dir, status, len(history),
                              best_rec.get("val_acc") if best_rec else None,
@@ -185,133 +223,176 @@ class Trainer:
                               "seconds": result.seconds, "best_val": result.best_val})
         return result
 
-    def loop(self, start_epoch: int, best: tuple, history: list) -> str:
+    def loop(self, position: resume.Position) -> None:
         cfg = self.cfg
-        for epoch in range(start_epoch, cfg.epochs):
+        while position.epoch < cfg.epochs:
+            if converged(position.history, cfg.stop_at, cfg.stop_patience):
+                return
+            epoch = position.epoch
             t0 = time.perf_counter()
-            stats = self.train_epoch(epoch)
-            if stats is None:
-                return "cancelled"
+            stats = self.train_epoch(position)
             record = {"epoch": epoch + 1, "step": (epoch + 1) * self.steps_per_epoch, **stats}
             record["val_acc"] = self.validate() if len(self.val_x) else None
             if cfg.test_every and (epoch + 1) % cfg.test_every == 0:
                 record["test"] = self.periodic_test()
             record["seconds"] = round(time.perf_counter() - t0, 3)
             score = record["val_acc"] if record["val_acc"] is not None else record["train_acc"]
-            if best[0] is None or score > best[0]:
-                best = (score, epoch + 1)
-                checkpoint.save_weights(self.raw_net, self.run_dir / runs.BEST)
-                self.listener.on_checkpoint("best", self.run_dir / runs.BEST)
-            history.append(record)
-            checkpoint.save_state(self.state(epoch + 1, best, history), self.run_dir / runs.LAST)
-            runs.write_metrics(self.run_dir, history)
-            self.listener.on_checkpoint("last", self.run_dir / runs.LAST)
+            if position.best_val is None or score > position.best_val:
+                position.best_val, position.best_epoch = score, epoch + 1
+                self.best_epoch = epoch + 1
+                if self.ctx.main:
+                    checkpoint.save_weights(self.raw_net, self.run_dir / runs.BEST)
+                    self.listener.on_checkpoint("best", self.run_dir / runs.BEST)
+            position.history.append(record)
+            position.epoch, position.step = epoch + 1, 0
+            position.batch_rng = position.nk_rng = position.tally = None
+            if self.ctx.main:  # metrics first: a kill before last.pt replays this epoch
+                runs.write_metrics(self.run_dir, position.history)
+            self.save_state(position, "last")
             self.listener.on_epoch_end(dict(record))
-            if converged(history, cfg.stop_at, cfg.stop_patience):
-                break
-        return "finished"
+            if self.pending_stop is not None:  # agreed on the epoch's last step
+                raise Stopped(self.pending_stop)
 
-    def train_epoch(self, epoch: int) -> dict[str, Any] | None:
-        cfg, net, problem = self.cfg, self.net, self.problem
-        net.train()
+    def train_epoch(self, position: resume.Position) -> dict[str, Any]:
+        """Train one epoch from ``position`` (its start, or a mid-epoch resume state)."""
+        cfg, ctx, problem = self.cfg, self.ctx, self.problem
+        epoch, steps = position.epoch, self.steps_per_epoch
+        self.net.train()
         gen = epoch_generator(cfg.seed, epoch)
-        order = torch.randperm(len(self.train_x), generator=gen)
+        order = torch.randperm(len(self.train_x), generator=gen).to(self.data_device)
         rng = random.Random(f"{cfg.seed}:{epoch}")
-        self.listener.on_epoch_start(epoch + 1, cfg.epochs, self.steps_per_epoch)
-        loss_sum, correct, seen = 0.0, 0, 0
-        for step in range(self.steps_per_epoch):
-            if self.cancel():
-                return None
+        tally = EpochTally(self.device)
+        if position.step:
+            gen.set_state(position.batch_rng)
+            try:
+                rng.setstate(_as_tuples(position.nk_rng))
+            except (TypeError, ValueError):
+                raise DtError(f"resume state in {self.run_dir} is damaged (the (n, k) generator); "
+                              "start a new run") from None
+            tally = EpochTally(self.device, position.tally if ctx.main else [0.0, 0.0, 0.0])
+        self.listener.on_epoch_start(epoch + 1, cfg.epochs, steps)
+        every = sync_interval(self.device)
+        for step in range(position.step, steps):
             idx = order[step * cfg.batch_size:(step + 1) * cfg.batch_size]
             x, y = batch_to(self.train_x[idx], self.train_y[idx], self.device)
             x, y = problem.augment(x, y, gen)
-            self.optimizer.zero_grad(set_to_none=True)
-            with autocast(self.device, cfg.amp):
-                out = progressive_loss(net, problem, x, y, alpha=cfg.alpha,
-                                       max_iters=cfg.max_iters, rng=rng,
-                                       nk_sampling=cfg.nk_sampling)
-            loss = out.loss
-            if not torch.isfinite(loss):
-                raise DtError(f"training diverged at epoch {epoch + 1}, step {step + 1} "
-                              f"(loss {loss.item()}); lower --lr or set --clip")
-            if self.scaler is not None:
-                self.scaler.scale(loss).backward()
-                self.scaler.unscale_(self.optimizer)
-            else:
-                loss.backward()
-            if cfg.clip is not None:
-                torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip)
-            if self.scaler is not None:
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-            else:
-                self.optimizer.step()
-            self.scheduler.step()
-            with torch.no_grad():
-                correct += int(problem.correct(problem.predict(out.logits, x), y).sum())
-            seen += len(x)
-            loss_value = float(loss.detach())
-            loss_sum += loss_value
-            self.listener.on_batch(epoch + 1, step + 1, self.steps_per_epoch, loss_value)
-        return {"train_loss": loss_sum / self.steps_per_epoch,
-                "train_acc": 100.0 * correct / max(seen, 1),
+            nk = draw_nk(cfg.alpha, cfg.max_iters, rng, cfg.nk_sampling)
+            xs, ys, scale, share = distributed.shard_batch(ctx, problem, x, y)
+            out = self.step.backward(xs, ys, nk, scale)
+            count = len(xs) if share else 0
+            correct = problem.correct(problem.predict(out.logits, xs), ys).sum() if count else 0
+            tally.add(out.loss, share, correct, count)
+            done = step + 1
+            if done % every and done != steps:
+                self.step.update()
+                continue
+            stop, due = self.sync(tally, epoch, done)  # before the update: a NaN never lands
+            self.step.update()
+            if done == steps:  # the epoch's end writes the state; stop after it
+                self.pending_stop = stop
+                break
+            if due or stop is not None:
+                totals = tally.global_values(ctx)
+                tally.collapse(ctx, totals)
+                self.save_state(resume.Position(
+                    epoch=epoch, step=done, best_val=position.best_val,
+                    best_epoch=position.best_epoch, history=position.history,
+                    batch_rng=gen.get_state(), nk_rng=rng.getstate(), tally=totals), "step")
+            if stop is not None:
+                raise Stopped(stop)
+        loss_sum, correct, seen = tally.global_values(ctx)
+        return {"train_loss": loss_sum / steps, "train_acc": 100.0 * correct / max(seen, 1),
                 "lr": self.optimizer.param_groups[0]["lr"]}
 
+    def sync(self, tally: EpochTally, epoch: int, done: int) -> tuple[str | None, bool]:
+        """Read the loss and agree on stopping and checkpointing, once per sync interval (one
+        collective): returns the stop status agreed by all ranks (None: go on) and whether a
+        mid-epoch resume state is due (rank 0's clock decides); raises :class:`Diverged` on a
+        NaN/inf loss."""
+        every = self.cfg.checkpoint_every
+        due = self.ctx.main and time.monotonic() - self.last_checkpoint >= 60 * every
+        flags = torch.tensor([float(self.cancel()), float(self.interrupt()), float(due)],
+                             dtype=tally.sums.dtype, device=self.device)
+        shared = self.ctx.all_reduce(torch.cat([flags, tally.interval_loss().reshape(1)]))
+        cancel, interrupt, due, loss_sum = shared.tolist()
+        steps = tally.interval_steps
+        tally.reset_interval()
+        if not math.isfinite(loss_sum):
+            kept_epoch, kept_step = self.saved_at
+            where = (f"epoch {kept_epoch + 1}, step {kept_step}" if kept_step else
+                     f"the end of epoch {kept_epoch}" if kept_epoch else "the start")
+            kept = f"{runs.LAST} keeps the state of {where}"
+            if self.best_epoch is not None:
+                kept += f" and {runs.BEST} the weights of epoch {self.best_epoch}"
+            raise Diverged(f"training diverged at epoch {epoch + 1}, step {done} (loss {loss_sum}):"
+                           f" {kept}; lower --lr or set --clip and start a new run")
+        self.listener.on_batch(epoch + 1, done, self.steps_per_epoch, loss_sum / max(steps, 1))
+        stop = "interrupted" if interrupt else ("cancelled" if cancel else None)
+        return stop, bool(due)
+
+    def evaluate(self, x, y, iters, **options) -> ExtrapolationResult | None:
+        return evaluate(self.net, self.problem, x, y, iters, ctx=self.ctx, device=self.device,
+                        batch_size=self.cfg.eval_batch_size, amp=self.cfg.amp, **options)
+
     def validate(self) -> float:
-        res = extrapolate(self.net, self.problem, self.val_x, self.val_y, [self.cfg.max_iters],
-                          batch_size=self.cfg.eval_batch_size, device=self.device, amp=self.cfg.amp)
+        res = self.evaluate(self.val_x, self.val_y, [self.cfg.max_iters])
         return res.accuracy()[0]
 
     def test_set(self, difficulty):
-        return self.problem.dataset("test", difficulty, self.cfg.test_count, self.cfg.seed)
+        return self.ctx.main_first(
+            lambda: self.problem.dataset("test", difficulty, self.cfg.test_count, self.cfg.seed))
 
     def periodic_test(self) -> dict[str, Any]:
         d = self.test_difficulties[0]
         x, y = self.test_set(d)
-        res = extrapolate(self.net, self.problem, x, y, default_test_iters(self.cfg, self.raw_net),
-                          batch_size=self.cfg.eval_batch_size, device=self.device, amp=self.cfg.amp)
+        res = self.evaluate(x, y, default_test_iters(self.cfg, self.raw_net))
         it, acc = res.best()
         return {"difficulty": d, "acc_at_max_iters": res.at(min(self.cfg.max_iters, res.iters[-1])),
                 "best_iter": it, "best_acc": acc}
 
     def final_extrapolation(self) -> dict[str, ExtrapolationResult]:
-        """Extrapolate the best checkpoint on every test difficulty; write extrapolation.json."""
-        weights = checkpoint.load_weights(self.run_dir / runs.BEST)
-        checkpoint.apply_weights(self.raw_net, weights, self.run_dir / runs.BEST)
+        """Extrapolate the best checkpoint on every test difficulty; write extrapolation.json.
+        A cancel or signal on the way stops the run (no partial extrapolation.json)."""
+        if self.ctx.main:
+            weights = checkpoint.load_weights(self.run_dir / runs.BEST)
+            checkpoint.apply_weights(self.raw_net, weights, self.run_dir / runs.BEST)
+        self.ctx.broadcast_module(self.raw_net)  # the other ranks may not see rank 0's disk
         iters = default_test_iters(self.cfg, self.raw_net)
         results: dict[str, ExtrapolationResult] = {}
         for d in self.test_difficulties:
             x, y = self.test_set(d)
             self.listener.on_extrapolation_start(d, iters, len(x))
-            res = extrapolate(self.net, self.problem, x, y, iters, modes=("fixed", "max-conf"),
-                              batch_size=self.cfg.eval_batch_size, device=self.device,
-                              amp=self.cfg.amp, difficulty=d, cancel=self.cancel,
-                              on_batch=self.listener.on_extrapolation_batch)
+            res = self.evaluate(x, y, iters, modes=("fixed", "max-conf"), difficulty=d,
+                                cancel=lambda: self.cancel() or self.interrupt(),
+                                on_batch=self.listener.on_extrapolation_batch)
+            if res is None:
+                agreed = self.ctx.agree([self.interrupt()], self.device)[0] if self.ctx.active \
+                    else self.interrupt()
+                raise Stopped("interrupted" if agreed else "cancelled")
             results[str(d)] = res
             self.listener.on_extrapolation(d, res)
-        runs.write_extrapolation(self.run_dir, {
-            "weights": runs.BEST, "seed": self.cfg.seed, "count": self.cfg.test_count,
-            "results": {k: r.to_dict() for k, r in results.items()}})
+        if self.ctx.main:
+            runs.write_extrapolation(self.run_dir, {
+                "weights": runs.BEST, "seed": self.cfg.seed, "count": self.cfg.test_count,
+                "results": {k: r.to_dict() for k, r in results.items()}})
         return results
 
 
-def hardware(device: torch.device) -> dict[str, Any]:
-    """Where a run trained, for its record (and a zoo card)."""
-    import platform
-
-    from dtcli.engine.device import available_cores
-
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else (
-        platform.processor() or platform.machine())
-    return {"device": str(device), "name": name, "cores": available_cores(),
-            "threads": torch.get_num_threads(), "torch": torch.__version__,
-            "python": platform.python_version(), "system": platform.system()}
+def _as_tuples(value: Any) -> Any:
+    """A random.Random state read back from a checkpoint (lists where tuples were)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_as_tuples(v) for v in value)
+    return value
 
 
 def train(cfg: TrainConfig, run_dir: Path, *, registry=None, listener: Listener | None = None,
-          cancel: Callable[[], bool] | None = None, resume: bool = False,
-          info: dict[str, Any] | None = None) -> TrainResult:
-    """Train (or, with ``resume``, continue) the run in ``run_dir``; ``info`` (e.g. the
-    command line) is recorded in its config.json."""
+          cancel: Callable[[], bool] | None = None, interrupt: Callable[[], bool] | None = None,
+          resume: bool = False, info: dict[str, Any] | None = None) -> TrainResult:
+    """Train (or, with ``resume``, continue) the run in ``run_dir``.
+
+    ``cancel`` (checked every step) ends the run "cancelled", ``interrupt`` (a signal)
+    "interrupted"; both leave a resume state at the step they stopped at. ``info`` (e.g. the
+    command line) is recorded in its config.json.
+    """
     return Trainer(cfg, run_dir, registry=registry, listener=listener, cancel=cancel,
-                   info=info).run(resume)
+                   interrupt=interrupt, info=info).run(resume)

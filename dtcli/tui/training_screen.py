@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from rich.text import Text
 from textual import on, work
@@ -40,8 +40,12 @@ class TrainingScreen(Screen):
 
     def __init__(self, *, problem: str | None = None, arch: str | None = None,
                  preset: str | None = None, overrides: dict[str, Any] | None = None,
-                 runs_root: str | Path = "runs") -> None:
+                 runs_root: str | Path = "runs", train_fn: Callable[..., Any] | None = None) -> None:
+        """``train_fn`` runs the training (default :func:`dtcli.engine.train.train`, called as
+        ``train_fn(cfg, run_dir, listener=..., cancel=..., info=...)``); tests pass one that
+        holds the engine at a known point."""
         super().__init__()
+        self.train_fn = train_fn
         self.initial = {"problem": problem, "arch": arch, "preset": preset}
         self.overrides = dict(overrides or {})
         self.runs_root = Path(runs_root)
@@ -183,7 +187,7 @@ class TrainingScreen(Screen):
         worker = get_current_worker()
         bridge = TrainBridge(self.post_message, session)
         try:
-            result = train(cfg, run_dir, listener=bridge,
+            result = (self.train_fn or train)(cfg, run_dir, listener=bridge,
                            cancel=lambda: worker.is_cancelled or cancel_event.is_set(),
                            info={"command": "dt tui (training screen)"})
         except Exception as exc:  # noqa: BLE001

@@ -125,6 +125,9 @@ class Mazes(Problem):
         per_pixel = F.cross_entropy(logits, targets, reduction="none")
         return per_pixel[self.open_mask(inputs)].mean()
 
+    def loss_weight(self, targets, inputs):
+        return self.open_mask(inputs).sum()
+
     def predict(self, logits, inputs):
         return logits.argmax(1) * self.open_mask(inputs)
 
