@@ -34,9 +34,16 @@ class IterativeNet(nn.Module):
     def start(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def think(self, thought: torch.Tensor, x: torch.Tensor, i: int) -> torch.Tensor:
-        """One iteration; ``i`` counts from 0."""
+    def think(self, thought: torch.Tensor, x: Any, i: int) -> torch.Tensor:
+        """One iteration; ``i`` counts from 0. ``x`` is what :meth:`encode_input` made of the
+        input (the input itself unless the net overrides it); a net that overrides
+        :meth:`encode_input` must also accept the raw input here."""
         raise NotImplementedError
+
+    def encode_input(self, x: torch.Tensor) -> Any:
+        """What ``think`` needs of the input, computed once per instance rather than at every
+        iteration (a recall net: the input's part of the recall convolution). Default: ``x``."""
+        return x
 
     def answer(self, thought: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -65,8 +72,9 @@ class IterativeNet(nn.Module):
         self.check_iters(iters, start_iter)
         if thought is None:
             thought = self.start(x)
+        encoded = self.encode_input(x)
         for i in range(start_iter, start_iter + iters):
-            thought = self.think(thought, x, i)
+            thought = self.think(thought, encoded, i)
             yield i + 1, thought
 
     def forward(self, x: torch.Tensor, iters: int, thought: torch.Tensor | None = None,

@@ -23,6 +23,9 @@ if TYPE_CHECKING:  # pragma: no cover
 SPLITS = ("train", "test")
 #: data sets this small are generated afresh instead of cached
 UNCACHED_COUNT = 8
+#: test sets are generated in chunks of this many instances, each from its own seed, so the
+#: first N instances of a seed are the same whatever count is asked for
+TEST_CHUNK = 16
 
 
 class Problem:
@@ -47,6 +50,9 @@ class Problem:
     options: ClassVar[tuple[Option, ...]] = ()
     #: bump when ``generate`` changes its output, so stale cached data is not reused
     data_version: ClassVar[int] = 1
+    #: True when ``generate(d, n, seed)[:m]`` equals ``generate(d, m, seed)``; otherwise test
+    #: sets are made in seeded chunks so that they are (see :meth:`dataset`)
+    nested_data: ClassVar[bool] = False
     #: named hyper-parameter sets; see :meth:`preset`
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
     #: names ``dt data fetch NAME`` downloads for this problem (e.g. a data set's name)
@@ -97,7 +103,10 @@ class Problem:
         """``(inputs, targets)`` for ``split`` ("train" or "test"), deterministic and cached.
 
         Each split draws from its own seed stream, so a test set never repeats the training
-        generator's draws even when both use the same ``seed``.
+        generator's draws even when both use the same ``seed``. Test sets are nested: the first
+        N instances of a seed do not depend on ``count`` (a card measured on 1,000 instances
+        and a check on 200 share those 200): made in chunks of :data:`TEST_CHUNK` instances
+        seeded by their position, unless ``generate`` is nested itself (:attr:`nested_data`).
         """
         from dtcli.datacache import load_or_make
 
@@ -108,15 +117,30 @@ class Problem:
         fields = self.data_fields(split, difficulty, count, seed)
         split_seed = zlib.crc32(f"{seed}/{split}".encode())
 
+        chunked = split == "test" and not self.nested_data
+
         def make() -> dict:
+            if chunked:
+                return self._nested(difficulty, count, split_seed)
             inputs, targets = self.generate(difficulty, count, split_seed)
             return {"inputs": inputs, "targets": targets}
+
+        if chunked:
+            fields["sampling"] = f"nested/{TEST_CHUNK}"
 
         if count <= UNCACHED_COUNT:  # a handful (dt solve, the TUI): cheaper to make than to file
             data = make()
         else:
             data = load_or_make(self.name, fields, make)
         return data["inputs"], data["targets"]
+
+    def _nested(self, difficulty: Any, count: int, split_seed: int) -> dict:
+        import torch
+
+        parts = [self.generate(difficulty, TEST_CHUNK, zlib.crc32(f"{split_seed}/{c}".encode()))
+                 for c in range(-(-count // TEST_CHUNK))]
+        return {"inputs": torch.cat([x for x, _ in parts])[:count],
+                "targets": torch.cat([y for _, y in parts])[:count]}
 
     def import_data(self, path: Path) -> tuple["torch.Tensor", "torch.Tensor", Any]:
         """Read a data set from files the user has (``dt data import``): ``(inputs, targets,
@@ -199,13 +223,27 @@ class Problem:
     # -- presentation ----------------------------------------------------------------------
 
     def render(self, inputs, prediction=None, target=None, confidence=None,
-               probabilities=None) -> Any:
+               probabilities=None, fit: tuple[int, int] | None = None) -> Any:
         """A Rich renderable of one instance (unbatched tensors), with an optional prediction.
 
         ``confidence`` is :meth:`position_confidence` of the prediction; ``probabilities`` the
         softmax over classes (classes first), for problems that show more than the top class.
+        ``fit`` is the room on screen, ``(columns, lines)``: a problem whose drawing can scale
+        (mazes) makes it as large as fits, or shrinks a large instance into it; others may
+        ignore it (and older plugins may leave the parameter out: the host calls
+        :meth:`draw`).
         """
         raise NotImplementedError(f"{type(self).__name__} must implement render()")
+
+    def draw(self, inputs, prediction=None, target=None, confidence=None, probabilities=None,
+             fit: tuple[int, int] | None = None) -> Any:
+        """:meth:`render`, passing ``fit`` only to a ``render`` that takes it."""
+        import inspect
+
+        args = (inputs, prediction, target, confidence, probabilities)
+        if fit is not None and "fit" in inspect.signature(self.render).parameters:
+            return self.render(*args, fit=fit)
+        return self.render(*args)
 
     def parse_instance(self, text: str) -> "torch.Tensor":
         """Parse one instance typed or stored by the user (``dt solve --input``)."""

@@ -150,7 +150,7 @@ def load_model(ref: str | Path, device: "str | torch.device" = "cpu",
     (safetensors, never a pickle; a zoo model's sha256 is verified first)."""
     from dtcli import zoo
     from dtcli.engine.checkpoint import apply_weights, load_weights
-    from dtcli.engine.device import resolve_device
+    from dtcli.engine.device import prepare, resolve_device
     from dtcli.plugins import get_registry
 
     if not Path(str(ref)).expanduser().exists() and zoo.is_zoo_name(ref):
@@ -165,5 +165,5 @@ def load_model(ref: str | Path, device: "str | torch.device" = "cpu",
     problem, net = build_net(registry or get_registry(), cfg, doc["model"].get("build"))
     apply_weights(net, load_weights(weights_path), weights_path)
     device = resolve_device(device) if isinstance(device, str) else device
-    net = net.to(device).eval()
+    net = prepare(net, device).eval()
     return LoadedModel(net=net, problem=problem, config=cfg, source=source, info=doc)

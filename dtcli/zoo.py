@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 from importlib import resources
@@ -130,11 +131,66 @@ def measure(loaded, difficulty: Any, iters: list[int], count: int, seed: int, mo
     wanted = sorted(set(iters) | set(range(1, curve + 1)))
     x, y = loaded.problem.dataset("test", difficulty, count, seed)
     res = extrapolate(loaded.net, loaded.problem, x, y, wanted, modes=(mode,),
-                      batch_size=max(1, min(200, count)), on_batch=on_batch, difficulty=difficulty)
+                      on_batch=on_batch, difficulty=difficulty)
     acc = dict(zip(res.iters, res.accuracy(mode)))
     out = {"difficulty": difficulty, "count": count, "iters": iters,
            "accuracy": [round(acc[i], 2) for i in iters]}
     if curve:
         out["curve"] = {"count": count, "iters": list(range(1, curve + 1)),
                         "accuracy": [round(acc[i], 2) for i in range(1, curve + 1)]}
+    return out
+
+
+#: standard errors a re-measured figure may differ by (about 3 in 1,000 figures fail by chance)
+Z = 3.0
+
+
+def _anscombe(pct: float, n: int) -> float:
+    """The variance-stabilising transform of a binomial count (variance ~ 1/(4n + 2) whatever
+    the accuracy, also near 0% and 100%, where the normal approximation fails)."""
+    correct = pct / 100.0 * n
+    return math.asin(math.sqrt((correct + 0.375) / (n + 0.75)))
+
+
+def _spread(card_count: int, measured_count: int) -> float:
+    return Z * math.sqrt(1 / (4 * card_count + 2) + 1 / (4 * measured_count + 2))
+
+
+def agrees(card_pct: float, card_count: int, measured_pct: float, measured_count: int) -> bool:
+    """Whether an accuracy re-measured on ``measured_count`` fresh instances is consistent
+    with the card's on ``card_count``: within Z standard errors of a two-sample test on the
+    binomial counts (Anscombe's arcsine transform)."""
+    n1, n2 = max(card_count, 1), max(measured_count, 1)
+    return abs(_anscombe(card_pct, n1) - _anscombe(measured_pct, n2)) <= _spread(n1, n2)
+
+
+def allowed_range(card_pct: float, card_count: int, measured_count: int) -> tuple[float, float]:
+    """The measured accuracies (%) :func:`agrees` accepts for a card's figure."""
+    n1, n2 = max(card_count, 1), max(measured_count, 1)
+    centre, spread = _anscombe(card_pct, n1), _spread(n1, n2)
+
+    def back(angle: float) -> float:
+        angle = min(max(angle, 0.0), math.pi / 2)
+        return min(100.0, max(0.0, 100.0 * (math.sin(angle) ** 2 * (n2 + 0.75) - 0.375) / n2))
+
+    return back(centre - spread), back(centre + spread)
+
+
+def claims(ext: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every figure a card states, as ``{difficulty, count, iters, accuracy, kind}`` rows: its
+    table rows, and for each curve its accuracy at the table's iterations and at its best."""
+    table_iters = sorted({i for row in ext["results"] for i in row["iters"]})
+    out = []
+    for row in ext["results"]:
+        n = row.get("count", ext["count"])
+        if row["iters"]:
+            out.append({"difficulty": row["difficulty"], "count": n, "iters": list(row["iters"]),
+                        "accuracy": list(row["accuracy"]), "kind": "table"})
+        curve = row.get("curve")
+        if curve and not row["iters"]:
+            acc = dict(zip(curve["iters"], curve["accuracy"]))
+            best = max(curve["iters"], key=lambda i: (acc[i], -i))
+            iters = sorted({i for i in table_iters if i in acc} | {best})
+            out.append({"difficulty": row["difficulty"], "count": curve.get("count", n),
+                        "iters": iters, "accuracy": [acc[i] for i in iters], "kind": "curve"})
     return out

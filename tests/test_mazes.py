@@ -112,8 +112,14 @@ def test_train_test_solve_and_import(cli, tmp_path):
     result = cli("train", "mazes", "--arch", "dt-recall", *TINY_MAZE, "--out", run)
     assert result.exit_code == 0, result.output
     res = json.loads(cli("test", run, "-d", "9", "--iters", "1:12", "--count", "6",
-                         "--mode", "halt", "-k", "3", "--json").stdout)
+                         "--mode", "fixed", "--mode", "halt", "-k", "3", "--json").stdout)
     assert len(res["verified"]["accuracy"]) == 12 and "compute_saved" in res["halt"]
+    alone = json.loads(cli("test", run, "-d", "9", "--iters", "1:12", "--count", "6",
+                           "--mode", "halt", "-k", "3", "--json").stdout)
+    assert "fixed" not in alone and alone["halt"]["correct"] == res["halt"]["correct"]
+    shown = cli("test", run, "-d", "9", "--iters", "1:12", "--count", "6", "--mode", "fixed",
+                "--mode", "halt", "-k", "3").stdout
+    assert "both ran" in shown and "instance-iterations" in shown
     maze_file = tmp_path / "maze.txt"
     maze_file.write_text(TEXT)
     solved = cli("solve", run, "--input", maze_file, "--iters", "3", "--fps", "0")

@@ -33,10 +33,16 @@ def test_add_list_show_test_and_load(cli, tiny_run, zoo_dir, tmp_path):
     assert len(curve_row["curve"]["accuracy"]) == 12
     shown = cli("zoo", "show", "tiny-ps").stdout
     assert "accuracy vs iterations" in shown and "note: stopped early" in shown
-    # the card's numbers come back on the card's own seed, exactly
+    # every claim comes back on the card's own seed, exactly: the table rows and the
+    # curve-only row at the table's iterations and its best
     same = json.loads(cli("zoo", "test", "tiny-ps", "--seed", "5", "--json").stdout)
     assert [r["accuracy"] for r in same["measured"]] == [r["accuracy"] for r in same["card"]]
-    assert "±2 points" in cli("zoo", "test", "tiny-ps", "--seed", "5").stdout
+    assert [r["kind"] for r in same["card"]] == ["table", "table", "curve"]
+    assert same["card"][2]["count"] == 6 and set(same["card"][2]["iters"]) >= {4, 8, 12}
+    assert "within its tolerance" in cli("zoo", "test", "tiny-ps", "--seed", "5").stdout
+    # a smaller --count re-uses the first instances of the same seed (nested sampling)
+    fewer = json.loads(cli("zoo", "test", "tiny-ps", "--seed", "5", "--count", "3", "--json").stdout)
+    assert all(r["count"] == 3 for r in fewer["measured"])
     # a zoo name works wherever a model is expected
     frames = json.loads(cli("solve", "tiny-ps", "-d", "8", "--iters", "3", "--json").stdout)
     assert len(frames["frames"]) == 3
@@ -69,3 +75,27 @@ def test_shipped_index_is_consistent():
         doc = zoo.card(name)
         assert zoo.weights(name, doc).stat().st_size <= 5_000_000
         assert doc["extrapolation"]["results"]
+
+
+def test_agreement_follows_the_counts():
+    from dtcli.zoo import agrees, allowed_range
+
+    assert agrees(50, 1000, 55, 1000) and not agrees(50, 1000, 58, 1000)  # ±2.2 points s.e.
+    assert agrees(50, 50, 70, 50)  # 50 mazes: 20 points is chance
+    assert agrees(100, 1000, 99.5, 1000) and not agrees(100, 1000, 99.0, 1000)  # 5 vs 10 misses
+    assert agrees(0, 200, 0.5, 200)
+    lo, hi = allowed_range(50, 1000, 1000)
+    assert 42 < lo < 45 and 55 < hi < 58 and agrees(50, 1000, lo + 0.1, 1000)
+    assert allowed_range(100, 1000, 1000)[1] == 100.0
+
+
+def test_test_sets_are_nested(registry):
+    """The first N instances of a seed do not depend on the count asked for."""
+    import torch
+
+    for name, d in (("mazes", 9), ("prefix-sums", 16)):
+        p = registry.problem(name)
+        x5, y5 = p.dataset("test", d, 5, seed=3)
+        x40, y40 = p.dataset("test", d, 40, seed=3)
+        assert torch.equal(x5, x40[:5]) and torch.equal(y5, y40[:5])
+        assert not torch.equal(x40[:16], x40[16:32])  # chunks differ

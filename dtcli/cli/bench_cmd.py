@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json
+from dtcli.errors import DtError
 
 
 def bench(
@@ -18,10 +19,15 @@ def bench(
     width: Optional[int] = typer.Option(None),
     max_iters: Optional[int] = typer.Option(None, "--max-iters"),
     alpha: Optional[float] = typer.Option(None),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Training batch."),
+    train_difficulty: Optional[str] = typer.Option(None, "--train-difficulty", help="Difficulty of the training steps."),
+    test_difficulty: Optional[str] = typer.Option(None, "--test-difficulty", "-d", help="Difficulty of the inference timing."),
     steps: int = typer.Option(10, help="Training steps to time (after one warm-up step)."),
     infer_iters: int = typer.Option(100, "--infer-iters", help="Iterations of the inference timing."),
     infer_count: int = typer.Option(100, "--infer-count", help="Instances of the inference timing."),
+    infer_batch: Optional[int] = typer.Option(None, "--infer-batch", help="Instances per inference batch (default: chosen from the instance size)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="'reference': also time the reference's algorithm (deep-thinking) on the same weights and inputs, and print the ratios."),
+    baseline_batch: Optional[int] = typer.Option(None, "--baseline-batch", help="The reference's inference batch (default: its test batch size, from the paper preset)."),
     device: Optional[str] = typer.Option(None),
     threads: Optional[int] = typer.Option(None),
     amp: Optional[str] = typer.Option(None),
@@ -29,34 +35,69 @@ def bench(
 ) -> None:
     """Time data generation, training steps and inference (at the test difficulty) of a recipe.
 
-    Useful before a long run: seconds per step x steps per epoch x epochs is the training time.
+    The training step is the one `dt train` runs (forward, backward, clip, optimizer, schedule);
+    inference scores every iteration, as `dt test`. Achieved GFLOP/s is set against this
+    machine's peak (a large convolution of the iteration's shape). Seconds per step x steps
+    per epoch x epochs is the training time of a recipe.
     """
     from dtcli.config import resolve_config
     from dtcli.engine.bench import bench as run_bench
 
-    overrides = {k: v for k, v in dict(width=width, max_iters=max_iters, alpha=alpha,
-                                       batch_size=batch_size, device=device, threads=threads,
-                                       amp=amp).items() if v is not None}
+    for name, value in (("--steps", steps), ("--infer-iters", infer_iters),
+                        ("--infer-count", infer_count), ("--infer-batch", infer_batch),
+                        ("--baseline-batch", baseline_batch)):
+        if value is not None and value <= 0:
+            raise DtError(f"{name} must be positive, got {value}")
+    overrides = {k: v for k, v in dict(
+        width=width, max_iters=max_iters, alpha=alpha, batch_size=batch_size, device=device,
+        threads=threads, amp=amp, train_difficulty=train_difficulty,
+        test_difficulties=[test_difficulty] if test_difficulty else None).items() if v is not None}
     cfg = resolve_config(problem, arch, preset, parse_option_pairs(option), {}, overrides)
     with err_console.status("benchmarking") as status:
         result = run_bench(cfg, steps=steps, infer_iters=infer_iters, infer_count=infer_count,
+                           infer_batch=infer_batch, baseline=baseline,
+                           baseline_batch=baseline_batch,
                            progress=lambda what: status.update(f"benchmarking: {what}"))
     if json_out:
         print_json(result)
         return
+    show(result, cfg)
+
+
+def show(result: dict, cfg) -> None:
     g, s, i = result["generate"], result["train_step"], result["inference"]
-    table = Table(title=f"{problem} / {arch} (preset {cfg.preset}) on {result['device']}, "
+    b = result.get("baseline")
+    options = " ".join(f"{k}={v}" for k, v in result["problem_options"].items())
+    table = Table(title=f"{cfg.problem} / {cfg.arch} width {result['width']} (preset {cfg.preset}"
+                        f"{', ' + options if options else ''}) on {result['device']}, "
                         f"{result['threads']} threads, {result['parameters']:,} parameters")
     table.add_column("what")
     table.add_column("time", justify="right")
     table.add_column("throughput", justify="right")
+    if b:
+        table.add_column("reference", justify="right")
+        table.add_column("ratio", justify="right")
+    ref = (lambda seconds, ratio: [f"{seconds:.3f} s", f"{ratio:.2f}x"]) if b else (lambda *_: [])
     table.add_row(f"generate {g['count']} instances (difficulty {g['difficulty']})",
-                  f"{g['seconds']:.3f} s", f"{g['per_second']:,.0f} /s")
-    table.add_row(f"training step (batch {result['batch_size']}, max_iters {result['max_iters']}, "
-                  f"alpha {result['alpha']})", f"{s['median_s']:.3f} s", f"{s['samples_per_s']:,.0f} samples/s")
-    table.add_row(f"inference: {i['count']} instances x {i['iters']} iterations (difficulty {i['difficulty']})",
-                  f"{i['seconds']:.2f} s", f"{i['instance_iters_per_s']:,.0f} instance-iterations/s")
+                  f"{g['seconds']:.3f} s", f"{g['per_second']:,.0f} /s", *(["", ""] if b else []))
+    table.add_row(f"training step (batch {result['batch_size']}, difficulty {s['difficulty']}, "
+                  f"max_iters {result['max_iters']}, alpha {result['alpha']})",
+                  f"{s['median_s']:.3f} s", f"{s['samples_per_s']:,.0f} samples/s",
+                  *(ref(b["train_step_s"], b["train_ratio"]) if b else []))
+    table.add_row(f"inference: {i['count']} instances x {i['iters']} iterations (difficulty "
+                  f"{i['difficulty']}, batch {i['batch']})", f"{i['seconds']:.2f} s",
+                  f"{i['instance_iters_per_s']:,.0f} instance-iterations/s",
+                  *(ref(b["inference_s"], b["inference_ratio"]) if b else []))
     console.print(table)
+    if i["peak_gflops"]:
+        console.print(f"inference: {i['gflop_per_instance_iteration'] * 1000:.1f} MFLOP per "
+                      f"instance-iteration, {i['gflops']:.1f} GFLOP/s achieved = "
+                      f"{100 * i['share_of_peak']:.0f}% of this machine's peak "
+                      f"({i['peak_gflops']:.1f} GFLOP/s, one large convolution of the same shape)")
+    if b:
+        console.print(f"ratio = reference time / dt time (> 1: dt faster); the reference keeps "
+                      f"every iteration's output (batch {b['inference_batch']}, its test batch "
+                      f"size) and runs the full unroll in every training step")
     console.print(f"peak memory {result['peak_rss_mb']:.0f} MB")
 
 

@@ -15,10 +15,13 @@ from dtcli.cli.common import OPTION_HELP, console, print_json
 from dtcli.errors import DtError
 
 
-def status_line(frame, total: int, first_correct: int | None) -> Text:
-    """Two lines: the iteration's figures, then the verdict so far."""
+def status_line(frame, total: int, first_correct: int | None, rate: float | None = None) -> Text:
+    """Two lines: the iteration's figures (and speed, ETA), then the verdict so far."""
     text = Text()
     text.append(f"iteration {frame.iteration:>4}/{total}", style="bold")
+    if rate:
+        eta = (total - frame.iteration) / rate
+        text.append(f"   {rate:.1f} it/s   ETA {format_seconds(eta)}")
     text.append(f"   confidence {frame.mean_confidence:.3f}   Δthought {frame.delta_thought:.4f}"
                 f"   changed {100 * frame.changed:5.1f}%\n")
     if frame.correct is not None:
@@ -29,7 +32,19 @@ def status_line(frame, total: int, first_correct: int | None) -> Text:
                     style="green" if frame.verified else "yellow")
     if first_correct is not None:
         text.append(f"   first correct at iteration {first_correct}", style="cyan")
+    if frame.stable > 1:
+        text.append(f"   unchanged for {frame.stable}", style="dim")
     return text
+
+
+def format_seconds(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    return f"{h}:{rest // 60:02d}:{rest % 60:02d}" if h else f"{rest // 60}:{rest % 60:02d}"
+
+
+#: an instance with this many output positions is "large": dt solve halts by default
+LARGE = 3000
 
 
 def load_instance(problem, text_or_path: str):
@@ -40,27 +55,36 @@ def load_instance(problem, text_or_path: str):
 
 
 def solve(
-    model: str = typer.Argument(..., help="Run directory of a trained model."),
+    model: str = typer.Argument(..., help="A run directory or a zoo name (`dt zoo list`)."),
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty of a fresh instance."),
     seed: int = typer.Option(0, help="Which fresh instance (seed of the generator)."),
     iters: Optional[int] = typer.Option(None, "--iters", "-i", help="Iterations to think (default 3 x max_iters)."),
     input_: Optional[str] = typer.Option(None, "--input", "--fen",
                                          help="Your own instance, as text or a file: bits for prefix sums, a maze drawn with # . S E, a FEN for chess."),
-    fps: float = typer.Option(20.0, help="Frames per second of the live view (0 = as fast as possible)."),
+    halt: Optional[bool] = typer.Option(None, "--halt/--no-halt",
+                                        help=f"Stop once the answer has not changed for --patience iterations and is verified (default: on for instances of {LARGE:,}+ outputs, e.g. mazes from size 59)."),
+    patience: int = typer.Option(20, "--patience", "-k", help="Iterations without change before halting."),
+    fps: float = typer.Option(20.0, help="Frames per second of the live view, at most (0 = as fast as possible)."),
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps."),
     json_out: bool = typer.Option(False, "--json", help="Print per-iteration figures as JSON instead."),
 ) -> None:
     """Solve one instance live: the prediction redrawn after every iteration.
 
-    The status line shows mean confidence, the relative change of the thought, the share of
-    outputs that changed, and the iteration at which the answer first became correct.
+    The status line shows speed and ETA, mean confidence, the relative change of the thought,
+    the share of outputs that changed, and the iteration at which the answer first became
+    correct. A large instance is drawn scaled to the terminal; memory stays flat however many
+    iterations you ask for. With output to a file, progress lines replace the live view.
     """
     from dtcli.cli.common import parse_option_pairs
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.solve import solve as engine_solve
     from dtcli.runs import load_model
 
+    if patience < 1:
+        raise DtError(f"--patience must be at least 1, got {patience}")
+    if fps < 0:
+        raise DtError(f"--fps must be 0 or more, got {fps}")
     configure_threads()
     dev = resolve_device(device)
     loaded = load_model(model, device=dev)
@@ -78,42 +102,87 @@ def solve(
         d = problem.parse_difficulty(difficulty or problem.default_train_difficulty)
         xs, ys = problem.dataset("test", d, 1, seed)
         x, y = xs[0], ys[0]
-
-    frames = engine_solve(loaded.net, problem, x, total, target=y, device=dev)
-    first_correct = None
+    if halt is None:
+        halt = (y.numel() if y is not None else x[0].numel()) >= LARGE
+    frames = engine_solve(loaded.net, problem, x, total, target=y, device=dev,
+                          halt_patience=patience if halt else None)
     if json_out:
-        out = []
+        first_correct, out = None, []
         for f in frames:
             if f.correct and first_correct is None:
                 first_correct = f.iteration
             out.append(f.summary())
-        print_json({"model": str(loaded.source), "first_correct": first_correct, "frames": out})
+        print_json({"model": str(loaded.source), "first_correct": first_correct,
+                    "halted": bool(out) and out[-1]["iteration"] < total, "frames": out})
         return
+    began = time.perf_counter()
+    watch = live_view if console.is_terminal else progress_lines
+    last, first_correct = watch(frames, problem, x, y, total, fps)
+    console.print(verdict(last, first_correct, total, time.perf_counter() - began))
 
+
+def live_view(frames, problem, x, y, total: int, fps: float):
+    """Redraw the instance (scaled to the terminal) at most ``fps`` times a second; a fast
+    net is slowed to ``fps`` so it can be watched, a slow one is never waited for."""
     delay = 1.0 / fps if fps > 0 else 0.0
-    last = None
+    last = first_correct = None
+    began = shown = time.perf_counter()
     with Live(console=console, auto_refresh=False, transient=False) as live:
         for f in frames:
             if f.correct and first_correct is None:
                 first_correct = f.iteration
-            view = Group(problem.render(x, f.prediction, y, f.confidence, f.probabilities),
-                         status_line(f, total, first_correct))
-            live.update(view, refresh=True)
             last = f
-            if delay:
-                time.sleep(delay)
-    if not console.is_terminal:
-        console.line()  # a non-terminal Live leaves its last frame without a line end
-    if last is not None and last.correct is not None:
-        if first_correct is None:
-            verdict, style = f"not solved in {total} iterations", "bold red"
-        elif last.correct:
-            verdict, style = f"solved: first correct at iteration {first_correct}", "bold green"
-        else:  # right once, then thought past it
-            verdict = (f"correct at iteration {first_correct}, wrong again by iteration "
-                       f"{last.iteration} (overthinking)")
-            style = "bold yellow"
-        console.print(verdict, style=style)
+            now = time.perf_counter()
+            if now - shown < delay and f.iteration < total:
+                time.sleep(delay - (now - shown))  # a fast net, slowed to be watched
+            shown = time.perf_counter()
+            rate = f.iteration / max(shown - began, 1e-9)
+            fit = (console.width, max(4, console.height - 4))
+            live.update(Group(problem.draw(x, f.prediction, y, f.confidence, f.probabilities,
+                                           fit=fit),
+                              status_line(f, total, first_correct, rate)), refresh=True)
+    return last, first_correct
+
+
+def progress_lines(frames, problem, x, y, total: int, fps: float, every: float = 10.0):
+    """Output to a file: no redraws and no waiting; a progress line every ``every`` seconds,
+    then the last frame."""
+    last = first_correct = None
+    began = time.perf_counter()
+    reported = began
+    for f in frames:
+        if f.correct and first_correct is None:
+            first_correct = f.iteration
+        last = f
+        now = time.perf_counter()
+        if now - reported >= every:
+            reported = now
+            rate = f.iteration / (now - began)
+            console.print(status_line(f, total, first_correct, rate).plain.replace("\n", "   "))
+    if last is not None:
+        console.print(problem.draw(x, last.prediction, y, last.confidence, last.probabilities,
+                                   fit=(console.width, 60)))
+        console.print(status_line(last, total, first_correct).plain.replace("\n", "   "))
+    return last, first_correct
+
+
+def verdict(last, first_correct: int | None, total: int, seconds: float) -> Text:
+    """The last line: solved, not solved, or overthinking; where it halted; the wall time."""
+    if last is None:
+        return Text("no iterations ran")
+    took = f" ({last.iteration} iterations in {format_seconds(seconds)}, " \
+           f"{last.iteration / max(seconds, 1e-9):.1f} it/s)"
+    halted = f", halted at iteration {last.iteration} (unchanged for {last.stable})" \
+        if last.iteration < total else ""
+    if last.correct is None:
+        return Text(f"done{halted}{took}", style="bold")
+    if first_correct is None:
+        return Text(f"not solved in {last.iteration} iterations{halted}{took}", style="bold red")
+    if last.correct:
+        return Text(f"solved: first correct at iteration {first_correct}{halted}{took}",
+                    style="bold green")
+    return Text(f"correct at iteration {first_correct}, wrong again by iteration "  # overthinking
+                f"{last.iteration} (overthinking){took}", style="bold yellow")
 
 
 def register(app: typer.Typer) -> None:

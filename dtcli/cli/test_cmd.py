@@ -37,7 +37,8 @@ def test(
                                  help="halt mode: stop an instance once its answer is unchanged for K iterations."),
     count: int = typer.Option(500, "--count", "-n", help="Test instances."),
     seed: int = typer.Option(0, help="Seed of the test data."),
-    batch_size: int = typer.Option(250, "--batch-size", "-b"),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b",
+                                             help="Instances per batch (default: chosen from the instance size)."),
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps."),
     threads: Optional[int] = typer.Option(None, help="Torch threads."),
@@ -62,6 +63,8 @@ def test(
             raise DtError(f"unknown --mode {m!r}; choose from {', '.join(MODES)}, halt")
     if count <= 0:
         raise DtError(f"--count must be positive, got {count}")
+    if batch_size is not None and batch_size <= 0:
+        raise DtError(f"--batch-size must be positive, got {batch_size}")
     wanted = parse_iters(iters)
     dev = distributed.process_device(resolve_device(device))
     ctx = distributed.context(dev)  # under torchrun: each rank tests its share of the instances
@@ -79,13 +82,14 @@ def test(
     label = f"{problem.describe_difficulty(d)}, {wanted[-1]} iterations"
     if ctx.world > 1:
         label += f", {ctx.world} processes"
-    stream_modes = tuple(m for m in dict.fromkeys(mode) if m != "halt") or ("fixed",)
+    stream_modes = tuple(m for m in dict.fromkeys(mode) if m != "halt")
     bar = extrapolation_bar if ctx.main else _no_bar
-    with bar(err_console, label, len(x)) as on_batch:
-        res = evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, modes=stream_modes,
-                       verify=True, batch_size=batch_size, device=dev, on_batch=on_batch,
-                       difficulty=d, groups=groups)
-    halt = None
+    res = halt = None
+    if stream_modes:  # --mode halt alone runs the halting pass only
+        with bar(err_console, label, len(x)) as on_batch:
+            res = evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, modes=stream_modes,
+                           verify=True, batch_size=batch_size, device=dev, on_batch=on_batch,
+                           difficulty=d, groups=groups)
     if "halt" in mode:
         with bar(err_console, label + f", halting (K={patience})", len(x)) as on_batch:
             halt = evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, halt=True,
@@ -95,7 +99,9 @@ def test(
         return
     if json_out:
         doc = {"model": str(loaded.source), "seed": seed, "max_iters": loaded.max_iters,
-               "processes": ctx.world, **res.to_dict()}
+               "processes": ctx.world}
+        doc.update(res.to_dict() if res is not None else
+                   {"difficulty": d, "total": halt.total, "iters": halt.iters})
         if halt is not None:
             doc["halt"] = {"accuracy": halt.accuracy(), "correct": halt.correct, **halt.extra}
         print_json(doc)
@@ -109,36 +115,49 @@ def _no_bar(*_: Any):
 
 
 def show_result(res, problem, difficulty, max_iters: int, halt=None) -> None:
-    modes = res.modes
-    best_iter, best_acc = res.best()
-    table = Table(title=f"{problem.name}: {problem.describe_difficulty(difficulty)}, "
-                        f"{res.total} instances (trained with max_iters {max_iters})")
-    table.add_column("iteration", justify="right")
-    for m in modes:
-        table.add_column(f"{m} %", justify="right")
-    accs = {m: res.accuracy(m) for m in modes}
+    """The table (a row per chosen iteration, a column per mode), the curve, the summary."""
+    main = res if res is not None else halt
+    accs = {m: res.accuracy(m) for m in res.modes} if res is not None else {}
     if halt is not None:
-        modes = [*modes, "halt"]
-        table.add_column("halt %", justify="right")
         accs["halt"] = halt.accuracy()
-    for it in table_rows(res.iters, max_iters, best_iter):
-        j = res.iters.index(it)
+    best_iter, best_acc = main.best()
+    table = Table(title=f"{problem.name}: {problem.describe_difficulty(difficulty)}, "
+                        f"{main.total} instances (trained with max_iters {max_iters})")
+    table.add_column("iteration", justify="right")
+    for m in accs:
+        table.add_column(f"{m} %", justify="right")
+    for it in table_rows(main.iters, max_iters, best_iter):
+        j = main.iters.index(it)
         marks = (" ◀ best" if it == best_iter else "") + (" (max_iters)" if it == max_iters else "")
-        table.add_row(f"{it}{marks}", *(f"{accs[m][j]:.1f}" for m in modes))
+        table.add_row(f"{it}{marks}", *(f"{a[j]:.1f}" for a in accs.values()))
     console.print(table)
-    series = {m: (res.iters, accs[m]) for m in modes}
+    series = {m: (main.iters, a) for m, a in accs.items()}
     console.print(line_plot(series, title="accuracy vs iterations", xlabel="iteration",
                             ylabel="%", ylim=(0, 100), width=min(console.width, 100)))
-    show_groups(res, best_iter)
-    line = f"best {best_acc:.1f}% at iteration {best_iter}"
-    if max_iters in res.iters:
-        line += f"; {res.at(max_iters):.1f}% at max_iters ({max_iters})"
+    if res is not None:
+        show_groups(res, best_iter)
+    line = f"best {best_acc:.1f}% at iteration {best_iter}" + (" (halting)" if res is None else "")
+    if max_iters in main.iters:
+        line += f"; {main.at(max_iters):.1f}% at max_iters ({max_iters})"
     console.print(line)
     if halt is not None:
-        e = halt.extra
-        console.print(f"halt (K={e['patience']}): {halt.accuracy()[-1]:.1f}% at iteration "
-                      f"{res.iters[-1]} vs fixed {res.accuracy()[-1]:.1f}%; mean halting iteration "
-                      f"{e['mean_halt_iteration']:.1f}; compute saved {100 * e['compute_saved']:.1f}%")
+        console.print(halt_summary(halt, res))
+
+
+def halt_summary(halt, fixed=None) -> str:
+    """What halting gave and what it saved, in instance-iterations and in wall time."""
+    e = halt.extra
+    last = halt.iters[-1]
+    text = (f"halt (K={e['patience']}): {halt.accuracy()[-1]:.1f}% at iteration {last}")
+    if fixed is not None:
+        text += f" vs fixed {fixed.accuracy()[-1]:.1f}%"
+    text += (f"; mean halting iteration {e['mean_halt_iteration']:.1f}; computed "
+             f"{e['iterations_computed']:,} of {e['iterations_fixed']:,} instance-iterations "
+             f"(compute saved {100 * e['compute_saved']:.1f}%); halting pass {e['seconds']:.1f} s")
+    if fixed is not None:
+        text += (f", fixed pass {fixed.extra['seconds']:.1f} s (both ran: "
+                 f"{100 * (1 - e['seconds'] / max(fixed.extra['seconds'], 1e-9)):.0f}% less wall time)")
+    return text
 
 
 def show_groups(res, best_iter: int) -> None:

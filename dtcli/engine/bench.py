@@ -12,8 +12,8 @@ import torch
 
 from dtcli import runs
 from dtcli.config import TrainConfig
-from dtcli.engine.device import (autocast, batch_to, configure_backends, configure_threads,
-                                 grad_scaler, prepare, resolve_device)
+from dtcli.engine.device import (batch_to, configure_backends, configure_threads, grad_scaler,
+                                 inference_batch_size, prepare, resolve_device)
 from dtcli.engine.optim import build_optimizer, build_scheduler
 from dtcli.engine.progressive import draw_nk
 from dtcli.engine.step import ProgressiveObjective, TrainStep
@@ -38,18 +38,47 @@ def training_step(net, problem, cfg: TrainConfig, device: torch.device) -> Train
                      clip=cfg.clip, device=device, amp=cfg.amp)
 
 
+def _timed_pair(first: Callable[[], Any], second: Callable[[], Any] | None,
+                repeats: int) -> tuple[list[float], list[float]]:
+    """Time ``first`` and ``second`` alternately (so both see the same machine load)."""
+    a, b = [], []
+    for _ in range(repeats):
+        a += _timed(first, 1)
+        if second is not None:
+            b += _timed(second, 1)
+    return a, b
+
+
+def reference_batch_size(problem, arch: str) -> int:
+    """The reference's test batch size: the paper preset's (its hyper-parameters)."""
+    paper = problem.preset("paper", arch) if "paper" in problem.presets else {}
+    return int(paper.get("eval_batch_size", TrainConfig.eval_batch_size))
+
+
 def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int = 1000,
-          infer_iters: int = 100, infer_count: int = 100,
+          infer_iters: int = 100, infer_count: int = 100, infer_batch: int | None = None,
+          baseline: str | None = None, baseline_batch: int | None = None,
           progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
-    """Time data generation, training steps of ``cfg`` and streaming inference at the test
-    difficulty; medians in seconds, plus throughput and peak memory."""
+    """Time data generation, training steps of ``cfg`` (the step ``dt train`` runs) and
+    streaming inference at the test difficulty (what ``dt test`` runs: every iteration
+    scored); medians in seconds, throughput, achieved GFLOP/s against this machine's peak and,
+    with ``baseline="reference"``, the same work done by the reference's algorithm on the same
+    weights and inputs (:mod:`dtcli.engine.baseline`)."""
+    from dtcli.engine.baseline import (reference_copy, reference_inference,
+                                       reference_train_step)
+    from dtcli.engine.extrapolate import extrapolate
+    from dtcli.engine.flops import conv_peak_gflops, flops_per_iteration
+    from dtcli.errors import DtError
     from dtcli.plugins import get_registry
 
+    if baseline not in (None, "reference"):
+        raise DtError(f"unknown --baseline {baseline!r}; the one baseline is 'reference'")
     threads = configure_threads(cfg.threads)
     device = resolve_device(cfg.device)
     configure_backends(device, tf32=cfg.tf32, cudnn_benchmark=cfg.cudnn_benchmark)
     torch.manual_seed(cfg.seed)
     problem, net = runs.build_net(registry or get_registry(), cfg)
+    ref = reference_copy(net).to(device) if baseline else None
     net = prepare(net, device, cfg.compile)
     d_train = problem.parse_difficulty(cfg.train_difficulty or problem.default_train_difficulty)
     d_test = problem.parse_difficulty((cfg.test_difficulties or [problem.default_test_difficulty])[0])
@@ -61,42 +90,87 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
 
     progress("training steps")
     step = training_step(net, problem, cfg, device)
-    rng = random.Random(cfg.seed)
+    draws = random.Random(cfg.seed)
+    nks = [draw_nk(cfg.alpha, cfg.max_iters, draws, cfg.nk_sampling) for _ in range(steps + 1)]
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    counter = iter(range(10**9))
 
-    def one_step() -> None:
-        step(xb, yb, draw_nk(cfg.alpha, cfg.max_iters, rng, cfg.nk_sampling))
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+    def dt_step() -> None:
+        step(xb, yb, nks[next(counter) % len(nks)])
+        sync()
 
+    ref_step = None
+    if ref is not None:
+        ref_opt = build_optimizer(ref, cfg)
+        ref_counter = iter(range(10**9))
+
+        def ref_step() -> None:
+            reference_train_step(ref, problem, ref_opt, xb, yb, alpha=cfg.alpha,
+                                 max_iters=cfg.max_iters, nk=nks[next(ref_counter) % len(nks)],
+                                 clip=cfg.clip)
+            sync()
+
+        ref.train()
     net.train()
-    one_step()  # warm-up
-    step_times = _timed(one_step, steps)
+    dt_step()  # warm-up
+    if ref_step is not None:
+        ref_step()
+    step_times, ref_step_times = _timed_pair(dt_step, ref_step, steps)
 
     progress("inference")
-    xt, _ = problem.generate(d_test, infer_count, seed=2)
-    xt, _ = batch_to(xt, None, device)
+    xt, yt = problem.generate(d_test, infer_count, seed=2)
+    xt, yt = batch_to(xt, yt, device)
     iters = min(infer_iters, net.max_depth or infer_iters)
     net.eval()
+    batch = infer_batch or inference_batch_size(net, xt, device)
 
     def infer() -> None:
-        with torch.inference_mode(), autocast(device, cfg.amp):
-            for _, thought in net.iterate(xt, iters):
-                problem.predict(net.answer(thought), xt)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
+        extrapolate(net, problem, xt, yt, iters, batch_size=batch, device=device, amp=cfg.amp)
+        sync()
 
-    infer_s = _timed(infer, 1)[0]
+    ref_batch = baseline_batch or reference_batch_size(problem, cfg.arch)
+
+    def ref_infer() -> None:
+        for lo in range(0, len(xt), ref_batch):
+            reference_inference(ref, problem, xt[lo:lo + ref_batch], yt[lo:lo + ref_batch], iters)
+        sync()
+
+    if ref is not None:
+        ref.eval()
+    infer_times, ref_infer_times = _timed_pair(infer, ref_infer if ref is not None else None, 2)
+    infer_s = min(infer_times)
+    progress("measuring the peak")
+    flops = flops_per_iteration(net, problem, xt[:batch]) / min(batch, len(xt))
+    with torch.inference_mode():
+        thought = net.start(xt[:1])
+    peak = conv_peak_gflops(thought.shape[1], tuple(thought.shape[2:]), device) \
+        if thought.dim() >= 3 else None
+    achieved = flops * infer_count * iters / infer_s / 1e9
     step_s = statistics.median(step_times)
-    return {
+    result = {
         "problem": cfg.problem, "arch": cfg.arch, "device": str(device), "threads": threads,
         "parameters": net.num_parameters(), "batch_size": cfg.batch_size, "max_iters": cfg.max_iters,
-        "alpha": cfg.alpha,
+        "alpha": cfg.alpha, "width": cfg.width, "problem_options": dict(problem.option_values),
         "generate": {"difficulty": d_train, "count": data_count, "seconds": round(gen, 4),
                      "per_second": round(data_count / gen, 1)},
-        "train_step": {"median_s": round(step_s, 4), "min_s": round(min(step_times), 4),
+        "train_step": {"difficulty": d_train, "median_s": round(step_s, 4),
+                       "min_s": round(min(step_times), 4),
                        "samples_per_s": round(cfg.batch_size / step_s, 1)},
-        "inference": {"difficulty": d_test, "count": infer_count, "iters": iters,
+        "inference": {"difficulty": d_test, "count": infer_count, "iters": iters, "batch": batch,
                       "seconds": round(infer_s, 3),
-                      "instance_iters_per_s": round(infer_count * iters / infer_s, 1)},
+                      "instance_iters_per_s": round(infer_count * iters / infer_s, 1),
+                      "gflop_per_instance_iteration": round(flops / 1e9, 4),
+                      "gflops": round(achieved, 2),
+                      "peak_gflops": None if peak is None else round(peak, 2),
+                      "share_of_peak": None if not peak else round(achieved / peak, 3)},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
+    if ref is not None:
+        ref_step_s = statistics.median(ref_step_times)
+        ref_infer_s = min(ref_infer_times)
+        result["baseline"] = {
+            "name": "reference", "train_step_s": round(ref_step_s, 4),
+            "train_ratio": round(ref_step_s / step_s, 3), "inference_s": round(ref_infer_s, 3),
+            "inference_batch": ref_batch,
+            "inference_ratio": round(ref_infer_s / infer_s, 3)}
+    return result

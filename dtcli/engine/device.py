@@ -81,6 +81,18 @@ def fits_on_device(nbytes: int, device: torch.device, share: float = 0.25) -> bo
     return device.type == "cpu"
 
 
+def inference_batch_size(net: torch.nn.Module, inputs: torch.Tensor, device: torch.device,
+                         cap: int = 500) -> int:
+    """Instances per batch for inference, from the size of one instance's thought: on a CPU
+    about 12 MB of thought per batch (measured on 2 cores: per-instance throughput is best
+    there, e.g. 16 size-33 e2h mazes at width 32, one size-201 maze), on a GPU about 1 GB."""
+    with torch.inference_mode():
+        one = net.start(inputs[:1].to(device).float())
+    per_instance = one.numel() * one.element_size()
+    budget = 12 * 2**20 if device.type == "cpu" else 2**30
+    return max(1, min(cap, budget // max(per_instance, 1), len(inputs)))
+
+
 def autocast(device: torch.device, amp: str = "off") -> ContextManager:
     """Mixed precision for the forward pass (opt-in: bf16 is much slower than fp32 on most CPUs)."""
     if amp not in AMP_MODES:
@@ -99,13 +111,15 @@ def grad_scaler(device: torch.device, amp: str):
 
 
 def prepare(net: torch.nn.Module, device: torch.device, compile: bool = False) -> torch.nn.Module:
-    """Move a net to ``device``; channels_last for 2D nets on CUDA; optional torch.compile.
+    """Move a net to ``device``; channels_last for 2D nets (measured on a 2-core CPU: ~1.25x
+    faster convolutions at widths 32 and 128, for inference and training); optional
+    torch.compile.
 
     Compilation wraps the net's ``start``/``think``/``answer`` methods rather than the module,
     so state dicts and streaming iteration are unchanged.
     """
     net = net.to(device)
-    if device.type == "cuda" and getattr(net, "dims", None) == 2:
+    if device.type in ("cuda", "cpu") and getattr(net, "dims", None) == 2:
         net = net.to(memory_format=torch.channels_last)
     if compile:
         for part in ("start", "think", "answer"):

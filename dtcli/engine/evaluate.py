@@ -3,6 +3,7 @@ per-iteration counts are summed, so the accuracies are exactly those of one proc
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable, Sequence
 
 import torch
@@ -31,6 +32,7 @@ def evaluate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
         return stopped
 
     x, y = inputs[lo:hi], targets[lo:hi]
+    began = time.perf_counter()
     if halt:
         res = extrapolate_halting(net, problem, x, y, iters, device=device, cancel=watch,
                                   **options)
@@ -39,6 +41,7 @@ def evaluate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
             groups = (groups[0], groups[1][lo:hi])
         res = extrapolate(net, problem, x, y, iters, device=device, cancel=watch, groups=groups,
                           **options)
+    res.extra["seconds"] = round(time.perf_counter() - began, 3)  # this rank's wall time
     if not ctx.active:
         return None if stopped else res
     stopped_anywhere, lacks_verify = ctx.agree([stopped, res.verified is None and res.total > 0],

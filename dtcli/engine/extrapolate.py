@@ -12,7 +12,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from dtcli.engine.device import autocast, batch_to
+from dtcli.engine.device import autocast, batch_to, inference_batch_size
 from dtcli.errors import DtError
 
 MODES = ("fixed", "max-conf")
@@ -125,7 +125,7 @@ class _Tally:
 
 def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
                 iters: Sequence[int] | int, *, modes: Sequence[str] = ("fixed",),
-                verify: bool = False, batch_size: int = 500,
+                verify: bool = False, batch_size: int | None = None,
                 device: torch.device | None = None, amp: str = "off",
                 on_batch: Callable[[int, int, ExtrapolationResult], None] | None = None,
                 cancel: Callable[[], bool] | None = None,
@@ -135,6 +135,7 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
 
     ``modes``: ``fixed`` (the prediction at that iteration) and/or ``max-conf`` (per sample,
     the prediction of its most confident iteration so far, as the reference's test_max_conf).
+    ``batch_size`` None: chosen from the instance size (:func:`inference_batch_size`).
     ``verify`` also counts predictions that pass the problem's stronger check. ``groups``
     (labels, one group id per sample) adds per-group counts, e.g. per rating band.
     """
@@ -159,6 +160,8 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
     group_totals = torch.zeros(n_groups, dtype=torch.long)
 
     net.eval()
+    if batch_size is None and n_total:
+        batch_size = inference_batch_size(net, inputs, device)
     done = 0
     with torch.inference_mode(), autocast(device, amp):
         for lo in range(0, n_total, batch_size):

@@ -12,14 +12,14 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from dtcli.engine.device import autocast, batch_to
+from dtcli.engine.device import autocast, batch_to, inference_batch_size
 from dtcli.engine.extrapolate import ExtrapolationResult
 from dtcli.errors import DtError
 
 
 def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
                         iters: Sequence[int] | int, *, patience: int = 10,
-                        batch_size: int = 500, device: torch.device | None = None,
+                        batch_size: int | None = None, device: torch.device | None = None,
                         amp: str = "off",
                         on_batch: Callable[[int, int, ExtrapolationResult], None] | None = None,
                         cancel: Callable[[], bool] | None = None,
@@ -32,6 +32,8 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
     net.check_iters(last)
     slot = {it: j for j, it in enumerate(wanted)}
     device = device or next(net.parameters()).device
+    if batch_size is None and len(inputs):
+        batch_size = inference_batch_size(net, inputs, device)
     counts = torch.zeros(len(wanted), dtype=torch.long, device=device)
     computed = 0  # instance-iterations actually run
     halted_sum = 0  # sum over instances of the iteration their answer was taken from
@@ -46,8 +48,9 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
             frozen = torch.zeros((), dtype=torch.long, device=device)  # correct among halted
             stable = torch.zeros(n_batch, dtype=torch.long, device=device)
             thought, prev = net.start(x), None
+            encoded = net.encode_input(x)
             for i in range(1, last + 1):
-                thought = net.think(thought, x, i - 1)
+                thought = net.think(thought, encoded, i - 1)
                 computed += len(x)
                 pred = problem.predict(net.answer(thought), x)
                 ok = problem.correct(pred, y)
@@ -70,12 +73,13 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
                     break
                 x, y, thought = x[keep], y[keep], thought[keep]
                 prev, stable = pred[keep], stable[keep]
+                encoded = net.encode_input(x)  # once per shrink, not per iteration
             else:
                 halted_sum += last * len(x)
             done += n_batch
             if on_batch is not None:
-                on_batch(done, len(inputs), _result(wanted, done, counts, difficulty,
-                                                    patience, computed, halted_sum, last))
+                on_batch(done, len(inputs), _result(wanted, done, counts, difficulty, patience,
+                                                    computed, halted_sum, last))
     return _result(wanted, done, counts, difficulty, patience, computed, halted_sum, last)
 
 

@@ -23,6 +23,8 @@ class SolveFrame:
     changed: float
     correct: bool | None
     verified: bool | None
+    #: iterations in a row the prediction has not changed
+    stable: int = 0
 
     def summary(self) -> dict[str, Any]:
         return {"iteration": self.iteration, "mean_confidence": self.mean_confidence,
@@ -31,12 +33,16 @@ class SolveFrame:
 
 
 def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor | None = None,
-          device: torch.device | None = None) -> Iterator[SolveFrame]:
+          device: torch.device | None = None,
+          halt_patience: int | None = None) -> Iterator[SolveFrame]:
     """Yield a :class:`SolveFrame` after each of ``iters`` iterations on one instance.
 
     ``delta_thought`` is ‖thought_i − thought_{i−1}‖₂ relative to ‖thought_{i−1}‖₂; ``changed``
     is the fraction of output positions whose prediction differs from the previous iteration
-    (for iteration 1: from the head applied to the projection, iteration 0).
+    (for iteration 1: from the head applied to the projection, iteration 0). With
+    ``halt_patience`` K the solve stops once the prediction has not changed for K iterations
+    and, when the problem can verify an answer (a maze path from start to end), is verified.
+    Memory does not grow with ``iters``: only the current frame is kept.
     """
     device = device or next(net.parameters()).device
     net.eval()
@@ -52,6 +58,7 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
             t = t.float()
             return float(t.mean() if mask is None else t[mask.expand_as(t)].mean())
 
+        stable = 0
         for i, thought in net.iterate(x, iters, prev_thought):
             logits = net.answer(thought)
             probs = logits.float().softmax(1)
@@ -64,8 +71,12 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
                 correct = bool(problem.correct(pred, y)[0])
                 v = problem.verify(pred, x, y)
                 verified = None if v is None else bool(v[0])
+            stable = stable + 1 if not bool((pred != prev_pred).any()) else 0
             yield SolveFrame(iteration=i, prediction=pred[0].cpu(), confidence=conf[0].float().cpu(),
                              probabilities=probs[0].cpu(),
                              mean_confidence=mean(conf), delta_thought=float(delta),
-                             changed=float(changed), correct=correct, verified=verified)
+                             changed=float(changed), correct=correct, verified=verified,
+                             stable=stable)
+            if halt_patience is not None and stable >= halt_patience and verified is not False:
+                return
             prev_thought, prev_pred = thought, pred

@@ -243,14 +243,24 @@ class SolveScreen(Screen):
         problem = self.app.loaded.problem
         frame = self.current_frame
         target = self.target if self.show_answer else None
+        fit = self.instance_room()
         if frame is None:
-            renderable = problem.render(self.inputs, None, target, None, None)
+            renderable = problem.draw(self.inputs, None, target, None, None, fit=fit)
         else:
-            renderable = problem.render(self.inputs, frame.prediction, target, frame.confidence,
-                                        frame.probabilities)
+            renderable = problem.draw(self.inputs, frame.prediction, target, frame.confidence,
+                                      frame.probabilities, fit=fit)
         self.view.show(renderable, (self.session, self.cursor, self.show_answer), resized)
         self.refresh_status()
         self.update_curves(now=now)
+
+    def instance_room(self) -> tuple[int, int] | None:
+        """The instance pane's inner size: a maze is drawn as large as fits (a big one
+        shrunk into it, the path kept visible)."""
+        size = self.query_one("#instance-pane").content_size
+        return (size.width, size.height) if size.width and size.height else None
+
+    def on_resize(self) -> None:
+        self.call_after_refresh(self.show_frame, True)
 
     def first_correct(self) -> int | None:
         b = self.buffer

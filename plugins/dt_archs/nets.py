@@ -7,9 +7,10 @@ finds the recurrent block.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from dtcli.api import IterativeNet
@@ -30,9 +31,11 @@ class BasicBlock(nn.Module):
         self.conv2 = conv(dims, width, width)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = torch.relu(self.conv1(x))
+        # In place where autograd allows: a convolution does not keep its output for backward.
+        out = torch.relu_(self.conv1(x))
         out = self.conv2(out)
-        return torch.relu(out + x)
+        out += x
+        return torch.relu_(out)
 
 
 def residual_stage(dims: int, width: int, blocks: int) -> nn.Sequential:
@@ -45,6 +48,20 @@ def make_head(dims: int, width: int, num_classes: int) -> nn.Sequential:
     return nn.Sequential(conv(dims, width, mid[0]), nn.ReLU(),
                          conv(dims, mid[0], mid[1]), nn.ReLU(),
                          conv(dims, mid[1], num_classes))
+
+
+class RecallInput(NamedTuple):
+    """A recall net's input, encoded once per instance: the recall conv over cat([thought, x])
+    is split into conv(thought, W_thought) + conv(x, W_x), and conv(x, W_x) is the same at
+    every iteration."""
+
+    x: torch.Tensor
+    x_part: torch.Tensor
+    thought_weight: torch.Tensor
+
+
+def conv_fn(dims: int):
+    return F.conv1d if dims == 1 else F.conv2d
 
 
 class _DTBase(IterativeNet):
@@ -70,6 +87,24 @@ class _DTBase(IterativeNet):
     def start(self, x: torch.Tensor) -> torch.Tensor:
         return self.projection(x)
 
+    def recall_conv(self) -> nn.Conv1d | nn.Conv2d:
+        raise NotImplementedError
+
+    def encode_input(self, x: torch.Tensor) -> Any:
+        if not self.recall:
+            return x
+        weight = self.recall_conv().weight
+        width = self.config["width"]
+        x_part = conv_fn(self.dims)(x, weight[:, width:], padding=1)
+        return RecallInput(x, x_part, weight[:, :width])
+
+    def apply_recall(self, thought: torch.Tensor, x: Any) -> torch.Tensor:
+        """The recall layer on (thought, input): conv over their concatenation (+ ReLU)."""
+        r = x if isinstance(x, RecallInput) else self.encode_input(x)
+        out = conv_fn(self.dims)(thought, r.thought_weight, padding=1)
+        out += r.x_part
+        return torch.relu_(out) if self.config["recall_relu"] == "on" else out
+
     def answer(self, thought: torch.Tensor) -> torch.Tensor:
         return self.head(thought)
 
@@ -88,10 +123,13 @@ class DTNet(_DTBase):
         layers.append(residual_stage(dims, width, config["blocks"]))
         self.recur_block = nn.Sequential(*layers)
 
-    def think(self, thought: torch.Tensor, x: torch.Tensor, i: int) -> torch.Tensor:
+    def recall_conv(self) -> nn.Module:
+        return self.recur_block[0]
+
+    def think(self, thought: torch.Tensor, x: Any, i: int) -> torch.Tensor:
         if self.recall:
-            thought = torch.cat([thought, x], 1)
-        return self.recur_block(thought)
+            thought = self.apply_recall(thought, x)
+        return self.recur_block[-1](thought)
 
 
 class FeedForwardNet(_DTBase):
@@ -115,7 +153,11 @@ class FeedForwardNet(_DTBase):
     def max_depth(self) -> int:
         return len(self.feedforward_layers)
 
-    def think(self, thought: torch.Tensor, x: torch.Tensor, i: int) -> torch.Tensor:
+    def recall_conv(self) -> nn.Module:
+        return self.recall_layer if isinstance(self.recall_layer, nn.Conv1d | nn.Conv2d) \
+            else self.recall_layer[0]
+
+    def think(self, thought: torch.Tensor, x: Any, i: int) -> torch.Tensor:
         if self.recall:
-            thought = self.recall_layer(torch.cat([thought, x], 1))
+            thought = self.apply_recall(thought, x)
         return self.feedforward_layers[i](thought)

@@ -147,13 +147,15 @@ class Mazes(Problem):
 
     # -- presentation ----------------------------------------------------------------------
 
-    def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None):
+    def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None,
+               fit=None):
         from dt_mazes.render import render_maze
         from dt_mazes.verify import to_raw_numpy
 
         open_, start, end = to_raw_numpy(inputs, self.layout)
         pick = lambda t: None if t is None else to_raw_numpy(t, self.layout, grid=True)  # noqa: E731
-        return render_maze(open_, start, end, pick(prediction), pick(target), pick(confidence))
+        return render_maze(open_, start, end, pick(prediction), pick(target), pick(confidence),
+                           fit=fit)
 
     def parse_instance(self, text: str):
         from dt_mazes.text import parse_text_maze

@@ -83,10 +83,49 @@ def pixel_colours(open_: np.ndarray, start, end, prediction: np.ndarray | None =
     return colours
 
 
+# What a shrunk drawing keeps of a block of pixels: the highest-ranked colour in it, so the
+# start, the end and the path stay visible however far a large maze is scaled down.
+_RANK = np.zeros(_COUNT, dtype=np.int64)
+_RANK[OPEN], _RANK[MISSED] = 1, 2
+_RANK[FIRST_LEVEL:FIRST_LEVEL + LEVELS] = np.arange(3, 3 + LEVELS)
+_RANK[WRONG], _RANK[START], _RANK[END] = 3 + LEVELS, 4 + LEVELS, 5 + LEVELS
+_BY_RANK = np.argsort(_RANK[:NONE])  # rank -> colour (ranks are distinct below NONE)
+
+
+def scale_factor(height: int, width: int, fit: tuple[int, int] | None) -> int:
+    """Pixels per drawn pixel: k > 1 blows a small maze up k times, k < -1 shrinks a large
+    one |k| times (a half-block line holds two pixel rows), 1 draws it as it is."""
+    if fit is None:
+        return 1
+    cols, lines = max(1, fit[0]), max(1, fit[1])
+    grow = min(cols // width, (2 * lines) // height)
+    if grow >= 2:
+        return grow
+    shrink = max(-(-width // cols), -(-height // (2 * lines)))
+    return -shrink if shrink > 1 else 1
+
+
+def scale_colours(colours: np.ndarray, k: int) -> np.ndarray:
+    """Colours blown up (k > 1: each pixel a k x k block) or shrunk (k < -1: each |k| x |k|
+    block one pixel of its highest-ranked colour)."""
+    if k > 1:
+        return np.repeat(np.repeat(colours, k, axis=0), k, axis=1)
+    if k >= -1:
+        return colours
+    k = -k
+    h, w = colours.shape
+    padded = np.zeros((-(-h // k) * k, -(-w // k) * k), dtype=np.int64)  # WALL: rank 0
+    padded[:h, :w] = _RANK[colours]
+    blocks = padded.reshape(padded.shape[0] // k, k, padded.shape[1] // k, k).max(axis=(1, 3))
+    return _BY_RANK[blocks].astype(np.uint8)
+
+
 def render_maze(open_: np.ndarray, start, end, prediction: np.ndarray | None = None,
                 target: np.ndarray | None = None,
-                confidence: np.ndarray | None = None) -> Text:
-    """One maze as half-block Rich text, ``ceil(H / 2)`` lines of ``W`` characters.
+                confidence: np.ndarray | None = None,
+                fit: tuple[int, int] | None = None) -> Text:
+    """One maze as half-block Rich text, ``ceil(H / 2)`` lines of ``W`` characters (scaled by
+    an integer factor to fill, or fit in, ``fit = (columns, lines)`` when given).
 
     ``prediction`` and ``target`` are (H, W) path masks on the maze's grid, ``confidence`` the
     (H, W) probability of the path class; predicted pixels are shaded from dim yellow (0.5) to
@@ -94,6 +133,7 @@ def render_maze(open_: np.ndarray, start, end, prediction: np.ndarray | None = N
     no prediction the target path is shown at full confidence.
     """
     colours = pixel_colours(open_, start, end, prediction, target, confidence)
+    colours = scale_colours(colours, scale_factor(*colours.shape, fit))
     height, width = colours.shape
     upper = colours[0::2].astype(np.int64)
     lower = np.full_like(upper, NONE)

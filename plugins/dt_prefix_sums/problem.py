@@ -40,6 +40,8 @@ class PrefixSums(Problem):
     difficulty_unit = "bits"
     default_train_difficulty = "32"
     default_test_difficulty = "512"
+    data_version = 2  # 2: strings drawn in fixed blocks, so data sets are nested
+    nested_data = True
     presets = {"quick": _QUICK, "paper": _PAPER}
 
     def generate(self, difficulty: int, count: int, seed: int):
