@@ -3,103 +3,133 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+import typing
+from dataclasses import dataclass
 from typing import Any
 
 from dtcli.errors import DtError
+from dtcli.settings import Rule, check_value, setting
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_DECAYS = ("none", "step", "cosine")
 WARMUP_SHAPES = ("exp", "linear")
 NK_SAMPLING = ("reference", "uniform-sum")
+AMP_MODES = ("off", "bf16", "fp16")
 
 
 @dataclass
 class TrainConfig:
-    """Everything needed to rebuild a run's network and data and to continue its training."""
+    """Everything needed to rebuild a run's network and data and to continue its training.
 
-    problem: str
-    arch: str
-    problem_options: dict[str, Any] = field(default_factory=dict)
-    arch_options: dict[str, Any] = field(default_factory=dict)
-    preset: str | None = None
+    Each field is declared once with its :class:`~dtcli.settings.Rule`: the flag of ``dt
+    train``, its bounds or choices, and whether ``--resume`` may change it.
+    """
+
+    problem: str = setting("", "Problem name.", flag=None)
+    arch: str = setting("", "Architecture name.", flag=None)
+    problem_options: dict[str, Any] = setting({}, "Problem options (-o NAME=VALUE).", flag=None)
+    arch_options: dict[str, Any] = setting({}, "Architecture options.", flag=None)
+    preset: str | None = setting(None, "Preset the values started from.", flag=None)
     # model
-    width: int = 128
-    max_iters: int = 30
-    depth: int | None = None
+    width: int = setting(128, "Channels of the thought.", low=1)
+    max_iters: int = setting(30, "Iterations during training.", low=1)
+    depth: int | None = setting(None, "Effective depth (depth-sized architectures).", low=1)
     # loss
-    alpha: float = 1.0
-    nk_sampling: str = "reference"
+    alpha: float = setting(1.0, "Weight of the progressive loss (0..1).", low=0, high=1)
+    nk_sampling: str = setting("reference", "(n, k) draws: reference | uniform-sum (n+k uniform).",
+                               choices=NK_SAMPLING)
     # optimisation
-    optimizer: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 2e-4
-    momentum: float = 0.9
-    warmup_epochs: float = 0.0
-    warmup_steps: int = 0
-    warmup_shape: str = "exp"
-    lr_decay: str = "step"
-    lr_milestones: list[int] = field(default_factory=list)
-    lr_factor: float = 0.1
-    clip: float | None = None
-    throttle: bool = False
-    epochs: int = 10
-    batch_size: int = 100
+    optimizer: str = setting("adam", "adam | adamw | sgd.", choices=OPTIMIZERS)
+    lr: float = setting(1e-3, "Base learning rate.", above=0)
+    weight_decay: float = setting(2e-4, "Weight decay.", low=0)
+    momentum: float = setting(0.9, "SGD momentum.", low=0, high=1)
+    warmup_epochs: float = setting(0.0, "Warm-up length in epochs.", flag="--warmup", low=0)
+    warmup_steps: int = setting(0, "Warm-up length in steps (added to --warmup).", low=0)
+    warmup_shape: str = setting("exp", "exp (the reference's) | linear.", choices=WARMUP_SHAPES)
+    lr_decay: str = setting("step", "none | step | cosine.", choices=LR_DECAYS)
+    lr_milestones: list[int] = setting([], "Epochs where step decay multiplies the lr by "
+                                           "--lr-factor (comma list).", low=0)
+    lr_factor: float = setting(0.1, "Step decay factor.", above=0)
+    clip: float | None = setting(None, "Gradient-norm clip.", above=0)
+    throttle: bool = setting(False, "Recurrent block at lr/max_iters (the reference's lr_throttle).")
+    epochs: int = setting(10, "Training epochs.", low=1, resume=True)
+    batch_size: int = setting(100, "Instances per step in all: under torchrun each process takes "
+                                   "its share of this global batch.", short="-b", low=1)
     # data
-    train_difficulty: str | None = None
-    test_difficulties: list[str] = field(default_factory=list)
-    train_count: int = 10000
-    val_fraction: float = 0.2
-    test_count: int = 500
-    test_iters: int | None = None
-    test_every: int = 0
+    train_difficulty: str | None = setting(None, "Difficulty to train on.")
+    test_difficulties: list[str] = setting([], "Harder difficulty to extrapolate to at the end "
+                                               "(repeatable).", flag="--test-difficulty",
+                                           repeat=True)
+    train_count: int = setting(10000, "Instances generated for training (the validation share "
+                                      "held out of them).", low=1)
+    val_fraction: float = setting(0.2, "Share of the training instances held out for validation.",
+                                  low=0, high=0.95)
+    test_count: int = setting(500, "Instances of the final extrapolation.", low=1)
+    test_iters: int | None = setting(None, "Iterations of the final extrapolation "
+                                           "(default 10 x max_iters).", low=1)
+    test_every: int = setting(0, "Also extrapolate every N epochs (0: never).", low=0)
     #: stop early once validation accuracy is >= stop_at (%) in stop_patience epochs in a row
-    stop_at: float | None = None
-    stop_patience: int = 2
-    eval_batch_size: int = 500
-    seed: int = 0
+    stop_at: float | None = setting(None, "Stop once validation accuracy is at least this (%) "
+                                          "for --stop-patience epochs.", low=0, high=100)
+    stop_patience: int = setting(2, "Epochs in a row for --stop-at.", low=1)
+    eval_batch_size: int = setting(500, "Largest batch for validation and extrapolation.", low=1,
+                                   resume=True)
+    seed: int = setting(0, "Seed for data, initialisation and batch order.")
     # machine
-    device: str = "auto"
-    amp: str = "off"
-    compile: bool = False
-    threads: int | None = None
-    #: TF32 matmuls/convolutions on CUDA (faster, changes results); cuDNN's autotuner
-    tf32: bool = False
-    cudnn_benchmark: bool = True
-    #: minutes between resume states written in the middle of an epoch (0: every step)
-    checkpoint_every: float = 10.0
+    device: str = setting("auto", "auto | cpu | cuda | cuda:N | mps.", resume=True)
+    amp: str = setting("off", "Mixed precision: off | bf16 | fp16 (slow on most CPUs).",
+                       choices=AMP_MODES, resume=True)
+    compile: bool = setting(False, "torch.compile (costly start; measured slower on a 2-core "
+                                   "CPU).", resume=True)
+    threads: int | None = setting(None, "Torch threads (default: available cores).", low=1,
+                                  resume=True)
+    tf32: bool = setting(False, "TF32 matmuls and convolutions on CUDA: faster, changes "
+                                "results.", resume=True)
+    cudnn_benchmark: bool = setting(True, "cuDNN autotuner on CUDA.", resume=True)
+    checkpoint_every: float = setting(10.0, "Minutes between resume states written mid-epoch "
+                                            "(0: every step).", low=0, resume=True)
 
-    def check(self) -> None:
-        """Reject impossible settings with one clear message."""
-        positive = ("width", "max_iters", "epochs", "batch_size", "train_count", "test_count",
-                    "eval_batch_size")
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise DtError(f"--{name.replace('_', '-')} must be positive, got {getattr(self, name)}")
-        if not 0.0 <= self.alpha <= 1.0:
-            raise DtError(f"--alpha must be between 0 and 1, got {self.alpha}")
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise DtError(f"val_fraction must be in [0, 1), got {self.val_fraction}")
-        if self.lr <= 0:
-            raise DtError(f"--lr must be positive, got {self.lr}")
-        choices = {"optimizer": OPTIMIZERS, "lr_decay": LR_DECAYS,
-                   "warmup_shape": WARMUP_SHAPES, "nk_sampling": NK_SAMPLING}
-        for name, allowed in choices.items():
-            if getattr(self, name) not in allowed:
-                raise DtError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
-        if self.checkpoint_every < 0:
-            raise DtError(f"--checkpoint-every must be 0 (every step) or more minutes, "
-                          f"got {self.checkpoint_every}")
-        if self.clip is not None and self.clip <= 0:
-            raise DtError(f"--clip must be positive, got {self.clip}")
+    def check(self, where: str = "") -> None:
+        """Every value against its rule (one clear DtError naming the setting and ``where``)."""
+        hints = typing.get_type_hints(TrainConfig)
+        for f in dataclasses.fields(self):
+            check_value(f.name, getattr(self, f.name), hints[f.name], f.metadata["rule"], where)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: Any, where: str = "") -> "TrainConfig":
+        """A config read back (``config.json``, a zoo card), every value checked; ``where``
+        names the file in the error (``"runs/x/config.json: "``)."""
+        if not isinstance(data, dict):
+            raise DtError(f"{where}the training settings are not a table")
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        cfg = cls(**{k: v for k, v in data.items() if k in names})
+        cfg.check(where)
+        return cfg
+
+
+def rules() -> dict[str, tuple[Any, Rule]]:
+    """``name -> (type hint, rule)`` of every training setting, in declaration order."""
+    hints = typing.get_type_hints(TrainConfig)
+    return {f.name: (hints[f.name], f.metadata["rule"]) for f in dataclasses.fields(TrainConfig)}
+
+
+def resumable() -> set[str]:
+    """The settings ``--resume`` may change."""
+    return {name for name, (_, rule) in rules().items() if rule.resume}
+
+
+def resolvable_changes(overrides: dict[str, Any]) -> dict[str, Any]:
+    """The settings a resumed run may take from the command line, or one clear error."""
+    allowed = resumable()
+    refused = sorted(set(overrides) - allowed)
+    if refused:
+        flags = ", ".join("--" + n.replace("_", "-") for n in sorted(allowed))
+        raise DtError(f"--resume continues a run with its own settings; "
+                      f"--{refused[0].replace('_', '-')} cannot change (these may: {flags})")
+    return dict(overrides)
 
 
 def field_names() -> set[str]:
@@ -114,7 +144,10 @@ def build_config(problem_name: str, arch_name: str, preset: dict[str, Any] | Non
     for source in (preset or {}), {k: v for k, v in overrides.items() if v is not None}:
         unknown = set(source) - known
         if unknown:
-            raise DtError(f"unknown training setting {sorted(unknown)[0]!r}")
+            from dtcli.plugins import did_you_mean
+
+            name = sorted(unknown)[0]
+            raise DtError(f"unknown training setting {name!r}{did_you_mean(name, sorted(known))}")
         values.update(source)
     cfg = TrainConfig(problem=problem_name, arch=arch_name, preset=preset_name, **values)
     cfg.check()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
+
+from dtcli.errors import DtError
 
 
 def dt_home() -> Path:
@@ -30,18 +33,56 @@ def _umask() -> int:
     return mask
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space, or write elsewhere (--out, DT_HOME)",
+    errno.EDQUOT: "the disk quota is used up: free some space, or write elsewhere (--out, DT_HOME)",
+    errno.EROFS: "the file system is read-only: write elsewhere (--out, DT_HOME)",
+    errno.EACCES: "no permission to write there: write elsewhere (--out, DT_HOME) or fix its "
+                  "permissions",
+    errno.EPERM: "no permission to write there: write elsewhere (--out, DT_HOME) or fix its "
+                 "permissions",
+}
+
+
+def disk_error(path: Path, exc: OSError) -> DtError | None:
+    """A disk error (full, read-only, no permission) as one line naming the path and what to
+    do; None for other errors."""
+    advice = _ADVICE.get(exc.errno or 0)
+    if advice is None:
+        return None
+    return DtError(f"cannot write {path}: {os.strerror(exc.errno)}; {advice}")
+
+
+def _disk_full(folder: Path) -> bool:
+    import shutil
+
     try:
+        return shutil.disk_usage(folder).free < 1 << 20
+    except OSError:
+        return False
+
+
+def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place; on
+    any failure nothing is left behind (a full or read-only disk is one clear DtError)."""
+    path = Path(path)
+    tmp: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         write(Path(tmp))
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the usual file mode
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+    except BaseException as exc:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
+        error = disk_error(path, exc) if isinstance(exc, OSError) else None
+        if error is None and isinstance(exc, Exception) and _disk_full(path.parent):
+            # torch and safetensors report a full disk as their own errors
+            error = disk_error(path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+        if error is not None:
+            raise error from None
         raise
 
 

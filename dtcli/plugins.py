@@ -37,15 +37,26 @@ class PluginInfo:
     source: str
     hooks: list[str] = field(default_factory=list)
     status: str = "loaded"
-    error: str | None = None
+    errors: list[str] = field(default_factory=list)
 
-    def fail(self, stage: str, exc: BaseException) -> None:
+    def fail(self, stage: str, exc: BaseException | str) -> None:
+        """Record a failure (every one is kept: ``dt plugins`` lists them all)."""
         self.status = "failed"
-        self.error = f"{stage}: {type(exc).__name__}: {exc}"
+        text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        self.errors.append(f"{stage}: {text}")
+
+    @property
+    def error(self) -> str | None:
+        return "; ".join(self.errors) or None
 
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "version": self.version, "source": self.source,
-                "hooks": self.hooks, "status": self.status, "error": self.error}
+                "hooks": self.hooks, "status": self.status, "error": self.error,
+                "errors": list(self.errors)}
+
+
+#: what a plugin may raise that dt contains: anything, exiting and Ctrl-C at import included
+CONTAINED = (Exception, SystemExit, KeyboardInterrupt)
 
 
 def did_you_mean(name: str, choices: list[str]) -> str:
@@ -70,7 +81,7 @@ class Registry:
         try:
             self.pm.register(module, name=info.name)
             info.hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
-        except Exception as exc:  # noqa: BLE001 - a bad plugin is reported, never fatal
+        except CONTAINED as exc:  # a bad plugin is reported, never fatal
             info.fail("register", exc)
         self.plugins.append(info)
 
@@ -84,17 +95,33 @@ class Registry:
             info = infos[impl.plugin_name]
             try:
                 impl.function(**{argname: lambda obj, _p=impl.plugin_name: register(_p, obj)})
-            except Exception as exc:  # noqa: BLE001
+            except CONTAINED as exc:
                 info.fail(hook, exc)
 
     def add_commands(self, app: Any) -> None:
-        """Let every plugin add its commands to the Typer ``app``; a failing plugin is recorded."""
+        """Let every plugin add its commands to the Typer ``app``. A failing plugin is
+        recorded; a command whose name is taken (a built-in one, or another plugin's) is
+        removed again and reported: a plugin cannot replace or shadow a command."""
         infos = {p.name: p for p in self.plugins}
+        taken = set(_command_names(app))
         for impl in self.pm.hook.register_commands.get_hookimpls():
+            before = (list(app.registered_commands), list(app.registered_groups))
             try:
                 impl.function(app=app)
-            except Exception as exc:  # noqa: BLE001
+            except CONTAINED as exc:
                 infos[impl.plugin_name].fail("register_commands", exc)
+            added = [c for c in app.registered_commands if c not in before[0]]
+            added += [g for g in app.registered_groups if g not in before[1]]
+            for entry in added:
+                name = _entry_name(entry)
+                if name in taken:
+                    (app.registered_commands if entry in app.registered_commands
+                     else app.registered_groups).remove(entry)
+                    infos[impl.plugin_name].fail(
+                        "register_commands", f"command {name!r} is taken (built in or by an "
+                        "earlier plugin); a plugin cannot replace it")
+                else:
+                    taken.add(name)
 
     def _register_problem(self, plugin: str, cls: Any) -> None:
         if not (isinstance(cls, type) and issubclass(cls, Problem) and cls.name):
@@ -123,13 +150,33 @@ class Registry:
         return self.problems[name]
 
     def problem(self, name: str, options: dict[str, Any] | None = None) -> Problem:
-        return self.problem_class(name)(**(options or {}))
+        cls = self.problem_class(name)
+        try:
+            return cls(**(options or {}))
+        except DtError:
+            raise
+        except Exception as exc:  # a plugin's bug: one line naming it, not a traceback
+            raise DtError(f"problem {name!r} (plugin {self.origin.get('problem:' + name, '?')}) "
+                          f"failed to start: {type(exc).__name__}: {exc}") from exc
 
     def arch(self, name: str) -> Architecture:
         if name not in self.archs:
             raise DtError(f"unknown architecture {name!r}{did_you_mean(name, list(self.archs))}; "
                           f"`dt list archs` shows them")
         return self.archs[name]
+
+
+def _entry_name(entry: Any) -> str:
+    """The command name of a Typer CommandInfo / TyperInfo (as Typer derives it)."""
+    if getattr(entry, "name", None):
+        return entry.name
+    callback = getattr(entry, "callback", None) or getattr(getattr(entry, "typer_instance", None),
+                                                            "registered_callback", None)
+    return getattr(callback, "__name__", "").replace("_", "-").strip("-")
+
+
+def _command_names(app: Any) -> list[str]:
+    return [_entry_name(e) for e in (*app.registered_commands, *app.registered_groups)]
 
 
 def _allowed_entry_points() -> set[str] | None:
@@ -146,7 +193,7 @@ def load_registry(builtins: tuple[str, ...] = BUILTIN_PLUGINS) -> Registry:
         info = PluginInfo(modname, __version__, "built-in")
         try:
             module = importlib.import_module(modname)
-        except Exception as exc:  # noqa: BLE001
+        except CONTAINED as exc:
             info.fail("import", exc)
             reg.plugins.append(info)
             continue
@@ -161,7 +208,7 @@ def load_registry(builtins: tuple[str, ...] = BUILTIN_PLUGINS) -> Registry:
                           f"distribution {dist.name}" if dist else "entry point")
         try:
             module = ep.load()
-        except Exception as exc:  # noqa: BLE001
+        except CONTAINED as exc:  # SystemExit at import too: dt --help must still answer
             info.fail("import", exc)
             reg.plugins.append(info)
             continue

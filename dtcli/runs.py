@@ -8,10 +8,12 @@ state), ``metrics.jsonl`` (one line per epoch) and ``extrapolation.json``.
 from __future__ import annotations
 
 import json
+import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from dtcli import __version__
 from dtcli.config import TrainConfig
@@ -25,6 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from dtcli.problem import Problem
 
 CONFIG = "config.json"
+LOCK = ".lock"
+STATUSES = ("running", "finished", "cancelled", "interrupted", "failed")
 BEST = "best.safetensors"
 LAST = "last.pt"
 METRICS = "metrics.jsonl"
@@ -50,19 +54,62 @@ def write_run_config(run_dir: Path, cfg: TrainConfig, model: dict[str, Any],
 
 
 def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """A run's config.json, every field checked: one clear error naming the file and the field
+    when dt did not write it (or it was damaged)."""
     path = Path(run_dir) / CONFIG
     if not path.exists():
         raise DtError(f"{run_dir} is not a dt run directory (no {CONFIG})")
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        TrainConfig.from_dict(doc["train"])
-        doc["model"]["arch"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise DtError(f"{path} is damaged ({type(exc).__name__}: {exc})") from None
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else type(exc).__name__
+        raise DtError(f"{path} is damaged ({reason}): it is not the JSON dt writes; restore it "
+                      "or start a new run") from None
+    where = f"{path}: "
+    if not isinstance(doc, dict):
+        raise DtError(f"{where}not a JSON object")
+    TrainConfig.from_dict(doc.get("train"), where)
+    model = doc.get("model")
+    if not isinstance(model, dict) or not isinstance(model.get("arch"), str):
+        raise DtError(f"{where}the model record is missing or damaged")
+    if not isinstance(model.get("build", {}), dict):
+        raise DtError(f"{where}model.build is not a table of settings")
+    if doc.get("status") not in STATUSES:
+        raise DtError(f"{where}status {doc.get('status')!r} is not one of {', '.join(STATUSES)}")
     return doc
 
 
-STATUSES = ("running", "finished", "cancelled", "interrupted", "failed")
+def never_started(run_dir: Path) -> bool:
+    """A run directory whose process died before it wrote its first resume state: it holds
+    nothing to resume, and a new run may take it over."""
+    return (Path(run_dir) / CONFIG).exists() and not (Path(run_dir) / LAST).exists()
+
+
+@contextmanager
+def locked(run_dir: Path) -> Iterator[None]:
+    """Hold the run directory's exclusive (advisory) lock while a process trains it: a second
+    ``dt train`` on the same directory is refused instead of mixing files. The lock dies with
+    its process, however it ends."""
+    import fcntl
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(run_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        other = os.read(fd, 32).decode(errors="replace").strip()
+        os.close(fd)
+        who = f" (pid {other})" if other.isdigit() else ""
+        raise DtError(f"{run_dir} is being trained by another dt process{who}; wait for it to "
+                      "end, or train elsewhere with --out") from None
+    os.ftruncate(fd, 0)
+    os.write(fd, str(os.getpid()).encode())
+    try:
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def set_status(run_dir: Path, status: str, reason: str | None = None) -> None:

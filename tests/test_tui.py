@@ -300,8 +300,10 @@ def test_difficulty_steps_and_settings(registry):
                    "test_difficulties": ["13", "21"], "clip": None}
     with pytest.raises(DtError, match="did you mean"):
         parse_settings("widht=3")
-    with pytest.raises(DtError, match="not a valid int"):
+    with pytest.raises(DtError, match="epochs: 'many' is not a whole number"):
         parse_settings("epochs=many")
+    with pytest.raises(DtError, match="lr must be a finite number"):  # checked as dt train's
+        parse_settings("lr=nan")
 
 
 def test_frame_buffer_runs_ahead_and_drops_old_tensors():

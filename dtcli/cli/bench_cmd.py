@@ -8,19 +8,20 @@ import typer
 from rich.table import Table
 
 from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json
+from dtcli.cli.setting_options import with_settings
 from dtcli.errors import DtError
 
 
+BENCH_SETTINGS = ("width", "max_iters", "alpha", "batch_size", "train_difficulty", "device",
+                  "threads", "amp", "tf32", "cudnn_benchmark")
+
+
+@with_settings(BENCH_SETTINGS)
 def bench(
     problem: str = typer.Argument(..., help="Problem name."),
     arch: str = typer.Option("dt-recall", "--arch", "-a"),
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Default: quick on CPU, paper on GPU."),
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
-    width: Optional[int] = typer.Option(None),
-    max_iters: Optional[int] = typer.Option(None, "--max-iters"),
-    alpha: Optional[float] = typer.Option(None),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Training batch."),
-    train_difficulty: Optional[str] = typer.Option(None, "--train-difficulty", help="Difficulty of the training steps."),
     test_difficulty: Optional[str] = typer.Option(None, "--test-difficulty", "-d", help="Difficulty of the inference timing."),
     steps: int = typer.Option(10, help="Training steps to time (after one warm-up step)."),
     infer_iters: int = typer.Option(100, "--infer-iters", help="Iterations of the inference timing."),
@@ -28,10 +29,8 @@ def bench(
     infer_batch: Optional[int] = typer.Option(None, "--infer-batch", help="Instances per inference batch (default: chosen from the instance size)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="'reference': also time the reference's algorithm (deep-thinking) on the same weights and inputs, and print the ratios."),
     baseline_batch: Optional[int] = typer.Option(None, "--baseline-batch", help="The reference's inference batch (default: its test batch size, from the paper preset)."),
-    device: Optional[str] = typer.Option(None),
-    threads: Optional[int] = typer.Option(None),
-    amp: Optional[str] = typer.Option(None),
     json_out: bool = typer.Option(False, "--json"),
+    settings: dict = None,
 ) -> None:
     """Time data generation, training steps and inference (at the test difficulty) of a recipe.
 
@@ -48,10 +47,9 @@ def bench(
                         ("--baseline-batch", baseline_batch)):
         if value is not None and value <= 0:
             raise DtError(f"{name} must be positive, got {value}")
-    overrides = {k: v for k, v in dict(
-        width=width, max_iters=max_iters, alpha=alpha, batch_size=batch_size, device=device,
-        threads=threads, amp=amp, train_difficulty=train_difficulty,
-        test_difficulties=[test_difficulty] if test_difficulty else None).items() if v is not None}
+    overrides = dict(settings or {})
+    if test_difficulty:
+        overrides["test_difficulties"] = [test_difficulty]
     cfg = resolve_config(problem, arch, preset, parse_option_pairs(option), {}, overrides)
     with err_console.status("benchmarking") as status:
         result = run_bench(cfg, steps=steps, infer_iters=infer_iters, infer_count=infer_count,

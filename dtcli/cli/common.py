@@ -28,7 +28,29 @@ def debug_enabled(ctx: typer.Context | None = None) -> bool:
 
 class DtGroup(TyperGroup):
     """The top-level command group: a :class:`DtError` anywhere below becomes one line on
-    stderr and exit code 2 (``--debug`` shows the traceback instead)."""
+    stderr and exit code 2 (``--debug`` shows the traceback instead); so does a usage error
+    (an unknown option, a missing argument), which click would print on three lines."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        errors = _click_exceptions()
+        try:
+            rv = super().main(*args, standalone_mode=False, **kwargs)
+        except getattr(errors, "NoArgsIsHelpError", ()) as exc:  # `dt zoo`: its help
+            exc.show()
+            rv = exc.exit_code
+        except errors.UsageError as exc:
+            where = exc.ctx.command_path if exc.ctx is not None else "dt"
+            typer.echo(f"error: {exc.format_message()} (see `{where} --help`)", err=True)
+            rv = 2
+        except errors.Abort:
+            typer.echo("interrupted", err=True)
+            rv = 130
+        except errors.ClickException as exc:
+            typer.echo(f"error: {exc.format_message()}", err=True)
+            rv = exc.exit_code
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
@@ -47,6 +69,19 @@ class DtGroup(TyperGroup):
                 from dtcli.engine.distributed import shutdown
 
                 shutdown()
+
+
+def _click_exceptions() -> Any:
+    """click's exception classes (typer < 0.29 vendors click as typer._click)."""
+    try:
+        from typer._click import exceptions
+    except ImportError:  # pragma: no cover - a typer that uses click itself
+        from click import exceptions
+    if not hasattr(exceptions, "Abort"):
+        from typer import Abort
+
+        exceptions.Abort = Abort
+    return exceptions
 
 
 def is_main_process() -> bool:

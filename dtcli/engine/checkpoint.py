@@ -50,11 +50,24 @@ def save_state(state: dict[str, Any], path: Path) -> None:
 
 def load_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
     """Load resume state without unpickling arbitrary objects."""
+    import pickle
+    import re
+
     path = Path(path)
     if not path.exists():
         raise DtError(f"no resume state at {path}; nothing to resume")
     try:
         return torch.load(path, map_location=device, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - any failure here means a damaged file
-        raise DtError(f"cannot read resume state {path}: {type(exc).__name__}: "
-                      f"{str(exc).splitlines()[0] if str(exc) else 'damaged file'}") from None
+    except pickle.UnpicklingError as exc:
+        # torch's message suggests weights_only=False: the wrong advice for a file that
+        # failed a safety check. Say what it holds instead.
+        found = re.search(r"GLOBAL ([\w.]+)", str(exc))
+        if found is None:
+            raise DtError(f"cannot read resume state {path}: the file is damaged (not a "
+                          "checkpoint dt wrote)") from None
+        raise DtError(f"refused {path}: it asks to run Python code ({found.group(1)}) when "
+                      "loaded, which a resume state written by dt never does; it was damaged or "
+                      "tampered with, so dt will not load it") from None
+    except Exception as exc:  # noqa: BLE001 - any other failure here means a damaged file
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else "damaged file"
+        raise DtError(f"cannot read resume state {path}: {type(exc).__name__}: {first}") from None

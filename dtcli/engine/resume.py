@@ -99,3 +99,10 @@ def load(path: Path, net, optimizer, scheduler, steps_per_epoch: int) -> Positio
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DtError(f"resume state {path} does not match its run's config: {first}") from None
     return position
+
+
+def as_tuples(value: Any) -> Any:
+    """A random.Random state read back from a checkpoint (lists where tuples were)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(as_tuples(v) for v in value)
+    return value

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import random
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,42 +28,12 @@ from dtcli.engine.evaluate import evaluate
 from dtcli.engine.events import Listener
 from dtcli.engine.extrapolate import ExtrapolationResult
 from dtcli.engine.optim import build_optimizer, build_scheduler
+from dtcli.engine.outcome import Diverged, Stopped, TrainResult, converged, divergence_message
 from dtcli.engine.progressive import draw_nk
 from dtcli.engine.rundata import epoch_generator, fingerprint, split_train_val
 from dtcli.engine.step import ProgressiveObjective, TrainStep
 from dtcli.engine.tally import EpochTally
 from dtcli.errors import DtError
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    status: str
-    epochs_done: int
-    best_val: float | None
-    best_epoch: int | None
-    history: list[dict[str, Any]]
-    extrapolation: dict[str, ExtrapolationResult] = field(default_factory=dict)
-    seconds: float = 0.0
-
-
-class Diverged(DtError):
-    """The loss became NaN or infinite."""
-
-
-class Stopped(Exception):
-    """The ranks agreed to stop (``status``: cancelled or interrupted)."""
-
-    def __init__(self, status: str) -> None:
-        super().__init__(status)
-        self.status = status
-
-
-def converged(history: list[dict[str, Any]], stop_at: float | None, patience: int) -> bool:
-    """Validation accuracy has been at least ``stop_at`` for the last ``patience`` epochs."""
-    if stop_at is None or len(history) < patience:
-        return False
-    return all((r.get("val_acc") or 0.0) >= stop_at for r in history[-patience:])
 
 
 def default_test_iters(cfg: TrainConfig, net) -> int:
@@ -163,12 +132,20 @@ class Trainer:
     # -- the run ---------------------------------------------------------------------------
 
     def run(self, resume_run: bool = False) -> TrainResult:
+        """Train (or resume) while holding the run directory's lock (rank 0)."""
+        import contextlib
+
+        with runs.locked(self.run_dir) if self.ctx.main else contextlib.nullcontext():
+            return self._run(resume_run)
+
+    def _run(self, resume_run: bool) -> TrainResult:
         began = time.perf_counter()
-        self.setup()
         if self.ctx.main:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
             for stale in self.run_dir.glob(".*.tmp"):  # left by a process killed mid-write
                 stale.unlink(missing_ok=True)
+        if resume_run and runs.never_started(self.run_dir):
+            resume_run = False  # killed before its first resume state: start it afresh
+        self.setup()
         if resume_run:
             recorded = runs.read_run_config(self.run_dir).get("info", {}).get("data_fingerprint")
             if recorded and recorded != self.data_fingerprint:
@@ -184,11 +161,11 @@ class Trainer:
             position = resume.Position()
             self.info["hardware"] = describe_hardware(self.device, self.ctx.world)
             self.info["data_fingerprint"] = self.data_fingerprint
+            self.save_state(position, "last")  # the resume state first, then the record
             if self.ctx.main:
+                runs.write_metrics(self.run_dir, [])
                 runs.write_run_config(self.run_dir, self.cfg, self.model_info, "running",
                                       {"info": self.info})
-                runs.write_metrics(self.run_dir, [])
-            self.save_state(position, "last")
         self.set_status("running")
         self.listener.on_start({
             "run_dir": str(self.run_dir), "device": str(self.device), "processes": self.ctx.world,
@@ -265,7 +242,7 @@ class Trainer:
         if position.step:
             gen.set_state(position.batch_rng)
             try:
-                rng.setstate(_as_tuples(position.nk_rng))
+                rng.setstate(resume.as_tuples(position.nk_rng))
             except (TypeError, ValueError):
                 raise DtError(f"resume state in {self.run_dir} is damaged (the (n, k) generator); "
                               "start a new run") from None
@@ -318,14 +295,8 @@ class Trainer:
         steps = tally.interval_steps
         tally.reset_interval()
         if not math.isfinite(loss_sum):
-            kept_epoch, kept_step = self.saved_at
-            where = (f"epoch {kept_epoch + 1}, step {kept_step}" if kept_step else
-                     f"the end of epoch {kept_epoch}" if kept_epoch else "the start")
-            kept = f"{runs.LAST} keeps the state of {where}"
-            if self.best_epoch is not None:
-                kept += f" and {runs.BEST} the weights of epoch {self.best_epoch}"
-            raise Diverged(f"training diverged at epoch {epoch + 1}, step {done} (loss {loss_sum}):"
-                           f" {kept}; lower --lr or set --clip and start a new run")
+            raise Diverged(divergence_message(self.cfg, epoch + 1, done, loss_sum,
+                                              self.saved_at, self.best_epoch))
         self.listener.on_batch(epoch + 1, done, self.steps_per_epoch, loss_sum / max(steps, 1))
         stop = "interrupted" if interrupt else ("cancelled" if cancel else None)
         return stop, bool(due)
@@ -376,13 +347,6 @@ class Trainer:
                 "weights": runs.BEST, "seed": self.cfg.seed, "count": self.cfg.test_count,
                 "results": {k: r.to_dict() for k, r in results.items()}})
         return results
-
-
-def _as_tuples(value: Any) -> Any:
-    """A random.Random state read back from a checkpoint (lists where tuples were)."""
-    if isinstance(value, (list, tuple)):
-        return tuple(_as_tuples(v) for v in value)
-    return value
 
 
 def train(cfg: TrainConfig, run_dir: Path, *, registry=None, listener: Listener | None = None,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import threading
-import types
-import typing
 from pathlib import Path
 from typing import Any, Callable
 
@@ -75,56 +73,34 @@ def step_difficulty(problem: Any, current: Any, direction: int, tries: int = 4) 
 # -- training settings ---------------------------------------------------------------------
 
 
-def _field_types() -> dict[str, Any]:
-    from dtcli.config import TrainConfig
-
-    return typing.get_type_hints(TrainConfig)
-
-
-def _coerce(name: str, text: str, hint: Any) -> Any:
-    union = typing.get_origin(hint) in (typing.Union, types.UnionType)
-    args = [a for a in typing.get_args(hint) if a is not type(None)] if union else [hint]
-    kind = typing.get_origin(args[0]) or args[0]
-    if text.lower() in ("none", "null") and type(None) in typing.get_args(hint):
-        return None
-    try:
-        if kind is bool:
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if kind is list:
-            return [v.strip() for v in text.split(",") if v.strip()]
-        if kind in (int, float):
-            return kind(text)
-        return text
-    except ValueError:
-        raise DtError(f"setting {name}={text!r} is not a valid {getattr(kind, '__name__', kind)}") from None
-
-
 def parse_settings(text: str) -> dict[str, Any]:
     """``"width=16 epochs=3 test_difficulties=13,21"`` -> typed training overrides.
 
-    Names are :class:`~dtcli.config.TrainConfig` fields (dashes allowed, as on the command
-    line; ``test-difficulty`` is accepted for ``test_difficulties``).
+    Names are the training settings (:mod:`dtcli.settings`), with underscores or dashes, or
+    their flags (``test-difficulty``, ``warmup``); values are parsed and checked by the same
+    rules as ``dt train``'s flags.
     """
-    hints = _field_types()
-    aliases = {"test_difficulty": "test_difficulties", "warmup": "warmup_epochs"}
+    from dtcli.config import rules
+    from dtcli.settings import check_value, flag_of, parse_text
+
+    declared = rules()
+    by_flag = {flag_of(n, r)[2:].replace("-", "_"): n for n, (_, r) in declared.items()
+               if flag_of(n, r)}
     out: dict[str, Any] = {}
     for token in text.split():
         name, sep, value = token.partition("=")
         name = name.strip().lstrip("-").replace("-", "_")
-        name = aliases.get(name, name)
+        name = by_flag.get(name, name)
         if not sep or not name:
             raise DtError(f"settings are NAME=VALUE, got {token!r} (example: width=16 epochs=3)")
         if name in ("problem", "arch", "preset", "problem_options", "arch_options"):
             raise DtError(f"choose {name.replace('_', ' ')} with the selectors, not as a setting")
-        if name not in hints:
+        if name not in declared:
             from dtcli.plugins import did_you_mean
 
-            raise DtError(f"unknown training setting {name!r}{did_you_mean(name, list(hints))}")
-        out[name] = _coerce(name, value.strip(), hints[name])
+            raise DtError(f"unknown training setting {name!r}{did_you_mean(name, list(declared))}")
+        hint, rule = declared[name]
+        out[name] = check_value(name, parse_text(name, value, hint), hint, rule, "setting ")
     return out
 
 

@@ -132,23 +132,44 @@ class RestrictedUnpickler(pickle.Unpickler):
         raise UnsafePickleError("persistent ids are not allowed")
 
 
-def _finish(obj: Any, depth: int = 0) -> Any:
-    """Replace array stand-ins by their arrays, everywhere in plain containers."""
-    if depth > 50:
-        raise UnsafePickleError("nesting too deep")
-    if isinstance(obj, _ArrayStub):
-        if obj.array is None:
-            raise UnsafePickleError("incomplete ndarray")
-        return obj.array
-    if isinstance(obj, (_DtypeStub, _NdarrayClass)) or obj is _NdarrayClass:
-        raise UnsafePickleError("a bare dtype or class object is not data")
-    if isinstance(obj, dict):
-        return {_finish(k, depth + 1): _finish(v, depth + 1) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_finish(v, depth + 1) for v in obj]
-    if isinstance(obj, tuple):
-        return tuple(_finish(v, depth + 1) for v in obj)
-    return obj
+#: objects _finish may visit: a CIFAR batch has about 20,000; a hostile pickle whose levels
+#: share one reference would otherwise be walked 2^depth times
+MAX_OBJECTS = 2_000_000
+
+
+def _finish(obj: Any) -> Any:
+    """Replace array stand-ins by their arrays, everywhere in plain containers. Each object is
+    converted once (shared references stay shared) and the total work is bounded."""
+    memo: dict[int, Any] = {}
+    visits = 0
+
+    def walk(o: Any, depth: int) -> Any:
+        nonlocal visits
+        visits += 1
+        if visits > MAX_OBJECTS:
+            raise UnsafePickleError(f"more than {MAX_OBJECTS:,} objects: not a data set")
+        if depth > 50:
+            raise UnsafePickleError("nesting too deep")
+        if id(o) in memo:
+            return memo[id(o)]
+        if isinstance(o, _ArrayStub):
+            if o.array is None:
+                raise UnsafePickleError("incomplete ndarray")
+            out = o.array
+        elif isinstance(o, (_DtypeStub, _NdarrayClass)) or o is _NdarrayClass:
+            raise UnsafePickleError("a bare dtype or class object is not data")
+        elif isinstance(o, dict):
+            out = {walk(k, depth + 1): walk(v, depth + 1) for k, v in o.items()}
+        elif isinstance(o, list):
+            out = [walk(v, depth + 1) for v in o]
+        elif isinstance(o, tuple):
+            out = tuple(walk(v, depth + 1) for v in o)
+        else:
+            return o
+        memo[id(o)] = out
+        return out
+
+    return walk(obj, 0)
 
 
 def safe_load(data: bytes) -> Any:

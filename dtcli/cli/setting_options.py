@@ -1,0 +1,73 @@
+"""Command-line options generated from the training settings' one declaration
+(:mod:`dtcli.settings`): ``dt train`` takes them all, ``dt bench`` a few; the flag, its help and
+its type come from the rule, and every value is checked by the same rule afterwards."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from typing import Any, Callable, Iterable, Optional
+
+import typer
+
+from dtcli.settings import _base, flag_of
+
+
+def _option(name: str, hint: Any, rule) -> inspect.Parameter:
+    kind, _ = _base(hint)
+    origin = typing.get_origin(kind) or kind
+    flag = flag_of(name, rule)
+    decls = [flag] + ([rule.short] if rule.short else [])
+    if origin is bool:
+        decls = [f"{flag}/--no-{flag[2:]}"]
+        annotation: Any = Optional[bool]
+    elif origin is list and rule.repeat:
+        annotation = Optional[list[str]]
+    elif origin is list:
+        annotation = Optional[str]  # a comma list, parsed by the rule's type
+    else:
+        annotation = Optional[origin]
+    return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
+                             default=typer.Option(None, *decls, help=rule.help, show_default=False))
+
+
+def with_settings(names: Iterable[str]) -> Callable:
+    """Give a command the flags of the settings ``names``; the command receives what was
+    given as one dict, ``settings`` (flags not given are left out)."""
+    from dtcli.config import rules
+
+    declared = rules()
+    names = list(names)
+
+    def decorate(fn: Callable) -> Callable:
+        params = [p for p in inspect.signature(fn).parameters.values() if p.name != "settings"]
+        extra = [_option(n, *declared[n]) for n in names]
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> Any:
+            given = {n: kwargs.pop(n) for n in names}
+            return fn(**kwargs, settings=convert({k: v for k, v in given.items() if v is not None}))
+
+        command.__signature__ = inspect.Signature(params + extra)  # type: ignore[attr-defined]
+        return command
+
+    return decorate
+
+
+def convert(given: dict[str, Any]) -> dict[str, Any]:
+    """Comma lists given as text become lists of the setting's item type."""
+    from dtcli.config import rules
+    from dtcli.settings import parse_text
+
+    declared = rules()
+    out = {}
+    for name, value in given.items():
+        hint, rule = declared[name]
+        kind, _ = _base(hint)
+        if (typing.get_origin(kind) or kind) is list and isinstance(value, str):
+            value = parse_text(name, value, kind, flag_of(name, rule))
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
