@@ -11,13 +11,12 @@ import hashlib
 import json
 import math
 import os
-import shutil
+import re
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from dtcli.errors import DtError
-from dtcli.paths import atomic_write, atomic_write_json
 
 ZOO_ENV = "DT_ZOO_DIR"
 INDEX = "index.json"
@@ -36,29 +35,88 @@ def zoo_dir() -> Path:
         return Path(__file__).resolve().parent.parent / "models_zoo"
 
 
+#: what a zoo name may look like: it is a file name inside the zoo, never a path
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else type(exc).__name__
+        raise DtError(f"{what} {path} is damaged ({reason}); reinstall dt") from None
+
+
 def index() -> dict[str, dict[str, Any]]:
+    """The zoo's models by name (only well-formed names: a name never leaves the zoo)."""
     path = zoo_dir() / INDEX
     if not path.exists():
         return {}
-    return json.loads(path.read_text(encoding="utf-8")).get("models", {})
+    doc = _read_json(path, "zoo index")
+    models = doc.get("models") if isinstance(doc, dict) else None
+    if not isinstance(models, dict):
+        raise DtError(f"zoo index {path} is damaged (no table of models); reinstall dt")
+    bad = [n for n, m in models.items() if not NAME.match(str(n)) or not isinstance(m, dict)]
+    if bad:
+        raise DtError(f"zoo index {path} is damaged (entry {str(bad[0])[:40]!r}); reinstall dt")
+    return models
 
 
 def is_zoo_name(ref: str | Path) -> bool:
     text = str(ref)
-    return "/" not in text and text in index()
+    return bool(NAME.match(text)) and text in index()
 
 
 def card(name: str) -> dict[str, Any]:
-    models = index()
+    """A model's card, every field dt reads checked (one line naming the card and the field)."""
+    models = index() if NAME.match(str(name)) else {}
     if name not in models:
         from dtcli.plugins import did_you_mean
 
-        raise DtError(f"no zoo model {name!r}{did_you_mean(name, list(models))}; `dt zoo list` shows them")
+        raise DtError(f"no zoo model {name!r}{did_you_mean(str(name), list(models))}; "
+                      "`dt zoo list` shows them")
     path = zoo_dir() / f"{name}.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise DtError(f"zoo card {path} is unreadable ({exc})") from None
+    doc = _read_json(path, "zoo card")
+    _check_card(doc, f"zoo card {path}: ")
+    return doc
+
+
+def _check_card(doc: Any, where: str) -> None:
+    from dtcli.config import TrainConfig
+
+    def need(ok: bool, field: str) -> None:
+        if not ok:
+            raise DtError(f"{where}{field} is missing or damaged; reinstall dt")
+
+    need(isinstance(doc, dict), "the card")
+    need(isinstance(doc.get("sha256"), str) and re.fullmatch(r"[0-9a-f]{64}", doc["sha256"])
+         is not None, "sha256")
+    for key in ("problem", "arch"):
+        need(isinstance(doc.get(key), str), key)
+    need(isinstance(doc.get("problem_options", {}), dict), "problem_options")
+    model = doc.get("model")
+    need(isinstance(model, dict) and isinstance(model.get("build", {}), dict)
+         and isinstance(model.get("parameters"), int), "model")
+    TrainConfig.from_dict(doc.get("train"), where)
+    ext = doc.get("extrapolation")
+    if ext is None:  # a card may hold only the model (its table is what zoo show/test read)
+        return
+    need(isinstance(ext, dict) and isinstance(ext.get("seed"), int)
+         and isinstance(ext.get("count"), int) and ext.get("mode") in ("fixed", "max-conf")
+         and isinstance(ext.get("results"), list), "extrapolation")
+    for row in ext["results"]:
+        need(isinstance(row, dict) and isinstance(row.get("iters"), list)
+             and isinstance(row.get("accuracy"), list)
+             and len(row["iters"]) == len(row["accuracy"])
+             and all(isinstance(i, int) and i > 0 for i in row["iters"])
+             and all(isinstance(a, (int, float)) and 0 <= a <= 100 for a in row["accuracy"])
+             and isinstance(row.get("count", ext["count"]), int)
+             and row.get("count", ext["count"]) > 0, "extrapolation.results")
+        curve = row.get("curve")
+        if curve is not None:
+            need(isinstance(curve, dict) and isinstance(curve.get("iters"), list)
+                 and isinstance(curve.get("accuracy"), list)
+                 and len(curve["iters"]) == len(curve["accuracy"]) > 0, "a curve")
 
 
 def sha256_of(path: Path) -> str:
@@ -80,65 +138,6 @@ def weights(name: str, doc: dict[str, Any] | None = None) -> Path:
         raise DtError(f"zoo model {name!r}: sha256 of {path.name} is {actual[:16]}..., "
                       f"its card says {doc['sha256'][:16]}...; the file is damaged, reinstall dt")
     return path
-
-
-def add(run_dir: Path, name: str, *, card_fields: dict[str, Any]) -> Path:
-    """Copy a run's best weights into the zoo under ``name`` and write its card and index entry."""
-    from dtcli import runs
-
-    run_dir = Path(run_dir)
-    doc = runs.read_run_config(run_dir)
-    src = run_dir / runs.BEST
-    if not src.exists():
-        raise DtError(f"{run_dir} has no {runs.BEST} to add")
-    root = zoo_dir()
-    dest = root / f"{name}.safetensors"
-    atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
-    full = {"name": name, "problem": doc["train"]["problem"], "arch": doc["train"]["arch"],
-            "problem_options": doc["train"]["problem_options"], "train": doc["train"],
-            "model": doc["model"], "sha256": sha256_of(dest), **card_fields}
-    atomic_write_json(root / f"{name}.json", full)
-    rebuild_index(root)
-    return dest
-
-
-def rebuild_index(root: Path) -> None:
-    """Write the index from the cards present, so two maintainers adding at once lose nothing."""
-    models = {}
-    for path in sorted(root.glob("*.json")):
-        if path.name == INDEX:
-            continue
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        models[doc["name"]] = {"problem": doc["problem"], "arch": doc["arch"],
-                               "summary": doc.get("summary", ""),
-                               "parameters": doc["model"]["parameters"]}
-    atomic_write_json(root / INDEX, {"models": models})
-
-
-def measure(loaded, difficulty: Any, iters: list[int], count: int, seed: int, mode: str = "fixed",
-            *, curve: int = 0, on_batch=None) -> dict[str, Any]:
-    """Accuracy of a loaded model at ``iters`` on ``count`` fresh test instances and, with
-    ``curve``, at every iteration up to ``curve`` in the same pass (scoring an iteration costs
-    little next to computing it, so the curve comes with the table for free).
-
-    Iterations beyond a feed-forward net's depth are left out: it cannot think longer.
-    """
-    from dtcli.engine.extrapolate import extrapolate
-
-    limit = loaded.net.max_depth
-    iters = [i for i in iters if limit is None or i <= limit]
-    curve = min(curve, limit) if limit is not None else curve
-    wanted = sorted(set(iters) | set(range(1, curve + 1)))
-    x, y = loaded.problem.dataset("test", difficulty, count, seed)
-    res = extrapolate(loaded.net, loaded.problem, x, y, wanted, modes=(mode,),
-                      on_batch=on_batch, difficulty=difficulty)
-    acc = dict(zip(res.iters, res.accuracy(mode)))
-    out = {"difficulty": difficulty, "count": count, "iters": iters,
-           "accuracy": [round(acc[i], 2) for i in iters]}
-    if curve:
-        out["curve"] = {"count": count, "iters": list(range(1, curve + 1)),
-                        "accuracy": [round(acc[i], 2) for i in range(1, curve + 1)]}
-    return out
 
 
 #: standard errors a re-measured figure may differ by (about 3 in 1,000 figures fail by chance)

@@ -16,7 +16,7 @@ def make_zoo_model(root: Path) -> Path:
     build and identical on every run, so screenshots are stable."""
     import torch
 
-    from dtcli import runs, zoo
+    from dtcli import runs, zoo, zoo_build
     from dtcli.config import resolve_config
     from dtcli.engine import checkpoint
     from dtcli.plugins import get_registry
@@ -34,7 +34,7 @@ def make_zoo_model(root: Path) -> Path:
     mp = pytest.MonkeyPatch()
     mp.setenv("DT_ZOO_DIR", str(zoo_root))
     try:
-        zoo.add(run, zoo.DEFAULT_MODEL, card_fields={"summary": "tiny untrained test model"})
+        zoo_build.add(run, zoo.DEFAULT_MODEL, card_fields={"summary": "tiny untrained test model"})
     finally:
         mp.undo()
     return zoo_root

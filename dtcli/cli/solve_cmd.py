@@ -48,10 +48,33 @@ LARGE = 3000
 
 
 def load_instance(problem, text_or_path: str):
-    path = Path(text_or_path)
+    """An instance typed on the command line, or read from a text file. Something that looks
+    like a path (starting with / ./ ../ ~, or ending .txt and the like) must be a readable
+    text file: a mistyped path is never read as an instance."""
+    path = Path(text_or_path).expanduser()
     if path.is_file():
-        return problem.parse_instance(path.read_text(encoding="utf-8"))
+        if path.stat().st_size > MAX_INPUT_BYTES:
+            raise DtError(f"--input {path} is {path.stat().st_size:,} bytes: not an instance "
+                          f"file (at most {MAX_INPUT_BYTES:,})")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise DtError(f"--input {path} is not a text file; draw the instance as text "
+                          "(`dt solve --help` says how)") from None
+        except OSError as exc:
+            raise DtError(f"cannot read --input {path}: {exc.strerror}") from None
+        return problem.parse_instance(text)
+    if path.is_dir():
+        raise DtError(f"--input {path} is a directory, not an instance file")
+    if text_or_path.startswith(("/", "./", "../", "~")) or path.suffix.lower() in FILE_SUFFIXES:
+        raise DtError(f"no file {text_or_path!r}; give an instance file that exists, or the "
+                      "instance itself as text")
     return problem.parse_instance(text_or_path)
+
+
+MAX_INPUT_BYTES = 64 * 2**20
+FILE_SUFFIXES = {".txt", ".text", ".maze", ".fen", ".pgn", ".csv", ".json", ".npy", ".bin",
+                 ".dat", ".png", ".gz", ".zst"}
 
 
 def solve(

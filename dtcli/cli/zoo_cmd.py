@@ -63,7 +63,10 @@ def show(name: str = typer.Argument(..., help="Zoo model name."),
         if info.get("note"):
             console.print(f"  note: {info['note']}")
     console.print(f"  sha256 {doc['sha256']}")
-    ext = doc["extrapolation"]
+    ext = doc.get("extrapolation")
+    if ext is None:
+        console.print("  (this card has no extrapolation table)")
+        return
     show_table(ext, None)
     series = {f"{r['difficulty']}": (r["curve"]["iters"], r["curve"]["accuracy"])
               for r in ext["results"] if r.get("curve")}
@@ -129,14 +132,16 @@ def test(name: str = typer.Argument(..., help="Zoo model name."),
     curves (at the table's iterations and at their best). A figure passes when it is within 3
     standard errors of the card's, given both counts (a two-sample binomial test: wide for 50
     mazes, narrow for 1,000); the 'allowed' column shows the range it accepts."""
-    from dtcli import zoo
+    from dtcli import zoo, zoo_build
     from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.runs import load_model
 
     configure_threads()
     doc = zoo.card(name)
-    ext = doc["extrapolation"]
+    ext = doc.get("extrapolation")
+    if ext is None:
+        raise DtError(f"zoo model {name!r} has no extrapolation table on its card to re-measure")
     seed = ext["seed"] + 1 if seed is None else seed
     if count is not None and count <= 0:
         raise DtError(f"--count must be positive, got {count}")
@@ -146,7 +151,7 @@ def test(name: str = typer.Argument(..., help="Zoo model name."),
         n = count or row["count"]
         label = f"{name}: {loaded.problem.describe_difficulty(row['difficulty'])}, {n} instances"
         with extrapolation_bar(err_console, label, n) as on_batch:
-            measured.append(zoo.measure(loaded, row["difficulty"], row["iters"], n, seed,
+            measured.append(zoo_build.measure(loaded, row["difficulty"], row["iters"], n, seed,
                                         ext["mode"], on_batch=on_batch))
     if json_out:
         print_json({"name": name, "seed": seed, "card": zoo.claims(ext), "measured": measured})
@@ -179,14 +184,14 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
                                           "(e.g. stopped early), shown by `dt zoo show`."),
         device: str = typer.Option("auto")) -> None:
     """(Maintainers) Turn a run into a zoo entry: copy weights, measure the card's table."""
-    from dtcli import runs, zoo
+    from dtcli import runs, zoo, zoo_build
     from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.extrapolate import parse_iters
 
     configure_threads()
-    if not name.replace("-", "").isalnum():
-        raise DtError(f"--name {name!r} may only hold letters, digits and '-'")
+    if not zoo.NAME.match(name):
+        raise DtError(f"--name {name!r} may only hold letters, digits, '-' and '_'")
     loaded = runs.load_model(run, device=resolve_device(device))
     table_iters = parse_iters(iters)
     results = []
@@ -199,7 +204,7 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
         n = int(n) if n else count
         label = f"{name}: {loaded.problem.describe_difficulty(d)}"
         with extrapolation_bar(err_console, label, n) as on_batch:
-            results.append(zoo.measure(loaded, d, row_iters, n, seed, mode, curve=curve,
+            results.append(zoo_build.measure(loaded, d, row_iters, n, seed, mode, curve=curve,
                                        on_batch=on_batch))
     history = runs.read_metrics(run)
     doc = runs.read_run_config(run)
@@ -210,7 +215,7 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
                 "dt_version": doc.get("dt_version")}
     if note:
         training["note"] = note
-    dest = zoo.add(run, name, card_fields={
+    dest = zoo_build.add(run, name, card_fields={
         "summary": summary, "training": training,
         "extrapolation": {"seed": seed, "count": count, "mode": mode,
                           "results": results}})

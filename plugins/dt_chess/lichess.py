@@ -39,12 +39,67 @@ def open_text(path: Path) -> IO[str]:
 
         stream: IO[bytes] = gzip.GzipFile(fileobj=raw)
     elif magic == _ZSTD_MAGIC:
-        import zstandard
-
-        stream = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        stream = io.BufferedReader(_ZstdReader(raw))
     else:
         stream = raw
     return io.TextIOWrapper(stream, encoding="utf-8", newline="")
+
+
+class _ZstdReader(io.RawIOBase):
+    """Decompress zstd frames from ``raw``; a stream that ends inside a frame raises EOFError
+    (zstandard's stream reader just stops, so a truncated download looked empty)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        import zstandard
+
+        self.raw = raw
+        self.dctx = zstandard.ZstdDecompressor()
+        self.obj = self.dctx.decompressobj()
+        self.pending = b""
+        self.started = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            chunk = self.raw.read(1 << 16)
+            if not chunk:
+                if self.started and not self.obj.eof:
+                    raise EOFError("it ends inside a zstd frame")
+                return 0
+            while chunk:
+                if self.obj.eof:  # the next of several frames
+                    self.obj = self.dctx.decompressobj()
+                self.started = True
+                self.pending += self.obj.decompress(chunk)
+                chunk = self.obj.unused_data if self.obj.eof else b""
+        n = min(len(buffer), len(self.pending))
+        buffer[:n] = self.pending[:n]
+        self.pending = self.pending[n:]
+        return n
+
+    def close(self) -> None:
+        self.raw.close()
+        super().close()
+
+
+#: longest line a puzzle file may have (a Lichess row is ~200 bytes): a file with a huge line
+#: is refused as it is read, not after the line is in memory
+MAX_LINE = 64 * 1024
+
+
+def _lines(fh: IO[str], path: Path) -> Iterator[str]:
+    number = 0
+    while True:
+        line = fh.readline(MAX_LINE + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_LINE:
+            raise DtError(f"{path}: line {number} is longer than {MAX_LINE // 1024} KiB; this is "
+                          "not a Lichess puzzle file")
+        yield line
 
 
 @dataclass(frozen=True)
@@ -68,7 +123,7 @@ def iter_rows(path: Path) -> Iterator[Row]:
     number = 0
     with open_text(path) as fh:
         try:
-            for fields in csv.reader(fh):
+            for fields in csv.reader(_lines(fh, path)):
                 if len(fields) < 4 or fields[0] == "PuzzleId":
                     continue
                 try:
@@ -78,7 +133,9 @@ def iter_rows(path: Path) -> Iterator[Row]:
                 themes = fields[7] if len(fields) > 7 else ""
                 yield Row(number, fields[0], fields[1], fields[2], rating, themes)
                 number += 1
-        except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        except EOFError as exc:
+            raise DtError(f"{path} is truncated ({exc}); download it again") from None
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise DtError(f"{path} is not a readable puzzle file ({type(exc).__name__}: {exc})") from None
 
 

@@ -1,0 +1,74 @@
+"""The maintainer's side of the zoo: turn a run into a zoo entry (weights, card, index) and
+measure what a card claims. Users only read the zoo (:mod:`dtcli.zoo`)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from dtcli.errors import DtError
+from dtcli.paths import atomic_write, atomic_write_json
+from dtcli.zoo import INDEX, NAME, sha256_of, zoo_dir
+
+
+def add(run_dir: Path, name: str, *, card_fields: dict[str, Any]) -> Path:
+    """Copy a run's best weights into the zoo under ``name`` and write its card and index entry."""
+    from dtcli import runs
+
+    if not NAME.match(name):
+        raise DtError(f"zoo name {name!r} may only hold letters, digits, '-' and '_'")
+    run_dir = Path(run_dir)
+    doc = runs.read_run_config(run_dir)
+    src = run_dir / runs.BEST
+    if not src.exists():
+        raise DtError(f"{run_dir} has no {runs.BEST} to add")
+    root = zoo_dir()
+    dest = root / f"{name}.safetensors"
+    atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
+    full = {"name": name, "problem": doc["train"]["problem"], "arch": doc["train"]["arch"],
+            "problem_options": doc["train"]["problem_options"], "train": doc["train"],
+            "model": doc["model"], "sha256": sha256_of(dest), **card_fields}
+    atomic_write_json(root / f"{name}.json", full)
+    rebuild_index(root)
+    return dest
+
+
+def rebuild_index(root: Path) -> None:
+    """Write the index from the cards present, so two maintainers adding at once lose nothing."""
+    models = {}
+    for path in sorted(root.glob("*.json")):
+        if path.name == INDEX:
+            continue
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        models[doc["name"]] = {"problem": doc["problem"], "arch": doc["arch"],
+                               "summary": doc.get("summary", ""),
+                               "parameters": doc["model"]["parameters"]}
+    atomic_write_json(root / INDEX, {"models": models})
+
+
+def measure(loaded, difficulty: Any, iters: list[int], count: int, seed: int, mode: str = "fixed",
+            *, curve: int = 0, on_batch=None) -> dict[str, Any]:
+    """Accuracy of a loaded model at ``iters`` on ``count`` fresh test instances and, with
+    ``curve``, at every iteration up to ``curve`` in the same pass (scoring an iteration costs
+    little next to computing it, so the curve comes with the table for free).
+
+    Iterations beyond a feed-forward net's depth are left out: it cannot think longer.
+    """
+    from dtcli.engine.extrapolate import extrapolate
+
+    limit = loaded.net.max_depth
+    iters = [i for i in iters if limit is None or i <= limit]
+    curve = min(curve, limit) if limit is not None else curve
+    wanted = sorted(set(iters) | set(range(1, curve + 1)))
+    x, y = loaded.problem.dataset("test", difficulty, count, seed)
+    res = extrapolate(loaded.net, loaded.problem, x, y, wanted, modes=(mode,),
+                      on_batch=on_batch, difficulty=difficulty)
+    acc = dict(zip(res.iters, res.accuracy(mode)))
+    out = {"difficulty": difficulty, "count": count, "iters": iters,
+           "accuracy": [round(acc[i], 2) for i in iters]}
+    if curve:
+        out["curve"] = {"count": count, "iters": list(range(1, curve + 1)),
+                        "accuracy": [round(acc[i], 2) for i in range(1, curve + 1)]}
+    return out
