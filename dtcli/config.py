@@ -32,8 +32,9 @@ class TrainConfig:
     preset: str | None = setting(None, "Preset the values started from.", flag=None)
     # model
     width: int = setting(128, "Channels of the thought.", low=1)
-    max_iters: int = setting(30, "Iterations during training.", low=1)
-    depth: int | None = setting(None, "Effective depth (depth-sized architectures).", low=1)
+    max_iters: int = setting(30, "Iterations during training.", low=1, high=10_000)
+    depth: int | None = setting(None, "Effective depth (depth-sized architectures).", low=1,
+                                high=100_000)
     # loss
     alpha: float = setting(1.0, "Weight of the progressive loss (0..1).", low=0, high=1)
     nk_sampling: str = setting("reference", "(n, k) draws: reference | uniform-sum (n+k uniform).",

@@ -162,7 +162,44 @@ def build_net(registry: "Registry", cfg: TrainConfig, build: dict[str, Any] | No
     if build is None:
         opts = resolve_options(arch.options, cfg.arch_options, f"architecture {arch.name!r}")
         build = {"width": cfg.width, "max_iters": cfg.max_iters, "depth": cfg.depth, **opts}
-    return problem, arch.build(problem, **build)
+    _check_size(arch, problem, build)
+    try:
+        return problem, arch.build(problem, **build)
+    except DtError:
+        raise
+    except Exception as exc:  # a plugin's bug, or settings it cannot build: one line
+        raise DtError(f"architecture {arch.name!r} (plugin "
+                      f"{registry.origin.get('arch:' + arch.name, '?')}) could not build a net "
+                      f"for {problem.name}: {type(exc).__name__}: {exc}") from exc
+
+
+#: bytes per parameter a training run holds: weights, gradients and two Adam moments (fp32)
+TRAINING_BYTES = 16
+
+
+def _check_size(arch, problem, build: dict[str, Any]) -> None:
+    """Build the net on torch's meta device (no memory) and refuse one whose parameters,
+    gradients and optimizer state cannot fit in half of this machine's memory (a width of a
+    million would otherwise try to allocate terabytes)."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            probe = arch.build(problem, **build)
+    except DtError:
+        raise
+    except Exception:  # noqa: BLE001 - the real build reports it
+        return
+    params = sum(p.numel() for p in probe.parameters())
+    need = params * TRAINING_BYTES
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if need > memory // 2:
+        raise DtError(f"this {arch.name} net would have {params:,} parameters ({need / 2**30:,.0f} "
+                      f"GiB to train), more than this machine's {memory / 2**30:.0f} GiB allows; "
+                      f"lower --width or --max-iters")
 
 
 @dataclass

@@ -49,9 +49,9 @@ def train(
         if problem or arch or preset or option or arch_option:
             raise DtError("--resume continues a run with its own problem, architecture and "
                           "settings; give only --resume RUN and the settings it allows")
+        changes = resolvable_changes(overrides)
         doc = runs.read_run_config(resume)
-        cfg = TrainConfig.from_dict({**doc["train"], **resolvable_changes(overrides)},
-                                    f"{resume}: ")
+        cfg = TrainConfig.from_dict({**doc["train"], **changes}, f"{resume / runs.CONFIG}: ")
         run_dir = Path(resume)
     else:
         if not problem or not arch:

@@ -23,7 +23,11 @@ def parse_iters(spec: str | int) -> list[int]:
     text = str(spec).strip()
     try:
         if "," in text:
-            values = sorted({int(v) for v in text.split(",") if v.strip()})
+            listed = [int(v) for v in text.split(",") if v.strip()]
+            values = sorted(set(listed))
+            if listed != values:
+                raise DtError(f"--iters {spec!r}: list iterations once each, in increasing order "
+                              f"(e.g. {','.join(map(str, values))})")
         elif ":" in text:
             parts = [int(p) for p in text.split(":")]
             if len(parts) not in (2, 3):
