@@ -347,3 +347,6 @@ def write_results(plan: StudyPlan, records: list[dict[str, Any]]) -> dict[str, A
         "arch", "recurrent", "depth", "iterations", "seed", "parameters", "effective_depth",
         "test_acc", "best_val_acc", "final_train_acc", "epochs", "train_seconds", "run_dir"]))
     return doc
+
+
+# -- analysis (--analyze) ----------------------------------------------------------------------
