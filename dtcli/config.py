@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import typing
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dtcli.errors import DtError
@@ -65,7 +66,8 @@ class TrainConfig:
                                       "held out of them).", low=1)
     val_fraction: float = setting(0.2, "Share of the training instances held out for validation.",
                                   low=0, high=0.95)
-    test_count: int = setting(500, "Instances of the final extrapolation.", low=1)
+    test_count: int = setting(500, "Instances of the final extrapolation (0: none, as "
+                                   "--no-test).", low=0)
     test_iters: int | None = setting(None, "Iterations of the final extrapolation "
                                            "(default 10 x max_iters).", low=1)
     test_every: int = setting(0, "Also extrapolate every N epochs (0: never).", low=0)
@@ -87,6 +89,9 @@ class TrainConfig:
     tf32: bool = setting(False, "TF32 matmuls and convolutions on CUDA: faster, changes "
                                 "results.", resume=True)
     cudnn_benchmark: bool = setting(True, "cuDNN autotuner on CUDA.", resume=True)
+    trackers: list[str] = setting([], "Also send training events to this tracker (repeatable): "
+                                       "tensorboard, or one a plugin adds (`dt plugins`).",
+                                  flag="--track", repeat=True, resume=True)
     checkpoint_every: float = setting(10.0, "Minutes between resume states written mid-epoch "
                                             "(0: every step).", low=0, resume=True)
 
@@ -139,10 +144,11 @@ def field_names() -> set[str]:
 
 def build_config(problem_name: str, arch_name: str, preset: dict[str, Any] | None,
                  preset_name: str | None, overrides: dict[str, Any]) -> TrainConfig:
-    """Defaults, then the preset, then explicit overrides (None means "not given")."""
+    """Defaults, then the preset, then ``overrides`` (the values given: a value of None sets
+    an optional setting to None)."""
     values: dict[str, Any] = {}
     known = field_names()
-    for source in (preset or {}), {k: v for k, v in overrides.items() if v is not None}:
+    for source in (preset or {}), overrides:
         unknown = set(source) - known
         if unknown:
             from dtcli.plugins import did_you_mean
@@ -157,34 +163,98 @@ def build_config(problem_name: str, arch_name: str, preset: dict[str, Any] | Non
 
 def resolve_config(problem_name: str, arch_name: str, preset: str | None,
                    options: dict[str, Any], arch_options: dict[str, Any],
-                   overrides: dict[str, Any]) -> TrainConfig:
-    """The TrainConfig `dt train` would use: registry look-ups, the preset (default: quick on
-    a CPU, paper on a GPU, with the preset's problem options under ``-o`` ones), then overrides."""
+                   overrides: dict[str, Any], *, file_values: dict[str, Any] | None = None,
+                   file_label: str = "file", sources: dict[str, str] | None = None) -> TrainConfig:
+    """The TrainConfig `dt train` would use: registry look-ups, then the defaults, the preset
+    (default: quick on a CPU, paper on a GPU), a config file's values and the flags
+    (``overrides``), each over the one before. Problem options: the preset's, the file's,
+    then ``-o``. ``sources`` (when given) is filled with where each setting came from."""
     from dtcli.plugins import get_registry
 
+    file_values = dict(file_values or {})
+    options = {**file_values.pop("problem_options", {}), **options}
+    arch_options = {**file_values.pop("arch_options", {}), **arch_options}
+    for key in ("problem", "arch", "preset"):
+        file_values.pop(key, None)
     reg = get_registry()
     problem = reg.problem(problem_name, options)
     arch = reg.arch(arch_name)
     reason = arch.supports(problem)
     if reason:
         raise DtError(reason)
+    given = {**file_values, **overrides}
+    preset_source = "flag or file" if preset is not None else "default for this device"
     if preset is None:
         from dtcli.engine.device import resolve_device
 
-        device = resolve_device(overrides.get("device", "auto"))
+        device = resolve_device(given.get("device", "auto"))
         preset = "quick" if device.type == "cpu" and "quick" in problem.presets else (
             "paper" if "paper" in problem.presets else None)
     values = problem.preset(preset, arch_name) if preset else {}
     preset_options = values.pop("problem_options", {})
     if preset_options:  # a preset may choose problem options (a layout); -o still wins
         problem = reg.problem(problem_name, {**preset_options, **options})
-    for key in ("train_difficulty",):
-        if key in overrides:
-            problem.parse_difficulty(overrides[key])
-    for d in overrides.get("test_difficulties") or []:
+    if given.get("train_difficulty") is not None:
+        problem.parse_difficulty(given["train_difficulty"])
+    for d in given.get("test_difficulties") or []:
         problem.parse_difficulty(d)
-    cfg = build_config(problem_name, arch_name, values, preset, overrides)
+    cfg = build_config(problem_name, arch_name, values, preset, given)
     cfg.problem_options = problem.option_values
     cfg.arch_options = arch_options
     cfg.max_iters = arch.iterations_for(cfg.depth, cfg.max_iters)
+    if sources is not None:
+        for name in field_names():
+            sources[name] = ("flag" if name in overrides else file_label if name in file_values
+                             else f"preset {preset}" if name in values else "default")
+        sources.update(problem="flag or file", arch="flag or file", preset=preset_source,
+                       problem_options="flag, file or preset", arch_options="flag or file")
     return cfg
+
+
+# -- config files --------------------------------------------------------------------------
+
+#: keys a config file may hold besides the settings
+FILE_KEYS = ("problem", "arch", "preset", "problem_options", "arch_options")
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """The settings of a TOML config file, every key and value checked (one line naming the
+    file and the key). Optional settings are set to none with the string "none"."""
+    import tomllib
+
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DtError(f"no config file {path}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise DtError(f"{path} is not a readable TOML file: {exc}") from None
+    declared = rules()
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        where = f"{path}: "
+        if key not in declared:
+            from dtcli.plugins import did_you_mean
+
+            raise DtError(f"{where}unknown key {key!r}{did_you_mean(key, sorted(declared))}; "
+                          "keys are the settings `dt train --help` lists, with underscores")
+        hint, rule = declared[key]
+        if isinstance(value, str) and value.lower() == "none" and key not in FILE_KEYS[:2]:
+            value = None
+        out[key] = check_value(key, value, hint, rule, where) if key not in ("problem", "arch") \
+            else value
+    for key in ("problem", "arch", "preset"):
+        if key in out and out[key] is not None and not isinstance(out[key], str):
+            raise DtError(f"{path}: {key} must be a name, got {out[key]!r}")
+    return out
+
+
+def write_config_file(path: str | Path, cfg: TrainConfig) -> None:
+    """The fully resolved settings as TOML (None written as "none"), atomically."""
+    import tomli_w
+
+    from dtcli.paths import atomic_write_text
+
+    doc = {k: ("none" if v is None else v) for k, v in cfg.to_dict().items()}
+    atomic_write_text(Path(path), "# dt training settings: dt train --config FILE\n"
+                      + tomli_w.dumps(doc))

@@ -29,3 +29,9 @@ class DtSpecs:
     @hookspec
     def register_commands(self, app: Any) -> None:
         """Add commands to the ``dt`` Typer app (``@app.command()``)."""
+
+    @hookspec
+    def register_trackers(self, register: Callable[[str, Callable[..., Any]], None]) -> None:
+        """Register where training events can also go: ``register(name, factory)``, with
+        ``factory(run_dir, config)`` returning a :class:`dtcli.api.Listener` (its ``on_end``
+        and ``on_exception`` close it). ``dt train --track NAME`` turns it on for a run."""

@@ -22,7 +22,7 @@ from dtcli.hookspecs import PROJECT, DtSpecs
 from dtcli.problem import Problem
 
 BUILTIN_PLUGINS: tuple[str, ...] = ("dt_archs", "dt_prefix_sums", "dt_mazes", "dt_chess",
-                                     "dt_images")
+                                     "dt_images", "dt_tensorboard")
 ENTRY_POINT_GROUP = "dtcli"
 #: comma-separated entry-point names to load; empty means none; unset means all
 ALLOW_ENV = "DTCLI_PLUGINS"
@@ -73,6 +73,7 @@ class Registry:
         self.plugins: list[PluginInfo] = []
         self.problems: dict[str, type[Problem]] = {}
         self.archs: dict[str, Architecture] = {}
+        self.trackers: dict[str, Callable[..., Any]] = {}
         self.origin: dict[str, str] = {}  # "problem:NAME" / "arch:NAME" -> plugin name
 
     # -- loading ---------------------------------------------------------------------------
@@ -88,13 +89,14 @@ class Registry:
     def call_registrations(self) -> None:
         self._call_each("register_problems", "register", self._register_problem)
         self._call_each("register_architectures", "register", self._register_arch)
+        self._call_each("register_trackers", "register", self._register_tracker)
 
     def _call_each(self, hook: str, argname: str, register: Callable[[str, Any], None]) -> None:
         infos = {p.name: p for p in self.plugins}
         for impl in getattr(self.pm.hook, hook).get_hookimpls():  # registration order
             info = infos[impl.plugin_name]
             try:
-                impl.function(**{argname: lambda obj, _p=impl.plugin_name: register(_p, obj)})
+                impl.function(**{argname: lambda *obj, _p=impl.plugin_name: register(_p, *obj)})
             except CONTAINED as exc:
                 info.fail(hook, exc)
 
@@ -131,6 +133,28 @@ class Registry:
                              f"{self.origin['problem:' + cls.name]}")
         self.problems[cls.name] = cls
         self.origin["problem:" + cls.name] = plugin
+
+    def _register_tracker(self, plugin: str, name: Any, factory: Any = None) -> None:
+        if not (isinstance(name, str) and name and callable(factory)):
+            raise TypeError(f"register() expects a tracker name and a factory, got {name!r}")
+        if name in self.trackers:
+            raise ValueError(f"tracker {name!r} is already registered by "
+                             f"{self.origin['tracker:' + name]}")
+        self.trackers[name] = factory
+        self.origin["tracker:" + name] = plugin
+
+    def tracker(self, name: str, run_dir: Any, config: Any) -> Any:
+        """A tracker listener for a run (one clear line when unknown or failing to start)."""
+        if name not in self.trackers:
+            raise DtError(f"unknown tracker {name!r}{did_you_mean(name, list(self.trackers))}; "
+                          f"trackers: {', '.join(sorted(self.trackers)) or 'none'}")
+        try:
+            return self.trackers[name](run_dir, config)
+        except DtError:
+            raise
+        except Exception as exc:
+            raise DtError(f"tracker {name!r} (plugin {self.origin['tracker:' + name]}) failed to "
+                          f"start: {type(exc).__name__}: {exc}") from exc
 
     def _register_arch(self, plugin: str, arch: Any) -> None:
         if not (isinstance(arch, Architecture) and arch.name):

@@ -245,6 +245,25 @@ class Problem:
             return self.render(*args, fit=fit)
         return self.render(*args)
 
+    def render_image(self, inputs, prediction=None, target=None, confidence=None,
+                     probabilities=None, fit: tuple[int, int] | None = None) -> Any:
+        """Optional: one instance as a picture, for ``dt solve --save`` (GIF/PNG frames).
+
+        Takes what :meth:`render` takes (unbatched CPU tensors) and returns an RGB image as a
+        ``numpy.ndarray`` of shape ``(height, width, 3)``, dtype ``uint8``. Draw it at the
+        problem's natural scale (e.g. one pixel per maze cell, a few for a bit or a square):
+        the host enlarges a small picture by a whole factor (nearest neighbour, so cells stay
+        sharp) and adds the caption (iteration, correct or not) itself. ``fit`` is the most
+        room, ``(width, height)`` in pixels: a problem whose instances can be huge (mazes)
+        shrinks the picture into it, keeping what matters visible. Show the prediction over
+        the input, and mark wrong and missed positions when ``target`` is given.
+
+        Problems that leave this method out cannot be saved as images; ``dt solve --save``
+        says so.
+        """
+        raise DtError(f"problem {self.name!r} cannot draw itself as an image "
+                      "(it has no render_image method), so its solves cannot be saved")
+
     def parse_instance(self, text: str) -> "torch.Tensor":
         """Parse one instance typed or stored by the user (``dt solve --input``)."""
         raise DtError(f"problem {self.name!r} cannot read instances from text")

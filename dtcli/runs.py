@@ -251,3 +251,50 @@ def load_model(ref: str | Path, device: "str | torch.device" = "cpu",
     device = resolve_device(device) if isinstance(device, str) else device
     net = prepare(net, device).eval()
     return LoadedModel(net=net, problem=problem, config=cfg, source=source, info=doc)
+
+
+def find_runs(root: Path, depth: int = 3) -> list[Path]:
+    """Run directories under ``root`` (itself, its children, ... down to ``depth`` levels:
+    studies keep theirs in ``studies/NAME/runs/``), sorted by path."""
+    root = Path(root)
+    found = []
+    for level in range(depth + 1):
+        pattern = "/".join(["*"] * level + [CONFIG])
+        found += [p.parent for p in root.glob(pattern)]
+    return sorted(set(found))
+
+
+def summarize(run_dir: Path) -> dict[str, Any]:
+    """One run at a glance (for ``dt runs``): settings, state, best validation, and the peak
+    of its extrapolation curves. A damaged run is summarised as such, not an error."""
+    run_dir = Path(run_dir)
+    try:
+        doc = read_run_config(run_dir)
+    except DtError as exc:
+        return {"run": str(run_dir), "status": "damaged", "error": str(exc)}
+    t = doc["train"]
+    try:
+        history = read_metrics(run_dir)
+    except (OSError, ValueError):
+        history = []
+    vals = [r.get("val_acc") for r in history if isinstance(r, dict) and r.get("val_acc") is not None]
+    peak = None
+    try:
+        ext = read_extrapolation(run_dir)
+    except (OSError, ValueError):
+        ext = None
+    for difficulty, res in ((ext or {}).get("results") or {}).items():
+        acc = (res.get("fixed") or {}).get("accuracy") or []
+        if acc:
+            j = max(range(len(acc)), key=lambda k: (acc[k], -k))
+            if peak is None or acc[j] > peak["accuracy"]:
+                peak = {"difficulty": difficulty, "accuracy": acc[j], "iteration": res["iters"][j]}
+    return {"run": str(run_dir), "name": run_dir.name, "problem": t["problem"], "arch": t["arch"],
+            "width": t["width"], "max_iters": t["max_iters"], "alpha": t["alpha"],
+            "seed": t["seed"], "train_difficulty": t.get("train_difficulty"),
+            "status": doc["status"], "reason": doc.get("reason"),
+            "epochs": len(history), "planned": t["epochs"],
+            "best_val": max(vals) if vals else None, "peak": peak,
+            "final_train_acc": history[-1].get("train_acc") if history else None,
+            "when": time.strftime("%Y-%m-%d %H:%M",
+                                  time.localtime((run_dir / CONFIG).stat().st_mtime))}

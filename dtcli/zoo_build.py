@@ -49,7 +49,7 @@ def rebuild_index(root: Path) -> None:
 
 
 def measure(loaded, difficulty: Any, iters: list[int], count: int, seed: int, mode: str = "fixed",
-            *, curve: int = 0, on_batch=None) -> dict[str, Any]:
+            *, curve: int = 0, on_batch=None, on_step=None) -> dict[str, Any]:
     """Accuracy of a loaded model at ``iters`` on ``count`` fresh test instances and, with
     ``curve``, at every iteration up to ``curve`` in the same pass (scoring an iteration costs
     little next to computing it, so the curve comes with the table for free).
@@ -64,7 +64,7 @@ def measure(loaded, difficulty: Any, iters: list[int], count: int, seed: int, mo
     wanted = sorted(set(iters) | set(range(1, curve + 1)))
     x, y = loaded.problem.dataset("test", difficulty, count, seed)
     res = extrapolate(loaded.net, loaded.problem, x, y, wanted, modes=(mode,),
-                      on_batch=on_batch, difficulty=difficulty)
+                      on_batch=on_batch, on_step=on_step, difficulty=difficulty)
     acc = dict(zip(res.iters, res.accuracy(mode)))
     out = {"difficulty": difficulty, "count": count, "iters": iters,
            "accuracy": [round(acc[i], 2) for i in iters]}

@@ -57,8 +57,9 @@ def test_study_on_digits_prints_table_and_plot_and_writes_results(cli, tmp_path)
     assert (run["alpha"], run["seed"], run["depth"], run["max_iters"], run["test_iters"]) == (0.0, 1, 5, 2, 2)
     # a second invocation trains nothing and reports the same (as JSON)
     again = cli("study", "depth", "images", "--family", "convnet", "--depths", "4,5",
-                "--seeds", "2", *TINY, "--out", out, "--json")
+                "--seeds", "2", *TINY, "--out", out, "--json", "--plot", tmp_path / "depth.png")
     assert again.exit_code == 0, again.output
+    assert (tmp_path / "depth.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     doc2 = json.loads(again.stdout[again.stdout.index("{"):])
     assert [r["test_acc"] for r in doc2["runs"]] == [r["test_acc"] for r in doc["runs"]]
     # other settings in the same directory are refused

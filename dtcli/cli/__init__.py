@@ -13,13 +13,17 @@ from dtcli.cli.common import DEBUG_META, DtGroup
 HELP = """dt: train deep thinking networks on easy problems, then watch them solve harder ones
 by thinking longer.
 
-Start here:
+\b
+See it in seconds (pretrained models from the zoo, no training):
+  dt tui                                      watch a maze model think, iteration by iteration
+  dt solve mazes-dt-recall -d 21              a 21x21 maze it never saw (trained on 9x9)
+  dt solve prefix-sums-dt-recall -d 256       256-bit prefix sums (trained on 32 bits)
 
-  dt train prefix-sums --arch dt-recall   train on 32-bit strings (a few minutes on a CPU)
-
-  dt test runs/prefix-sums-dt-recall-...  --difficulty 128 --iters 1:300
-
-  dt solve runs/prefix-sums-dt-recall-... --difficulty 64
+\b
+Then train and extrapolate your own:
+  dt train prefix-sums --arch dt-recall       about 10 minutes on a laptop CPU
+  dt test runs/prefix-sums-dt-recall-...  -d 512 --iters 1:500
+  dt runs                                     your runs, side by side with `dt compare`
 """
 
 
@@ -31,12 +35,13 @@ def _version(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """A fresh Typer app with the built-in commands and every plugin's commands."""
-    from dtcli.cli import (analyze_cmd, bench_cmd, data_cmd, list_cmd, plugins_cmd, solve_cmd,
-                           study_cmd, test_cmd, train_cmd, tui_cmd, zoo_cmd)
+    from dtcli.cli import (analyze_cmd, bench_cmd, compare_cmd, data_cmd, list_cmd, plugins_cmd,
+                           runs_cmd, solve_cmd, study_cmd, test_cmd, train_cmd, tui_cmd, zoo_cmd)
     from dtcli.plugins import get_registry
 
-    app = typer.Typer(cls=DtGroup, help=HELP, no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False, rich_markup_mode=None)
+    app = typer.Typer(cls=DtGroup, help=HELP, no_args_is_help=True, add_completion=True,
+                      pretty_exceptions_enable=False, rich_markup_mode=None,
+                      context_settings={"max_content_width": 120})
 
     @app.callback()
     def root(
@@ -49,7 +54,7 @@ def build_app() -> typer.Typer:
             ctx.meta[DEBUG_META] = True
 
     for module in (plugins_cmd, list_cmd, data_cmd, train_cmd, test_cmd, solve_cmd, zoo_cmd,
-                   tui_cmd, study_cmd, bench_cmd, analyze_cmd):
+                   tui_cmd, runs_cmd, compare_cmd, study_cmd, bench_cmd, analyze_cmd):
         module.register(app)
     get_registry().add_commands(app)
     return app

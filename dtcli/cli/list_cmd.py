@@ -5,7 +5,11 @@ from __future__ import annotations
 from enum import Enum
 
 import typer
+from rich import box
+from rich.console import Group
+from rich.padding import Padding
 from rich.table import Table
+from rich.text import Text
 
 from dtcli.cli.common import console, print_json
 
@@ -56,30 +60,70 @@ def list_(
     if json_out:
         print_json(doc if what == What.all else doc[what.value])
         return
+    if verbose:
+        show_blocks(doc)
+        return
     if "problems" in doc:
-        table = Table(title="problems")
-        for col in ("name", "kind", "difficulty (train → test)", "presets", "summary"):
-            table.add_column(col)
+        table = Table(title="problems", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("name", no_wrap=True, style="bold")
+        table.add_column("kind", no_wrap=True)
+        table.add_column("train → test", no_wrap=True)
+        table.add_column("summary", ratio=1)
         for p in doc["problems"]:
-            table.add_row(p["name"], p["kind"],
-                          f"{p['difficulty']}: {p['train_difficulty']} → {p['test_difficulty']}",
-                          ", ".join(p["presets"]), p["summary"])
-            if verbose:
-                for o in p["options"]:
-                    choices = f" [{'|'.join(map(str, o['choices']))}]" if o["choices"] else ""
-                    table.add_row("", "", f"  -o {o['name']}={o['default']}{choices}", "", o["help"])
+            table.add_row(p["name"], p["kind"], difficulties(p), p["summary"])
         console.print(table)
     if "archs" in doc:
-        table = Table(title="architectures")
-        for col in ("name", "recurrent", "problem kinds", "summary"):
-            table.add_column(col)
+        table = Table(title="architectures", box=box.SIMPLE_HEAD, pad_edge=False)
+        table.add_column("name", no_wrap=True, style="bold")
+        table.add_column("recurrent", no_wrap=True)
+        table.add_column("kinds")
+        table.add_column("summary", ratio=1)
         for a in doc["archs"]:
             table.add_row(a["name"], "yes" if a["recurrent"] else "no", ", ".join(a["kinds"]),
                           a["summary"])
-            if verbose:
-                for o in a["options"]:
-                    table.add_row("", "", f"  --arch-option {o['name']}={o['default']}", o["help"])
         console.print(table)
+    console.print("[dim]dt list -v: options and presets[/]")
+
+
+def difficulties(p: dict) -> str:
+    return f"{p['difficulty']} {p['train_difficulty']} → {p['test_difficulty']}"
+
+
+def show_blocks(doc: dict) -> None:
+    """One block per problem and architecture: a heading line, the summary, then the options
+    as a two-column grid whose help column wraps under itself. Reads at 80 columns."""
+    if "problems" in doc:
+        console.rule("problems", style="dim")
+        for p in doc["problems"]:
+            head = Text.assemble((p["name"], "bold cyan"), f"  {p['kind']}  ",
+                                 (f"difficulty: {difficulties(p)}", "default"))
+            facts = f"presets: {', '.join(p['presets']) or 'none'}   plugin: {p['plugin']}"
+            rows = [(f"-o {o['name']}={o['default']}", o["help"] + choices(o))
+                    for o in p["options"]]
+            block(head, p["summary"], facts, rows)
+    if "archs" in doc:
+        console.rule("architectures", style="dim")
+        for a in doc["archs"]:
+            head = Text.assemble((a["name"], "bold cyan"),
+                                 f"  {'recurrent' if a['recurrent'] else 'feed-forward'}  ",
+                                 f"kinds: {', '.join(a['kinds'])}")
+            rows = [(f"--arch-option {o['name']}={o['default']}", o["help"]) for o in a["options"]]
+            block(head, a["summary"], f"plugin: {a['plugin']}", rows)
+
+
+def choices(option: dict) -> str:
+    return f" [{' | '.join(map(str, option['choices']))}]" if option["choices"] else ""
+
+
+def block(head: Text, summary: str, facts: str, rows: list[tuple[str, str]]) -> None:
+    console.print(head)
+    body = Table.grid(padding=(0, 2))
+    body.add_column(no_wrap=True)
+    body.add_column(ratio=1)
+    for spec, text in rows:
+        body.add_row(Text(spec, style="green"), Text(text))  # help is text, not markup
+    console.print(Padding(Group(Text(summary), Text(facts, style="dim"),
+                                *([body] if rows else [])), (0, 0, 1, 2), expand=False))
 
 
 def register(app: typer.Typer) -> None:

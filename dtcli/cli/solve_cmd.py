@@ -12,6 +12,7 @@ from rich.live import Live
 from rich.text import Text
 
 from dtcli.cli.common import OPTION_HELP, console, print_json
+from dtcli.cli.zoo_cmd import complete_model
 from dtcli.errors import DtError
 
 
@@ -78,7 +79,8 @@ FILE_SUFFIXES = {".txt", ".text", ".maze", ".fen", ".pgn", ".csv", ".json", ".np
 
 
 def solve(
-    model: str = typer.Argument(..., help="A run directory or a zoo name (`dt zoo list`)."),
+    model: str = typer.Argument(..., help="A run directory or a zoo name (`dt zoo list`).",
+                                autocompletion=complete_model),
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty of a fresh instance."),
     seed: int = typer.Option(0, help="Which fresh instance (seed of the generator)."),
     iters: Optional[int] = typer.Option(None, "--iters", "-i", help="Iterations to think (default 3 x max_iters)."),
@@ -91,6 +93,17 @@ def solve(
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps."),
     json_out: bool = typer.Option(False, "--json", help="Print per-iteration figures as JSON instead."),
+    save: Optional[str] = typer.Option(None, "--save", metavar="PATH",
+                                       help="Also save the solve as pictures: FILE.gif (an "
+                                            "animation, played at --fps), FILE.png (the last "
+                                            "frame) or DIR/ (a PNG per iteration), each frame "
+                                            "captioned with the iteration and whether it is "
+                                            "correct. Memory stays bounded: a longer solve "
+                                            "keeps at most --max-frames frames, every k-th "
+                                            "iteration plus the first, the first correct and "
+                                            "the last."),
+    max_frames: int = typer.Option(100, "--max-frames",
+                                   help="Most frames --save keeps (GIF, DIR/)."),
 ) -> None:
     """Solve one instance live: the prediction redrawn after every iteration.
 
@@ -127,21 +140,36 @@ def solve(
         x, y = xs[0], ys[0]
     if halt is None:
         halt = (y.numel() if y is not None else x[0].numel()) >= LARGE
+    recorder = None
+    if save is not None:
+        from dtcli.animation import Recorder
+
+        recorder = Recorder(problem, x, y, total, save, max_frames=max_frames, fps=fps)
     frames = engine_solve(loaded.net, problem, x, total, target=y, device=dev,
                           halt_patience=patience if halt else None)
+    if recorder is not None:
+        frames = recorder.tap(frames)
     if json_out:
         first_correct, out = None, []
         for f in frames:
             if f.correct and first_correct is None:
                 first_correct = f.iteration
             out.append(f.summary())
-        print_json({"model": str(loaded.source), "first_correct": first_correct,
-                    "halted": bool(out) and out[-1]["iteration"] < total, "frames": out})
+        doc = {"model": str(loaded.source), "first_correct": first_correct,
+               "halted": bool(out) and out[-1]["iteration"] < total, "frames": out}
+        if recorder is not None:
+            doc["saved"] = recorder.finish()
+        print_json(doc)
         return
     began = time.perf_counter()
     watch = live_view if console.is_terminal else progress_lines
     last, first_correct = watch(frames, problem, x, y, total, fps)
     console.print(verdict(last, first_correct, total, time.perf_counter() - began))
+    if recorder is not None:
+        saved = recorder.finish()
+        every = f", every {saved['every']} iterations" if saved["every"] > 1 else ""
+        console.print(f"saved {saved['path']} ({saved['frames']} frame"
+                      f"{'s' if saved['frames'] != 1 else ''}{every})", soft_wrap=True)
 
 
 def live_view(frames, problem, x, y, total: int, fps: float):

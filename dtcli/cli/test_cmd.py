@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Optional
 
 import typer
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from dtcli.cli.common import OPTION_HELP, console, err_console, print_json
 from dtcli.cli.plot import line_plot
+from dtcli.cli.zoo_cmd import complete_model
 from dtcli.errors import DtError
 
 MAX_ROWS = 16
@@ -27,7 +29,8 @@ def table_rows(iters: list[int], max_iters: int, best: int) -> list[int]:
 
 
 def test(
-    model: str = typer.Argument(..., help="Run directory of a trained model."),
+    model: str = typer.Argument(..., help="A run directory or a zoo name (`dt zoo list`).",
+                                autocompletion=complete_model),
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d",
                                              help="Difficulty to test on (default: the problem's test difficulty)."),
     iters: str = typer.Option("1:300", "--iters", "-i", help="Iterations: A:B, A:B:STEP, N (=1:N) or a list 30,60,100."),
@@ -43,6 +46,9 @@ def test(
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps."),
     threads: Optional[int] = typer.Option(None, help="Torch threads."),
     json_out: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
+    plot: Optional[Path] = typer.Option(None, "--plot", metavar="FILE",
+                                        help="Also draw every mode's accuracy curve to FILE "
+                                             "(.png, .svg or .pdf; one paper column wide)."),
 ) -> None:
     """Extrapolate: accuracy at every iteration on (harder) fresh data, with a curve.
 
@@ -66,6 +72,10 @@ def test(
     if batch_size is not None and batch_size <= 0:
         raise DtError(f"--batch-size must be positive, got {batch_size}")
     wanted = parse_iters(iters)
+    if plot is not None:
+        from dtcli.figures import check_figure_path
+
+        check_figure_path(plot)  # before minutes of measuring, not after
     dev = distributed.process_device(resolve_device(device))
     ctx = distributed.context(dev)  # under torchrun: each rank tests its share of the instances
     configure_threads(threads, processes=ctx.local_world)
@@ -89,12 +99,12 @@ def test(
         with bar(err_console, label, len(x)) as on_batch:
             res = evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, modes=stream_modes,
                            verify=True, batch_size=batch_size, device=dev, on_batch=on_batch,
-                           difficulty=d, groups=groups)
+                           on_step=on_batch.step, difficulty=d, groups=groups)
     if "halt" in mode:
         with bar(err_console, label + f", halting (K={patience})", len(x)) as on_batch:
             halt = evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, halt=True,
                             patience=patience, batch_size=batch_size, device=dev,
-                            on_batch=on_batch, difficulty=d)
+                            on_batch=on_batch, on_step=on_batch.step, difficulty=d)
     if not ctx.main:
         return
     if json_out:
@@ -105,13 +115,46 @@ def test(
         if halt is not None:
             doc["halt"] = {"accuracy": halt.accuracy(), "correct": halt.correct, **halt.extra}
         print_json(doc)
-        return
-    show_result(res, problem, d, loaded.max_iters, halt)
+    else:
+        show_result(res, problem, d, loaded.max_iters, halt)
+    if plot is not None:  # after the figures are shown: a failed write loses none of them
+        written = plot_result(plot, res, halt, loaded, problem, d, Path(model).name)
+        err_console.print(f"wrote {written}", soft_wrap=True)
+
+
+MODE_LABELS = {"fixed": "fixed iterations", "max-conf": "max confidence",
+               "verified": "verified answer", "halt": "halting"}
+
+
+def plot_result(path: Path, res, halt, loaded, problem, difficulty, name: str) -> Path:
+    """The schoop plot of ``dt test``: one curve per mode, max_iters marked."""
+    from dtcli.figures import Curve, schoop_plot
+
+    cfg = loaded.config
+    train = problem.describe_difficulty(
+        problem.parse_difficulty(cfg.train_difficulty or problem.default_train_difficulty))
+    test = problem.describe_difficulty(difficulty)
+    series = [(m, res.iters, res.accuracy(m)) for m in res.modes] if res is not None else []
+    if halt is not None:
+        series.append(("halt", halt.iters, halt.accuracy()))
+    total = (res or halt).total
+    curves = [Curve(MODE_LABELS.get(m, m), xs, ys, max_iters=cfg.max_iters, train=train,
+                    test=test) for m, xs, ys in series]
+    what = name if problem.name in name and cfg.arch in name else f"{name} ({cfg.arch})"
+    return schoop_plot(curves, path, title=f"{what}, {total} instances")
+
+
+class _Silent:
+    """What ranks other than 0 report progress to: nothing."""
+
+    def __call__(self, *_: Any) -> None: ...
+
+    def step(self, fraction: float) -> None: ...
 
 
 @contextmanager
 def _no_bar(*_: Any):
-    yield None
+    yield _Silent()
 
 
 def show_result(res, problem, difficulty, max_iters: int, halt=None) -> None:

@@ -31,22 +31,33 @@ def train(
     arch_option: Optional[list[str]] = typer.Option(None, "--arch-option", help="Architecture option NAME=VALUE."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<problem>-<arch>-<time>)."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved configuration and model summary, then exit."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings from a TOML file (keys: the settings below with underscores, and problem, arch, preset, [problem_options]); flags still win."),
+    save_config: Optional[Path] = typer.Option(None, "--save-config", help="Write the fully resolved settings to this TOML file (with --dry-run: and stop)."),
+    no_test: bool = typer.Option(False, "--no-test", help="Skip the final extrapolation (same as --test-count 0): a smoke run ends when training does."),
+    tensorboard: bool = typer.Option(False, "--tensorboard", help="Log to TensorBoard event files in the run directory (same as --track tensorboard; needs the tensorboard extra)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the resolved configuration, where each value came from (default, preset, file, flag) and the model summary, then exit."),
     json_out: bool = typer.Option(False, "--json", help="JSON output (with --dry-run, or a summary at the end)."),
     settings: dict = None,
 ) -> None:
     """Train a model: `dt train prefix-sums --arch dt-recall`.
 
-    Settings come from the preset, then from explicit flags; every one is checked before
-    anything runs. The run directory gets config.json, metrics.jsonl, best.safetensors,
-    last.pt and extrapolation.json.
+    Settings come from the defaults, the preset, a --config file, then explicit flags; every
+    one is checked before anything runs. The run directory gets config.json, metrics.jsonl,
+    best.safetensors, last.pt and extrapolation.json.
     """
     from dtcli import runs
-    from dtcli.config import TrainConfig, resolvable_changes, resolve_config
+    from dtcli.config import (TrainConfig, read_config_file, resolvable_changes, resolve_config,
+                              write_config_file)
 
     overrides = dict(settings or {})
+    if no_test:
+        overrides["test_count"] = 0
+    if tensorboard:
+        overrides["trackers"] = sorted({*overrides.get("trackers", []), "tensorboard"})
+    file_values = read_config_file(config) if config is not None else {}
+    sources: dict[str, str] = {}
     if resume is not None:
-        if problem or arch or preset or option or arch_option:
+        if problem or arch or preset or option or arch_option or config:
             raise DtError("--resume continues a run with its own problem, architecture and "
                           "settings; give only --resume RUN and the settings it allows")
         changes = resolvable_changes(overrides)
@@ -54,33 +65,44 @@ def train(
         cfg = TrainConfig.from_dict({**doc["train"], **changes}, f"{resume / runs.CONFIG}: ")
         run_dir = Path(resume)
     else:
+        problem = problem or file_values.get("problem")
+        arch = arch or file_values.get("arch")
         if not problem or not arch:
             raise DtError("name a problem and an architecture: dt train PROBLEM --arch ARCH "
-                          "(`dt list` shows both)")
-        cfg = resolve_config(problem, arch, preset, parse_option_pairs(option),
-                             parse_option_pairs(arch_option), overrides)
+                          "(`dt list` shows both), or give them in a --config file")
+        cfg = resolve_config(problem, arch, preset or file_values.get("preset"),
+                             parse_option_pairs(option), parse_option_pairs(arch_option),
+                             overrides, file_values=file_values, file_label=f"file {config}",
+                             sources=sources)
         run_dir = out or runs.new_run_dir(RUNS_ROOT, problem, arch)
         if (run_dir / runs.CONFIG).exists() and not runs.never_started(run_dir):
             raise DtError(f"{run_dir} already holds a run; use --resume {run_dir} or another --out")
 
+    if save_config is not None:
+        write_config_file(save_config, cfg)
+        if not json_out:
+            console.print(f"settings written to {save_config}")
     if dry_run:
-        show_dry_run(cfg, run_dir, json_out)
+        show_dry_run(cfg, run_dir, json_out, sources)
         return
     run_training(cfg, run_dir, resume is not None, json_out)
 
 
-def show_dry_run(cfg, run_dir: Path, json_out: bool) -> None:
+def show_dry_run(cfg, run_dir: Path, json_out: bool, sources: dict[str, str]) -> None:
     from dtcli import runs
     from dtcli.plugins import get_registry
 
     _, net = runs.build_net(get_registry(), cfg)
     summary = runs.model_summary(net, cfg)
     if json_out:
-        print_json({"run_dir": str(run_dir), "config": cfg.to_dict(), "model": summary})
+        print_json({"run_dir": str(run_dir), "config": cfg.to_dict(), "sources": sources,
+                    "model": summary})
         return
     console.print(f"[bold]{cfg.problem}[/] with [bold]{cfg.arch}[/] (preset {cfg.preset})")
     for key, value in cfg.to_dict().items():
-        console.print(f"  {key:<18} {value}")
+        source = sources.get(key, "the run")
+        style = "dim" if source == "default" else ""
+        console.print(f"  {key:<18} {value!s:<24} [{style or 'cyan'}]{source}[/]")
     console.print(f"[bold]parameters[/] {summary['parameters']:,}   "
                   f"[bold]effective depth at max_iters[/] {summary['effective_depth']}   "
                   f"[bold]recurrent[/] {summary['recurrent']}")

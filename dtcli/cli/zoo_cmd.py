@@ -11,6 +11,31 @@ from rich.table import Table
 from dtcli.cli.common import console, err_console, print_json
 from dtcli.errors import DtError
 
+def complete_model(incomplete: str) -> list[str]:
+    """Shell completion of a MODEL: zoo names, then folders (run directories)."""
+    import glob
+
+    from dtcli import zoo
+
+    try:
+        names = [n for n in zoo.index() if n.startswith(incomplete)]
+    except DtError:
+        names = []
+    folders = [p + "/" for p in sorted(glob.glob(glob.escape(incomplete) + "*"))
+               if Path(p).is_dir()]
+    return names + folders
+
+
+def complete_zoo_name(incomplete: str) -> list[str]:
+    """Shell completion of a zoo name."""
+    from dtcli import zoo
+
+    try:
+        return [n for n in zoo.index() if n.startswith(incomplete)]
+    except DtError:
+        return []
+
+
 zoo_app = typer.Typer(help="Pretrained models: list, show, re-test, add.", no_args_is_help=True)
 
 
@@ -36,13 +61,20 @@ def list_(json_out: bool = typer.Option(False, "--json")) -> None:
 
 
 @zoo_app.command("show")
-def show(name: str = typer.Argument(..., help="Zoo model name."),
-         json_out: bool = typer.Option(False, "--json")) -> None:
+def show(name: str = typer.Argument(..., help="Zoo model name.",
+                                       autocompletion=complete_zoo_name),
+         json_out: bool = typer.Option(False, "--json"),
+         plot: Optional[Path] = typer.Option(None, "--plot", metavar="FILE",
+                                             help="Also draw the card's accuracy curves (one "
+                                                  "per difficulty) to FILE: .png, .svg or .pdf.")
+         ) -> None:
     """A model's card: how it was trained, and its extrapolation table and curves."""
     from dtcli import zoo
     from dtcli.cli.plot import line_plot
 
     doc = zoo.card(name)
+    if plot is not None:
+        err_console.print(f"wrote {plot_card(doc, name, plot)}")
     if json_out:
         print_json(doc)
         return
@@ -74,6 +106,31 @@ def show(name: str = typer.Argument(..., help="Zoo model name."),
         console.print(line_plot(series, title=f"accuracy vs iterations (mode {ext['mode']})",
                                 xlabel="iteration", ylabel="%", ylim=(0, 100),
                                 width=min(console.width, 100)))
+
+
+def plot_card(doc: dict, name: str, path: Path) -> Path:
+    """The schoop plot of a card: a curve per tested difficulty, max_iters marked."""
+    from dtcli.figures import Curve, check_figure_path, schoop_plot
+    from dtcli.plugins import get_registry
+
+    check_figure_path(path)
+    ext = doc.get("extrapolation") or {}
+    rows = [r for r in ext.get("results", []) if r.get("curve")]
+    if not rows:
+        raise DtError(f"zoo model {name!r} has no accuracy curves on its card to plot")
+    cls = get_registry().problems.get(doc["problem"])
+    problem = cls(**doc.get("problem_options", {})) if cls is not None else None
+
+    def describe(d) -> str:
+        return problem.describe_difficulty(problem.parse_difficulty(d)) if problem else str(d)
+
+    t = doc["train"]
+    curves = [Curve(f"test {describe(r['difficulty'])}", r["curve"]["iters"],
+                    r["curve"]["accuracy"], max_iters=t["max_iters"],
+                    train=describe(train_difficulty(doc))) for r in rows]
+    counts = sorted({r["curve"]["count"] for r in rows})
+    n = f"{counts[0]:,}" if len(counts) == 1 else f"{counts[0]:,}-{counts[-1]:,}"
+    return schoop_plot(curves, path, title=f"{name}, mode {ext['mode']}, {n} instances")
 
 
 def train_difficulty(doc: dict) -> str:
@@ -123,7 +180,8 @@ def show_table(ext: dict, measured: list[dict] | None) -> bool:
 
 
 @zoo_app.command("test")
-def test(name: str = typer.Argument(..., help="Zoo model name."),
+def test(name: str = typer.Argument(..., help="Zoo model name.",
+                                       autocompletion=complete_zoo_name),
          count: Optional[int] = typer.Option(None, "--count", "-n", help="Instances per row (default: the card's)."),
          seed: Optional[int] = typer.Option(None, help="Data seed (default: a fresh one, card seed + 1)."),
          device: str = typer.Option("auto"),
@@ -152,7 +210,8 @@ def test(name: str = typer.Argument(..., help="Zoo model name."),
         label = f"{name}: {loaded.problem.describe_difficulty(row['difficulty'])}, {n} instances"
         with extrapolation_bar(err_console, label, n) as on_batch:
             measured.append(zoo_build.measure(loaded, row["difficulty"], row["iters"], n, seed,
-                                        ext["mode"], on_batch=on_batch))
+                                        ext["mode"], on_batch=on_batch,
+                                                        on_step=on_batch.step))
     if json_out:
         print_json({"name": name, "seed": seed, "card": zoo.claims(ext), "measured": measured})
         return
@@ -205,7 +264,7 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
         label = f"{name}: {loaded.problem.describe_difficulty(d)}"
         with extrapolation_bar(err_console, label, n) as on_batch:
             results.append(zoo_build.measure(loaded, d, row_iters, n, seed, mode, curve=curve,
-                                       on_batch=on_batch))
+                                       on_batch=on_batch, on_step=on_batch.step))
     history = runs.read_metrics(run)
     doc = runs.read_run_config(run)
     training = {"command": doc.get("info", {}).get("command"),

@@ -134,12 +134,15 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
                 on_batch: Callable[[int, int, ExtrapolationResult], None] | None = None,
                 cancel: Callable[[], bool] | None = None,
                 difficulty: Any = None,
+                on_step: Callable[[float], None] | None = None,
                 groups: tuple[list[str], torch.Tensor] | None = None) -> ExtrapolationResult:
     """Score ``net`` on ``(inputs, targets)`` after each requested iteration.
 
     ``modes``: ``fixed`` (the prediction at that iteration) and/or ``max-conf`` (per sample,
     the prediction of its most confident iteration so far, as the reference's test_max_conf).
     ``batch_size`` None: chosen from the instance size (:func:`inference_batch_size`).
+    ``on_step(fraction)`` is called after every iteration of every batch with the share of
+    the work done, for progress that moves inside a batch.
     ``verify`` also counts predictions that pass the problem's stronger check. ``groups``
     (labels, one group id per sample) adds per-group counts, e.g. per rating band.
     """
@@ -178,6 +181,8 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
             best_conf = torch.full((len(x),), float("-inf"), device=device)
             best_ok = torch.zeros(len(x), dtype=torch.bool, device=device)
             for i, thought in net.iterate(x, last):
+                if on_step is not None:
+                    on_step((done + len(x) * i / last) / n_total)
                 j = slot.get(i)
                 if j is None and not max_conf:
                     continue  # the head only runs where its output is used

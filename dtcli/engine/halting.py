@@ -23,7 +23,8 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
                         amp: str = "off",
                         on_batch: Callable[[int, int, ExtrapolationResult], None] | None = None,
                         cancel: Callable[[], bool] | None = None,
-                        difficulty: Any = None) -> ExtrapolationResult:
+                        difficulty: Any = None,
+                        on_step: Callable[[float], None] | None = None) -> ExtrapolationResult:
     """Like :func:`~dtcli.engine.extrapolate.extrapolate` in fixed mode, with halting."""
     if patience < 1:
         raise DtError(f"--patience must be at least 1, got {patience}")
@@ -50,6 +51,8 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
             thought, prev = net.start(x), None
             encoded = net.encode_input(x)
             for i in range(1, last + 1):
+                if on_step is not None:
+                    on_step((done + n_batch * i / last) / len(inputs))
                 thought = net.think(thought, encoded, i - 1)
                 computed += len(x)
                 pred = problem.predict(net.answer(thought), x)

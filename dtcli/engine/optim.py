@@ -28,9 +28,27 @@ def build_optimizer(net: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optim
     return cls(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
 
 
+#: the longest warm-up, as a share of the run, before it is shortened to that share
+MAX_WARMUP_SHARE = 0.2
+
+
+def warmup_steps(cfg: TrainConfig, steps_per_epoch: int) -> tuple[float, str | None]:
+    """The warm-up in optimizer steps, and a note when it had to be shortened: a warm-up
+    longer than a fifth of the run (a quick preset's 100 steps in a 13-step smoke run) would
+    leave the whole run at a learning rate near zero."""
+    warm = cfg.warmup_steps + cfg.warmup_epochs * steps_per_epoch
+    total = cfg.epochs * steps_per_epoch
+    if warm > MAX_WARMUP_SHARE * total:
+        short = MAX_WARMUP_SHARE * total
+        return short, (f"the warm-up of {warm:g} steps is longer than a fifth of this run's "
+                       f"{total} steps: shortened to {short:g} steps (set --warmup and "
+                       "--warmup-steps, or train longer)")
+    return warm, None
+
+
 def lr_factor(cfg: TrainConfig, steps_per_epoch: int) -> Callable[[int], float]:
     """The multiplier of every group's base lr at optimizer step ``step`` (0-based)."""
-    warm = cfg.warmup_steps + cfg.warmup_epochs * steps_per_epoch
+    warm, _ = warmup_steps(cfg, steps_per_epoch)
     total = cfg.epochs * steps_per_epoch
 
     def factor(step: int) -> float:

@@ -25,9 +25,9 @@ from dtcli.engine.device import (batch_to, configure_backends, configure_threads
                                  describe_hardware, fits_on_device, grad_scaler, prepare,
                                  resolve_device, sync_interval)
 from dtcli.engine.evaluate import evaluate
-from dtcli.engine.events import Listener
+from dtcli.engine.events import Listener, Listeners
 from dtcli.engine.extrapolate import ExtrapolationResult
-from dtcli.engine.optim import build_optimizer, build_scheduler
+from dtcli.engine.optim import build_optimizer, build_scheduler, warmup_steps
 from dtcli.engine.outcome import Diverged, Stopped, TrainResult, converged, divergence_message
 from dtcli.engine.progressive import draw_nk
 from dtcli.engine.rundata import epoch_generator, fingerprint, split_train_val
@@ -60,6 +60,9 @@ class Trainer:
         self.ctx = distributed.context(device)
         self.device = device
         self.listener = (listener or Listener()) if self.ctx.main else Listener()
+        if self.ctx.main and cfg.trackers:  # TensorBoard, or a plugin's tracker
+            trackers = [self.registry.tracker(name, self.run_dir, cfg) for name in cfg.trackers]
+            self.listener = Listeners([self.listener, *trackers])
         self.last_checkpoint = time.monotonic()
         self.saved_at: tuple[int, int] = (0, 0)
         self.best_epoch: int | None = None
@@ -111,6 +114,9 @@ class Trainer:
                 self.objective, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.optimizer = build_optimizer(self.net, cfg)
         self.scheduler = build_scheduler(self.optimizer, cfg, self.steps_per_epoch)
+        _, shortened = warmup_steps(cfg, self.steps_per_epoch)
+        if shortened:
+            self.notes.append(shortened)
         self.step = TrainStep(self.objective, module, self.optimizer, self.scheduler,
                               scaler=grad_scaler(self.device, cfg.amp), clip=cfg.clip,
                               device=self.device, amp=cfg.amp)
@@ -210,7 +216,7 @@ class Trainer:
             stats = self.train_epoch(position)
             record = {"epoch": epoch + 1, "step": (epoch + 1) * self.steps_per_epoch, **stats}
             record["val_acc"] = self.validate() if len(self.val_x) else None
-            if cfg.test_every and (epoch + 1) % cfg.test_every == 0:
+            if cfg.test_every and cfg.test_count and (epoch + 1) % cfg.test_every == 0:
                 record["test"] = self.periodic_test()
             record["seconds"] = round(time.perf_counter() - t0, 3)
             score = record["val_acc"] if record["val_acc"] is not None else record["train_acc"]
@@ -260,6 +266,7 @@ class Trainer:
             correct = problem.correct(problem.predict(out.logits, xs), ys).sum() if count else 0
             tally.add(out.loss, share, correct, count)
             done = step + 1
+            lr = self.optimizer.param_groups[0]["lr"]  # the rate this step uses
             if done % every and done != steps:
                 self.step.update()
                 continue
@@ -279,7 +286,7 @@ class Trainer:
                 raise Stopped(stop)
         loss_sum, correct, seen = tally.global_values(ctx)
         return {"train_loss": loss_sum / steps, "train_acc": 100.0 * correct / max(seen, 1),
-                "lr": self.optimizer.param_groups[0]["lr"]}
+                "lr": lr}  # the last step's rate (a cosine schedule ends at zero after it)
 
     def sync(self, tally: EpochTally, epoch: int, done: int) -> tuple[str | None, bool]:
         """Read the loss and agree on stopping and checkpointing, once per sync interval (one
@@ -323,7 +330,10 @@ class Trainer:
 
     def final_extrapolation(self) -> dict[str, ExtrapolationResult]:
         """Extrapolate the best checkpoint on every test difficulty; write extrapolation.json.
-        A cancel or signal on the way stops the run (no partial extrapolation.json)."""
+        A cancel or signal on the way stops the run (no partial extrapolation.json); with
+        test_count 0 (``--no-test``) there is none."""
+        if not self.cfg.test_count:
+            return {}
         if self.ctx.main:
             weights = checkpoint.load_weights(self.run_dir / runs.BEST)
             checkpoint.apply_weights(self.raw_net, weights, self.run_dir / runs.BEST)
@@ -335,7 +345,8 @@ class Trainer:
             self.listener.on_extrapolation_start(d, iters, len(x))
             res = self.evaluate(x, y, iters, modes=("fixed", "max-conf"), difficulty=d,
                                 cancel=lambda: self.cancel() or self.interrupt(),
-                                on_batch=self.listener.on_extrapolation_batch)
+                                on_batch=self.listener.on_extrapolation_batch,
+                                on_step=self.listener.on_extrapolation_progress)
             if res is None:
                 agreed = self.ctx.agree([self.interrupt()], self.device)[0] if self.ctx.active \
                     else self.interrupt()

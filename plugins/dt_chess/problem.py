@@ -225,6 +225,20 @@ class ChessPuzzles(Problem):
                                None if pred is None else (pred >> 1) & 1,
                                None if target is None else flat(target).astype("uint8"), move_prob)
 
+    def render_image(self, inputs, prediction=None, target=None, confidence=None,
+                     probabilities=None, fit=None):
+        """The board as an RGB array, with the predicted squares and the solution marked."""
+        from dt_chess.encoding import frame_board, piece_codes, real_board, recall
+        from dt_chess.picture import board_image
+
+        code = piece_codes(inputs.unsqueeze(0))[0]
+        known = recall(code)
+        board = real_board(code, known[0]) if known else frame_board(code)
+        pred = None if prediction is None else prediction.reshape(64).cpu().numpy().astype("uint8")
+        return board_image(board, known is not None, None if pred is None else pred & 1,
+                           None if pred is None else (pred >> 1) & 1,
+                           None if target is None else target.reshape(64).cpu().numpy())
+
     def parse_instance(self, text: str):
         from dt_chess.instance import parse_position
 

@@ -157,6 +157,17 @@ class Mazes(Problem):
         return render_maze(open_, start, end, pick(prediction), pick(target), pick(confidence),
                            fit=fit)
 
+    def render_image(self, inputs, prediction=None, target=None, confidence=None,
+                     probabilities=None, fit=None):
+        """The maze as an RGB array, a pixel per raw-grid pixel, coloured as in the terminal."""
+        from dt_mazes.render import maze_image
+        from dt_mazes.verify import to_raw_numpy
+
+        open_, start, end = to_raw_numpy(inputs, self.layout)
+        pick = lambda t: None if t is None else to_raw_numpy(t, self.layout, grid=True)  # noqa: E731
+        return maze_image(open_, start, end, pick(prediction), pick(target), pick(confidence),
+                          fit=fit)
+
     def parse_instance(self, text: str):
         from dt_mazes.text import parse_text_maze
 

@@ -153,3 +153,27 @@ def render_maze(open_: np.ndarray, start, end, prediction: np.ndarray | None = N
              zip((base + col).tolist(), (base + stop).tolist(), codes[row, col].tolist())]
     plain = "\n".join([HALF_BLOCK * width] * lines)
     return Text(plain, spans=spans, no_wrap=True, overflow="crop")
+
+
+def _rgb(colour: str | None) -> tuple[int, int, int]:
+    colour = colour or "#000000"
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
+#: RGB of every palette index, for pictures
+PALETTE_RGB = np.array([_rgb(_colour(i)) for i in range(_COUNT)], dtype=np.uint8)
+
+
+def maze_image(open_: np.ndarray, start, end, prediction: np.ndarray | None = None,
+               target: np.ndarray | None = None, confidence: np.ndarray | None = None,
+               fit: tuple[int, int] | None = None) -> np.ndarray:
+    """One maze as an RGB ``(H, W, 3)`` uint8 picture, one pixel per maze pixel, in the
+    colours of :func:`render_maze`; shrunk into ``fit = (width, height)`` pixels when larger,
+    each block keeping its most telling colour (the path, the start and the end survive)."""
+    colours = pixel_colours(open_, start, end, prediction, target, confidence)
+    if fit is not None:
+        h, w = colours.shape
+        shrink = max(-(-w // max(1, fit[0])), -(-h // max(1, fit[1])))
+        if shrink > 1:
+            colours = scale_colours(colours, -shrink)
+    return PALETTE_RGB[colours]

@@ -60,6 +60,14 @@ class PrefixSums(Problem):
     def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None) -> Any:
         return render_bits(inputs, prediction, target, confidence)
 
+    def render_image(self, inputs, prediction=None, target=None, confidence=None,
+                     probabilities=None, fit=None):
+        """Rows of 32 bits as cells: input, prediction (green right, red wrong), truth."""
+        from dt_prefix_sums.picture import bits_image
+
+        cpu = lambda t: None if t is None else t.detach().float().cpu().numpy()  # noqa: E731
+        return bits_image(cpu(inputs), cpu(prediction), cpu(target), cpu(confidence), fit=fit)
+
     def parse_instance(self, text: str):
         import torch
 

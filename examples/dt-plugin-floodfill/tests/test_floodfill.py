@@ -66,3 +66,17 @@ def test_a_dt_recall_net_learns_a_step(tmp_path, monkeypatch):
     result = train(cfg, tmp_path / "run")
     assert result.status == "finished" and torch.isfinite(torch.tensor(result.history[0]["train_loss"]))
     reset_registry()
+
+
+def test_picture_for_dt_solve_save():
+    """render_image: one RGB pixel per cell; the seed yellow, a wrong cell magenta."""
+    p = FloodFill()
+    x = p.parse_instance("S.#\n#.#\n..#\n")
+    y = p.target_for(x)
+    pred = y.clone()
+    pred[0, 2] = 1  # an obstacle predicted reachable
+    img = p.render_image(x, pred, y, torch.ones(3, 3))
+    assert img.shape == (3, 3, 3) and img.dtype == np.uint8
+    assert tuple(img[0, 0]) == (255, 255, 0) and tuple(img[0, 2]) == (255, 0, 255)
+    missed = p.render_image(x, torch.zeros_like(y), y)
+    assert tuple(missed[1, 1]) == (175, 95, 0)

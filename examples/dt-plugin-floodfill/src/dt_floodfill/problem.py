@@ -57,6 +57,14 @@ class FloodFill(Problem):
 
         return render_grid(inputs.float().cpu(), prediction, target, confidence)
 
+    def render_image(self, inputs, prediction=None, target=None, confidence=None,
+                     probabilities=None, fit=None):
+        """The grid as an RGB array, one pixel per cell (dt enlarges it)."""
+        from dt_floodfill.render import grid_image
+
+        cpu = lambda t: None if t is None else t.detach().cpu()  # noqa: E731
+        return grid_image(inputs.float().cpu(), cpu(prediction), cpu(target), cpu(confidence))
+
     def parse_instance(self, text):
         """A grid drawn as text: '#' obstacle, '.' free, 'S' the seed."""
         import torch

@@ -1,0 +1,83 @@
+"""``dt runs``: the run directories under a folder, one row each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from dtcli.cli.common import console, print_json
+from dtcli.errors import DtError
+
+SORT_KEYS = ("when", "name", "problem", "arch", "status", "best_val", "peak")
+
+
+def _sort_key(key: str):
+    def value(row: dict):
+        v = row.get(key)
+        if key == "peak":
+            v = (v or {}).get("accuracy")
+        return (v is None, v if v is not None else 0)
+
+    return value
+
+
+def runs_command(
+    folder: Path = typer.Argument(Path("runs"), help="Where to look (run directories below it, studies included)."),
+    problem: Optional[str] = typer.Option(None, "--problem", help="Only runs of this problem."),
+    status: Optional[str] = typer.Option(None, "--status", help="Only runs in this state: running, finished, cancelled, interrupted, failed (or damaged)."),
+    sort: str = typer.Option("when", "--sort", help=f"Order by: {', '.join(SORT_KEYS)} (prefix - for descending)."),
+    json_out: bool = typer.Option(False, "--json"),
+) -> None:
+    """List training runs: settings, state, epochs, best validation and the peak of their
+    extrapolation curves. `dt compare RUN...` sets chosen ones side by side."""
+    from dtcli import runs
+
+    key = sort.lstrip("-")
+    if key not in SORT_KEYS:
+        raise DtError(f"--sort {sort!r}: choose one of {', '.join(SORT_KEYS)}")
+    if not folder.is_dir():
+        raise DtError(f"no folder {folder}; runs are in runs/ unless you trained with --out")
+    rows = [runs.summarize(d) for d in runs.find_runs(folder)]
+    rows = [r for r in rows if (problem is None or r.get("problem") == problem)
+            and (status is None or r["status"] == status)]
+    rows.sort(key=_sort_key(key), reverse=sort.startswith("-"))
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        console.print(f"no runs under {folder}" + (" match" if problem or status else ""))
+        return
+    from rich import box
+
+    wide = console.width >= 100
+    table = Table(title=f"{len(rows)} runs under {folder}", box=box.SIMPLE_HEAD, pad_edge=False,
+                  collapse_padding=True)
+    columns = ["run", "problem arch", "w·it·α", "state", "val %", "peak % @it (d)"]
+    for col in columns + (["when"] if wide else []):
+        table.add_column(col, no_wrap=col != "run", overflow="fold",
+                         justify="right" if "%" in col else "left")
+    colour = {"finished": "green", "running": "cyan", "failed": "red", "damaged": "red"}
+    for r in rows:
+        if r["status"] == "damaged":
+            table.add_row(r["run"], "", "", "[red]damaged[/]", "", "", *([""] if wide else []))
+            continue
+        peak = r["peak"]
+        table.add_row(
+            r["name"], f"{r['problem']} {r['arch']}",
+            f"{r['width']}·{r['max_iters']}·{r['alpha']:g}",
+            f"[{colour.get(r['status'], 'yellow')}]{r['status']}[/] {r['epochs']}/{r['planned']}",
+            "-" if r["best_val"] is None else f"{r['best_val']:.1f}",
+            "-" if peak is None else
+            f"{peak['accuracy']:.1f} @{peak['iteration']} ({peak['difficulty']})",
+            *([r["when"][5:]] if wide else []))
+    console.print(table)
+
+
+SHORT_HELP = "List training runs: settings, state, best validation, peak extrapolation."
+
+
+def register(app: typer.Typer) -> None:
+    app.command("runs", short_help=SHORT_HELP)(runs_command)
