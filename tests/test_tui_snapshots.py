@@ -7,7 +7,13 @@ playback, and no timings on screen. Update with ``pytest tests/test_tui_snapshot
 
 from __future__ import annotations
 
+import pytest
+
 from test_tui import SIZE, ready, tui_zoo, tui_zoo_dir, wait_for  # noqa: F401 - fixtures
+
+#: every screen at the default size and at a small terminal's 80x24, where it must keep its
+#: controls (the app lays out narrow and short screens with their own rules)
+SIZES = pytest.mark.parametrize("size", [SIZE, (80, 24)], ids=["120x40", "80x24"])
 
 TRAINING = {"overrides": {"width": 8, "max_iters": 4, "epochs": 3, "train_count": 200}}
 
@@ -18,14 +24,15 @@ def app(**kwargs):
     return DtApp(autoplay=False, training=TRAINING, **kwargs)
 
 
-def test_solve_view(snap_compare, tui_zoo):
+@SIZES
+def test_solve_view(snap_compare, tui_zoo, size):
     async def run_before(pilot):
         screen = await ready(pilot)
         await pilot.press("right", "right", "right")
         await wait_for(pilot, lambda: screen.iteration == 3)
         await pilot.pause()
 
-    assert snap_compare(app(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app(), terminal_size=size, run_before=run_before)
 
 
 def test_solve_view_with_solution(snap_compare, tui_zoo):
@@ -40,7 +47,8 @@ def test_solve_view_with_solution(snap_compare, tui_zoo):
     assert snap_compare(app(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_extrapolation_screen(snap_compare, tui_zoo):
+@SIZES
+def test_extrapolation_screen(snap_compare, tui_zoo, size):
     async def run_before(pilot):
         await ready(pilot)
         await pilot.press("e")
@@ -51,22 +59,24 @@ def test_extrapolation_screen(snap_compare, tui_zoo):
         await wait_for(pilot, lambda: not screen.running)
         await pilot.pause()
 
-    assert snap_compare(app(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app(), terminal_size=size, run_before=run_before)
 
 
-def test_training_screen(snap_compare, tui_zoo):
+@SIZES
+def test_training_screen(snap_compare, tui_zoo, size):
     async def run_before(pilot):
         await ready(pilot)
         await pilot.press("t")
         await pilot.pause()
 
-    assert snap_compare(app(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app(), terminal_size=size, run_before=run_before)
 
 
-def test_help_screen(snap_compare, tui_zoo):
+@SIZES
+def test_help_screen(snap_compare, tui_zoo, size):
     async def run_before(pilot):
         await ready(pilot)
         await pilot.press("question_mark")
         await pilot.pause()
 
-    assert snap_compare(app(), terminal_size=SIZE, run_before=run_before)
+    assert snap_compare(app(), terminal_size=size, run_before=run_before)

@@ -55,6 +55,7 @@ def tui(
     paused: bool = typer.Option(False, "--paused", help="Open paused instead of playing."),
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps."),
     threads: int = typer.Option(1, help="Torch threads (kept low so the UI stays responsive)."),
+    screenshot_dir: Path = typer.Option(Path("."), "--screenshot-dir", help="Where the screenshot command (ctrl+p, screenshot) saves its SVG."),
     benchmark: Optional[int] = typer.Option(None, "--benchmark", hidden=True,
                                             help="Play N iterations as fast as the terminal paints, then print frames/s."),
 ) -> None:
@@ -70,7 +71,8 @@ def tui(
     from dtcli.tui.app import DtApp
 
     app = DtApp(ref, difficulty=difficulty, seed=seed, iters=iters, device=device,
-                threads=threads, autoplay=not paused, benchmark=benchmark)
+                threads=threads, autoplay=not paused, benchmark=benchmark,
+                screenshot_dir=screenshot_dir)
     app.run()
     if app.error:
         raise DtError(app.error)
@@ -85,5 +87,8 @@ def tui(
                    f"first correct at iteration {r['first_correct']}")
 
 
+SHORT_HELP = "Watch a model think, live: the instance, its answer and curves per iteration."
+
+
 def register(app: typer.Typer) -> None:
-    app.command("tui")(tui)
+    app.command("tui", short_help=SHORT_HELP)(tui)

@@ -16,6 +16,9 @@ from textual.binding import Binding
 
 from dtcli.tui.solve_screen import SolveScreen
 
+#: below this many columns (lines) the stylesheet's -narrow (-short) rules apply
+NARROW, SHORT = 100, 32
+
 
 class DtApp(App):
     """Watch, evaluate and train deep thinking networks."""
@@ -29,7 +32,7 @@ class DtApp(App):
                  iters: int | None = None, device: str = "auto", threads: int = 1,
                  autoplay: bool = True, benchmark: int | None = None,
                  runs_root: str | Path = "runs", training: dict[str, Any] | None = None,
-                 theme: str = "nord") -> None:
+                 theme: str = "nord", screenshot_dir: str | Path = ".") -> None:
         super().__init__()
         from dtcli.zoo import DEFAULT_MODEL
 
@@ -43,13 +46,32 @@ class DtApp(App):
         self.benchmark = benchmark
         self.runs_root = Path(runs_root)
         self.training_options = dict(training or {})
+        self.screenshot_dir = Path(screenshot_dir)
         self.initial_theme = theme
         self.loaded: Any = None
         self.error: str | None = None
         self.bench_report: dict[str, Any] | None = None
         self._quit_armed = False
 
+    def on_resize(self, event: Any) -> None:
+        """Classes the stylesheet lays screens out by: narrow under 100 columns (80x24 must
+        keep every control), short under 32 lines."""
+        self.set_class(event.size.width < NARROW, "-narrow")
+        self.set_class(event.size.height < SHORT, "-short")
+
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG of the screen in the current directory (or --screenshot-dir) and say
+        where: Textual's default, ~/Downloads, may not exist."""
+        try:
+            where = self.save_screenshot(filename, str(path or self.screenshot_dir))
+        except OSError as exc:
+            self.notify(f"could not save the screenshot: {exc}", severity="error")
+            return
+        self.notify(f"screenshot saved to {where}", title="screenshot")
+
     def on_mount(self) -> None:
+        self.set_class(self.size.width < NARROW, "-narrow")
+        self.set_class(self.size.height < SHORT, "-short")
         self.theme = self.initial_theme
         self.solve_screen = SolveScreen(autoplay=self.autoplay, benchmark=self.benchmark)
         self.push_screen(self.solve_screen)

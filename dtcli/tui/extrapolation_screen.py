@@ -32,12 +32,12 @@ def curves_of(result: Any, mode: str, patience: int) -> dict[str, list[float]]:
 class ExtrapolationScreen(Screen):
     """N instances of a chosen difficulty; the curve updates after every batch."""
 
-    BINDINGS = [
+    BINDINGS = [  # help and quit first: an 80-column footer shows the first bindings
+        Binding("question_mark", "app.help", "help", key_display="?"),
+        Binding("q", "app.quit", "quit"),
         Binding("escape", "app.pop_screen", "back"),
         Binding("r", "run", "run"),
         Binding("c", "cancel", "cancel"),
-        Binding("question_mark", "app.help", "help", key_display="?"),
-        Binding("q", "app.quit", "quit"),
     ]
 
     def __init__(self, *, difficulty: str | None = None, count: int = 100,

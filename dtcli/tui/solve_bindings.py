@@ -10,7 +10,9 @@ STEP = Binding.Group("step", compact=True)
 SPEED = Binding.Group("speed", compact=True)
 SIZE = Binding.Group("size", compact=True)
 
-SOLVE_BINDINGS = [
+SOLVE_BINDINGS = [  # help and quit first: an 80-column footer shows the first bindings
+    Binding("question_mark", "app.help", "help", key_display="?"),
+    Binding("q", "app.quit", "quit"),
     Binding("space", "toggle_play", "play/pause", key_display="space", priority=True),
     Binding("left", "step(-1)", "back", key_display="←", group=STEP, priority=True),
     Binding("right", "step(1)", "step", key_display="→", group=STEP, priority=True),
@@ -24,7 +26,5 @@ SOLVE_BINDINGS = [
     Binding("m", "choose_model", "model"),
     Binding("e", "app.extrapolation", "extrapolate"),
     Binding("t", "app.training", "train"),
-    Binding("question_mark", "app.help", "help", key_display="?"),
-    Binding("q", "app.quit", "quit"),
 ]
 

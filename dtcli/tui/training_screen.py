@@ -30,12 +30,12 @@ class TrainingScreen(Screen):
     """Starts a run in a thread worker; cancellation is cooperative and leaves the run
     directory resumable (``dt train --resume RUN``)."""
 
-    BINDINGS = [
+    BINDINGS = [  # help and quit first: an 80-column footer shows the first bindings
+        Binding("question_mark", "app.help", "help", key_display="?"),
+        Binding("q", "app.quit", "quit"),
         Binding("escape", "app.pop_screen", "back"),
         Binding("s", "start", "start"),
         Binding("c", "cancel", "cancel"),
-        Binding("question_mark", "app.help", "help", key_display="?"),
-        Binding("q", "app.quit", "quit"),
     ]
 
     def __init__(self, *, problem: str | None = None, arch: str | None = None,
