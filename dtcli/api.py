@@ -20,8 +20,8 @@ from dtcli.problem import Problem
 
 _LAZY = {
     "IterativeNet": "dtcli.net",
-    "load_model": "dtcli.runs",
-    "LoadedModel": "dtcli.runs",
+    "load_model": "dtcli.models",
+    "LoadedModel": "dtcli.models",
     "TrainConfig": "dtcli.config",
     "train": "dtcli.engine.train",
     "extrapolate": "dtcli.engine.extrapolate",

@@ -1,4 +1,4 @@
-"""Run directories: what a training run leaves on disk, and loading a model back from one.
+"""Run directories: what a training run leaves on disk, written atomically and read back checked.
 
 ``runs/<problem>-<arch>-<id>/`` holds ``config.json`` (everything needed to rebuild the net and
 the data), ``best.safetensors`` (weights of the best validation epoch), ``last.pt`` (resume
@@ -11,20 +11,13 @@ import json
 import os
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
 from dtcli import __version__
 from dtcli.config import TrainConfig
 from dtcli.errors import DtError
 from dtcli.paths import atomic_write_json, atomic_write_text
-
-if TYPE_CHECKING:  # pragma: no cover
-    import torch
-
-    from dtcli.plugins import Registry
-    from dtcli.problem import Problem
 
 CONFIG = "config.json"
 LOCK = ".lock"
@@ -141,116 +134,6 @@ def write_extrapolation(run_dir: Path, doc: dict[str, Any]) -> None:
 def read_extrapolation(run_dir: Path) -> dict[str, Any] | None:
     path = Path(run_dir) / EXTRAPOLATION
     return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
-def model_summary(net, cfg: TrainConfig) -> dict[str, Any]:
-    """How the net was built and how big it is (recorded in config.json)."""
-    return {"arch": cfg.arch, "build": dict(net.config), "parameters": net.num_parameters(),
-            "recurrent": bool(net.recurrent), "max_depth": net.max_depth,
-            "effective_depth": net.effective_depth(cfg.max_iters)}
-
-
-def build_net(registry: "Registry", cfg: TrainConfig, build: dict[str, Any] | None = None):
-    """``(problem, net)`` for a training configuration; ``build`` re-uses recorded net kwargs."""
-    from dtcli.options import resolve_options
-
-    problem = registry.problem(cfg.problem, cfg.problem_options)
-    arch = registry.arch(cfg.arch)
-    reason = arch.supports(problem)
-    if reason:
-        raise DtError(reason)
-    if build is None:
-        opts = resolve_options(arch.options, cfg.arch_options, f"architecture {arch.name!r}")
-        build = {"width": cfg.width, "max_iters": cfg.max_iters, "depth": cfg.depth, **opts}
-    _check_size(arch, problem, build)
-    try:
-        return problem, arch.build(problem, **build)
-    except DtError:
-        raise
-    except Exception as exc:  # a plugin's bug, or settings it cannot build: one line
-        raise DtError(f"architecture {arch.name!r} (plugin "
-                      f"{registry.origin.get('arch:' + arch.name, '?')}) could not build a net "
-                      f"for {problem.name}: {type(exc).__name__}: {exc}") from exc
-
-
-#: bytes per parameter a training run holds: weights, gradients and two Adam moments (fp32)
-TRAINING_BYTES = 16
-
-
-def _check_size(arch, problem, build: dict[str, Any]) -> None:
-    """Build the net on torch's meta device (no memory) and refuse one whose parameters,
-    gradients and optimizer state cannot fit in half of this machine's memory (a width of a
-    million would otherwise try to allocate terabytes)."""
-    import torch
-
-    try:
-        with torch.device("meta"):
-            probe = arch.build(problem, **build)
-    except DtError:
-        raise
-    except Exception:  # noqa: BLE001 - the real build reports it
-        return
-    params = sum(p.numel() for p in probe.parameters())
-    need = params * TRAINING_BYTES
-    try:
-        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return
-    if need > memory // 2:
-        raise DtError(f"this {arch.name} net would have {params:,} parameters ({need / 2**30:,.0f} "
-                      f"GiB to train), more than this machine's {memory / 2**30:.0f} GiB allows; "
-                      f"lower --width or --max-iters")
-
-
-@dataclass
-class LoadedModel:
-    """A trained network with its problem and training configuration."""
-
-    net: "torch.nn.Module"
-    problem: "Problem"
-    config: TrainConfig
-    source: Path
-    info: dict[str, Any]
-
-    @property
-    def max_iters(self) -> int:
-        return self.config.max_iters
-
-
-def resolve_model_ref(ref: str | Path) -> Path:
-    """The run directory a MODEL argument names."""
-    path = Path(ref).expanduser()
-    if path.is_dir():
-        return path
-    if path.suffix == ".safetensors" and path.is_file():
-        return path.parent
-    raise DtError(f"no model {str(ref)!r}: expected a run directory (e.g. runs/mazes-dt-recall-...) "
-                  f"or a zoo name (`dt zoo list`)")
-
-
-def load_model(ref: str | Path, device: "str | torch.device" = "cpu",
-               registry: "Registry | None" = None, weights: str = BEST) -> LoadedModel:
-    """Rebuild the net a run directory or zoo name describes and load its weights
-    (safetensors, never a pickle; a zoo model's sha256 is verified first)."""
-    from dtcli import zoo
-    from dtcli.engine.checkpoint import apply_weights, load_weights
-    from dtcli.engine.device import prepare, resolve_device
-    from dtcli.plugins import get_registry
-
-    if not Path(str(ref)).expanduser().exists() and zoo.is_zoo_name(ref):
-        doc = zoo.card(str(ref))
-        weights_path = zoo.weights(str(ref), doc)
-        source = weights_path
-    else:
-        source = resolve_model_ref(ref)
-        doc = read_run_config(source)
-        weights_path = source / weights
-    cfg = TrainConfig.from_dict(doc["train"])
-    problem, net = build_net(registry or get_registry(), cfg, doc["model"].get("build"))
-    apply_weights(net, load_weights(weights_path), weights_path)
-    device = resolve_device(device) if isinstance(device, str) else device
-    net = prepare(net, device).eval()
-    return LoadedModel(net=net, problem=problem, config=cfg, source=source, info=doc)
 
 
 def find_runs(root: Path, depth: int = 3) -> list[Path]:

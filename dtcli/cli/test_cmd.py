@@ -62,7 +62,7 @@ def test(
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.evaluate import evaluate
     from dtcli.engine.extrapolate import MODES, parse_iters
-    from dtcli.runs import load_model
+    from dtcli.models import load_model
 
     for m in mode:
         if m not in (*MODES, "halt"):

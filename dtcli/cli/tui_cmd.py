@@ -26,25 +26,14 @@ def _process_age() -> float | None:
 
 def check_model_ref(model: Optional[str]) -> str:
     """The model to open, checked without torch: a zoo name or a run directory."""
-    from dtcli import zoo
-    from dtcli.runs import CONFIG
+    from dtcli import models, zoo
 
     if model is None:
         if zoo.DEFAULT_MODEL not in zoo.index():
             raise DtError(f"the model zoo has no {zoo.DEFAULT_MODEL!r} yet; open a trained run "
                           f"with `dt tui RUN` (e.g. runs/mazes-dt-recall-...)")
         return zoo.DEFAULT_MODEL
-    path = Path(model).expanduser()
-    if path.is_dir():
-        if not (path / CONFIG).exists():
-            raise DtError(f"{model} is not a dt run directory (no {CONFIG})")
-        return str(path)
-    if path.suffix == ".safetensors" and path.is_file():
-        return str(path.parent)
-    if zoo.is_zoo_name(model):
-        return model
-    raise DtError(f"no model {model!r}: expected a run directory (e.g. runs/mazes-dt-recall-...) "
-                  f"or a zoo name (`dt zoo list`)")
+    return str(models.resolve(model)[1])
 
 
 def tui(

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import torch
 
-from dtcli import runs
+from dtcli import models, runs
 from dtcli.config import TrainConfig
 from dtcli.engine import checkpoint, distributed, resume
 from dtcli.engine.device import (batch_to, configure_backends, configure_threads,
@@ -75,8 +75,8 @@ class Trainer:
         configure_threads(cfg.threads, processes=ctx.local_world)
         configure_backends(self.device, tf32=cfg.tf32, cudnn_benchmark=cfg.cudnn_benchmark)
         torch.manual_seed(cfg.seed)
-        self.problem, net = runs.build_net(self.registry, cfg)
-        self.model_info = runs.model_summary(net, cfg)
+        self.problem, net = models.build_net(self.registry, cfg)
+        self.model_info = models.model_summary(net, cfg)
         if net.max_depth is not None and cfg.max_iters > net.max_depth:
             raise DtError(f"max_iters {cfg.max_iters} exceeds this net's depth {net.max_depth}")
         p = self.problem
