@@ -55,6 +55,8 @@ class Problem:
     nested_data: ClassVar[bool] = False
     #: named hyper-parameter sets; see :meth:`preset`
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: what :meth:`verify` checks, as shown beside accuracies and answers ("legal move")
+    verify_name: ClassVar[str] = "verified"
     #: names ``dt data fetch NAME`` downloads for this problem (e.g. a data set's name)
     fetchable: ClassVar[tuple[str, ...]] = ()
 
@@ -150,6 +152,11 @@ class Problem:
     def groups(self, split: str, difficulty: Any, count: int, seed: int):
         """Optional sub-groups of a data set, e.g. rating bands: ``(labels, group id per
         sample)`` aligned with :meth:`dataset`, or None. ``dt test`` reports each group."""
+        return None
+
+    def instance_names(self, split: str, difficulty: Any, count: int, seed: int) -> list[str] | None:
+        """What to call the instances :meth:`dataset` returns, e.g. the puzzle numbers of a
+        file the instances come from (``dt data show``); None: "#0", "#1", ..."""
         return None
 
     def generate_files(self, count: int, seed: int, out: Path | None,

@@ -57,7 +57,7 @@ def test_test_reports_bands_and_legal_moves(cli, chess_run):
     assert doc["groups"]["labels"][0] == "1200-1399" and sum(doc["groups"]["totals"]) == doc["total"]
     table = cli("test", run_dir, "-d", "80:103", "--iters", "1:4")
     assert table.exit_code == 0, table.output
-    assert "verified %" in table.output and "by group" in table.output
+    assert "legal move %" in table.output and "by group" in table.output  # one name everywhere
     assert "accuracy vs iterations" in table.output
 
 

@@ -97,9 +97,10 @@ def show(
     if count <= 0:
         raise DtError(f"--count must be positive, got {count}")
     x, y = p.dataset("train", d, count, seed)
+    names = p.instance_names("train", d, count, seed) or [f"#{i}" for i in range(len(x))]
     for i in range(len(x)):
-        console.rule(f"{p.name} #{i} ({p.describe_difficulty(d)})")
-        console.print(p.render(x[i], None, y[i], None))
+        console.rule(f"{p.name} {names[i]} ({p.describe_difficulty(d)})")
+        console.print(p.draw(x[i], None, y[i], None, fit=(console.width, 16)))
 
 
 @data_app.command("fetch")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Optional
 
 import typer
 from rich import box
@@ -18,6 +19,7 @@ class What(str, Enum):
     all = "all"
     problems = "problems"
     archs = "archs"
+    presets = "presets"
 
 
 def describe_problems(reg) -> list[dict]:
@@ -44,14 +46,19 @@ def describe_archs(reg) -> list[dict]:
 
 
 def list_(
-    what: What = typer.Argument(What.all, help="problems, archs, or all"),
+    what: What = typer.Argument(What.all, help="problems, archs, presets, or all"),
+    problem: Optional[str] = typer.Argument(None, help="With presets: only this problem's."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Show options and presets."),
     json_out: bool = typer.Option(False, "--json", help="Print JSON instead of tables."),
 ) -> None:
-    """List problems and architectures (with -v: their options and presets)."""
+    """List problems and architectures (with -v: their options and presets); `dt list presets
+    [PROBLEM]` shows every preset's values."""
     from dtcli.plugins import get_registry
 
     reg = get_registry()
+    if what == What.presets:
+        show_presets(reg, problem, json_out)
+        return
     doc = {}
     if what in (What.all, What.problems):
         doc["problems"] = describe_problems(reg)
@@ -128,3 +135,40 @@ def block(head: Text, summary: str, facts: str, rows: list[tuple[str, str]]) -> 
 
 def register(app: typer.Typer) -> None:
     app.command("list")(list_)
+
+
+def show_presets(reg, only: str | None, json_out: bool) -> None:
+    """Each problem's presets and the values they set (per architecture where they differ)."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    names = [only] if only else sorted(reg.problems)
+    doc = {}
+    for name in names:
+        cls = reg.problem_class(name)
+        doc[name] = {preset: dict(values) for preset, values in cls.presets.items()}
+    if json_out:
+        print_json(doc)
+        return
+    for name, presets in doc.items():
+        console.rule(f"[bold]{name}[/]", align="left")
+        if not presets:
+            console.print("  no presets")
+        for preset, values in presets.items():
+            per_arch = values.pop("archs", {})
+            console.print(f"  [bold]{preset}[/]")
+            items = [f"{k}={_fmt(v)}" for k, v in values.items()]
+            console.print(Padding(Text("  ".join(items)), (0, 0, 0, 4)))
+            for arch, extra in per_arch.items():
+                console.print(Padding(Text(f"with --arch {arch}: " + "  ".join(
+                    f"{k}={_fmt(v)}" for k, v in extra.items())), (0, 0, 0, 4)))
+    console.print("[dim]dt train PROBLEM --arch ARCH --preset NAME --dry-run shows the resolved "
+                  "settings[/]")
+
+
+def _fmt(value) -> str:
+    if isinstance(value, dict):
+        return ",".join(f"{k}:{v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)

@@ -16,7 +16,8 @@ from dtcli.cli.zoo_cmd import complete_model
 from dtcli.errors import DtError
 
 
-def status_line(frame, total: int, first_correct: int | None, rate: float | None = None) -> Text:
+def status_line(frame, total: int, first_correct: int | None, rate: float | None = None,
+                verify_name: str = "verified") -> Text:
     """Two lines: the iteration's figures (and speed, ETA), then the verdict so far."""
     text = Text()
     text.append(f"iteration {frame.iteration:>4}/{total}", style="bold")
@@ -29,7 +30,7 @@ def status_line(frame, total: int, first_correct: int | None, rate: float | None
         text.append("correct ✓" if frame.correct else "not yet ✗",
                     style="bold green" if frame.correct else "bold red")
     if frame.verified is not None:
-        text.append("   verified ✓" if frame.verified else "   unverified",
+        text.append(f"   {verify_name} {'✓' if frame.verified else '✗'}",
                     style="green" if frame.verified else "yellow")
     if first_correct is not None:
         text.append(f"   first correct at iteration {first_correct}", style="cyan")
@@ -191,7 +192,8 @@ def live_view(frames, problem, x, y, total: int, fps: float):
             fit = (console.width, max(4, console.height - 4))
             live.update(Group(problem.draw(x, f.prediction, y, f.confidence, f.probabilities,
                                            fit=fit),
-                              status_line(f, total, first_correct, rate)), refresh=True)
+                              status_line(f, total, first_correct, rate,
+                                          problem.verify_name)), refresh=True)
     return last, first_correct
 
 
@@ -209,11 +211,13 @@ def progress_lines(frames, problem, x, y, total: int, fps: float, every: float =
         if now - reported >= every:
             reported = now
             rate = f.iteration / (now - began)
-            console.print(status_line(f, total, first_correct, rate).plain.replace("\n", "   "))
+            console.print(status_line(f, total, first_correct, rate, problem.verify_name)
+                          .plain.replace("\n", "   "))
     if last is not None:
         console.print(problem.draw(x, last.prediction, y, last.confidence, last.probabilities,
                                    fit=(console.width, 60)))
-        console.print(status_line(last, total, first_correct).plain.replace("\n", "   "))
+        console.print(status_line(last, total, first_correct, None, problem.verify_name)
+                      .plain.replace("\n", "   "))
     return last, first_correct
 
 

@@ -31,8 +31,8 @@ def table_rows(iters: list[int], max_iters: int, best: int) -> list[int]:
 def test(
     model: str = typer.Argument(..., help="A run directory or a zoo name (`dt zoo list`).",
                                 autocompletion=complete_model),
-    difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d",
-                                             help="Difficulty to test on (default: the problem's test difficulty)."),
+    difficulty: Optional[list[str]] = typer.Option(None, "--difficulty", "-d",
+                                                   help="Difficulty to test on (repeatable: each is tested and reported in turn; default: the problem's test difficulty)."),
     iters: str = typer.Option("1:300", "--iters", "-i", help="Iterations: A:B, A:B:STEP, N (=1:N) or a list 30,60,100."),
     mode: list[str] = typer.Option(["fixed"], "--mode", "-m",
                                    help="fixed, max-conf and/or halt (repeatable)."),
@@ -57,10 +57,8 @@ def test(
     thinking about an instance once its answer has settled and reports the compute saved.
     """
     from dtcli.cli.common import parse_option_pairs
-    from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine import distributed
     from dtcli.engine.device import configure_threads, resolve_device
-    from dtcli.engine.evaluate import evaluate
     from dtcli.engine.extrapolate import MODES, parse_iters
     from dtcli.models import load_model
 
@@ -83,10 +81,41 @@ def test(
     problem = loaded.problem
     if option:
         problem = type(problem)(**{**problem.option_values, **parse_option_pairs(option)})
-    d = problem.parse_difficulty(difficulty or problem.default_test_difficulty)
+    ds = [problem.parse_difficulty(t) for t in (difficulty or [problem.default_test_difficulty])]
     max_depth = loaded.net.max_depth
     if max_depth is not None and wanted[-1] > max_depth:
         loaded.net.check_iters(wanted[-1])
+    docs = []
+    for d in ds:
+        res, halt = test_one(loaded, problem, d, wanted, mode, patience, count, seed, batch_size,
+                             dev, ctx)
+        if not ctx.main:
+            continue
+        doc = {"model": str(loaded.source), "seed": seed, "max_iters": loaded.max_iters,
+               "processes": ctx.world}
+        doc.update(res.to_dict() if res is not None else
+                   {"difficulty": d, "total": halt.total, "iters": halt.iters})
+        if halt is not None:
+            doc["halt"] = {"accuracy": halt.accuracy(), "correct": halt.correct, **halt.extra}
+        docs.append((doc, res, halt, d))
+        if not json_out:
+            show_result(res, problem, d, loaded.max_iters, halt)
+    if not ctx.main:
+        return
+    if json_out:
+        print_json(docs[0][0] if len(docs) == 1 else
+                   {"model": str(loaded.source), "results": [doc for doc, *_ in docs]})
+    if plot is not None:  # after the figures are shown: a failed write loses none of them
+        written = plot_result(plot, [(res, halt, d) for _, res, halt, d in docs], loaded,
+                              problem, Path(model).name)
+        err_console.print(f"wrote {written}", soft_wrap=True)
+
+
+def test_one(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx):
+    """One difficulty: the streaming modes' pass and, with halt, the halting pass."""
+    from dtcli.cli.progress import extrapolation_bar
+    from dtcli.engine.evaluate import evaluate
+
     x, y = ctx.main_first(lambda: problem.dataset("test", d, count, seed))
     groups = problem.groups("test", d, count, seed)
     label = f"{problem.describe_difficulty(d)}, {wanted[-1]} iterations"
@@ -105,41 +134,31 @@ def test(
             halt = evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, halt=True,
                             patience=patience, batch_size=batch_size, device=dev,
                             on_batch=on_batch, on_step=on_batch.step, difficulty=d)
-    if not ctx.main:
-        return
-    if json_out:
-        doc = {"model": str(loaded.source), "seed": seed, "max_iters": loaded.max_iters,
-               "processes": ctx.world}
-        doc.update(res.to_dict() if res is not None else
-                   {"difficulty": d, "total": halt.total, "iters": halt.iters})
-        if halt is not None:
-            doc["halt"] = {"accuracy": halt.accuracy(), "correct": halt.correct, **halt.extra}
-        print_json(doc)
-    else:
-        show_result(res, problem, d, loaded.max_iters, halt)
-    if plot is not None:  # after the figures are shown: a failed write loses none of them
-        written = plot_result(plot, res, halt, loaded, problem, d, Path(model).name)
-        err_console.print(f"wrote {written}", soft_wrap=True)
+    return res, halt
 
 
 MODE_LABELS = {"fixed": "fixed iterations", "max-conf": "max confidence",
                "verified": "verified answer", "halt": "halting"}
 
 
-def plot_result(path: Path, res, halt, loaded, problem, difficulty, name: str) -> Path:
-    """The schoop plot of ``dt test``: one curve per mode, max_iters marked."""
+def plot_result(path: Path, results: list, loaded, problem, name: str) -> Path:
+    """The schoop plot of ``dt test``: one curve per mode (and per difficulty), max_iters
+    marked."""
     from dtcli.figures import Curve, schoop_plot
 
     cfg = loaded.config
     train = problem.describe_difficulty(
         problem.parse_difficulty(cfg.train_difficulty or problem.default_train_difficulty))
-    test = problem.describe_difficulty(difficulty)
-    series = [(m, res.iters, res.accuracy(m)) for m in res.modes] if res is not None else []
-    if halt is not None:
-        series.append(("halt", halt.iters, halt.accuracy()))
-    total = (res or halt).total
-    curves = [Curve(MODE_LABELS.get(m, m), xs, ys, max_iters=cfg.max_iters, train=train,
-                    test=test) for m, xs, ys in series]
+    curves = []
+    for res, halt, difficulty in results:
+        series = [(m, res.iters, res.accuracy(m)) for m in res.modes] if res is not None else []
+        if halt is not None:
+            series.append(("halt", halt.iters, halt.accuracy()))
+        test = problem.describe_difficulty(difficulty)
+        labels = {**MODE_LABELS, "verified": problem.verify_name}
+        curves += [Curve(labels.get(m, m), xs, ys, max_iters=cfg.max_iters, train=train,
+                         test=test) for m, xs, ys in series]
+    total = (results[0][0] or results[0][1]).total
     what = name if problem.name in name and cfg.arch in name else f"{name} ({cfg.arch})"
     return schoop_plot(curves, path, title=f"{what}, {total} instances")
 
@@ -168,17 +187,18 @@ def show_result(res, problem, difficulty, max_iters: int, halt=None) -> None:
                         f"{main.total} instances (trained with max_iters {max_iters})")
     table.add_column("iteration", justify="right")
     for m in accs:
-        table.add_column(f"{m} %", justify="right")
+        table.add_column(f"{problem.verify_name if m == 'verified' else m} %", justify="right")
     for it in table_rows(main.iters, max_iters, best_iter):
         j = main.iters.index(it)
         marks = (" ◀ best" if it == best_iter else "") + (" (max_iters)" if it == max_iters else "")
         table.add_row(f"{it}{marks}", *(f"{a[j]:.1f}" for a in accs.values()))
     console.print(table)
-    series = {m: (main.iters, a) for m, a in accs.items()}
+    series = {(problem.verify_name if m == "verified" else m): (main.iters, a)
+              for m, a in accs.items()}
     console.print(line_plot(series, title="accuracy vs iterations", xlabel="iteration",
                             ylabel="%", ylim=(0, 100), width=min(console.width, 100)))
     if res is not None:
-        show_groups(res, best_iter)
+        show_groups(res, best_iter, problem.verify_name)
     line = f"best {best_acc:.1f}% at iteration {best_iter}" + (" (halting)" if res is None else "")
     if max_iters in main.iters:
         line += f"; {main.at(max_iters):.1f}% at max_iters ({max_iters})"
@@ -203,7 +223,7 @@ def halt_summary(halt, fixed=None) -> str:
     return text
 
 
-def show_groups(res, best_iter: int) -> None:
+def show_groups(res, best_iter: int, verify_name: str = "verified") -> None:
     """Per-group accuracy (e.g. per rating band) at the best and the last iteration."""
     if not res.groups:
         return
@@ -214,7 +234,8 @@ def show_groups(res, best_iter: int) -> None:
     picks = sorted({best_iter, res.iters[-1]})
     for m in modes:
         for it in picks:
-            table.add_column(f"{m} % @{it}", justify="right")
+            name = verify_name if m == "verified" else m
+            table.add_column(f"{name} % @{it}", justify="right")
     accs = {m: res.group_accuracy(m) for m in modes}
     for label, total in zip(res.groups["labels"], res.groups["totals"]):
         cells = [f"{accs[m][label][res.iters.index(it)]:.1f}" for m in modes for it in picks]

@@ -80,7 +80,8 @@ def show(name: str = typer.Argument(..., help="Zoo model name.",
         return
     t, info = doc["train"], doc.get("training", {})
     console.print(f"[bold]{name}[/]: {doc.get('summary', '')}")
-    console.print(f"  problem {doc['problem']} {doc['problem_options']}   arch {doc['arch']}   "
+    options = " ".join(f"{k}={v}" for k, v in doc.get("problem_options", {}).items())
+    console.print(f"  problem {doc['problem']} ({options or 'no options'})   arch {doc['arch']}   "
                   f"parameters {doc['model']['parameters']:,}   effective depth at max_iters "
                   f"{doc['model']['effective_depth']}")
     trained = train_difficulty(doc)
@@ -91,7 +92,8 @@ def show(name: str = typer.Argument(..., help="Zoo model name.",
                   f"{t['lr']}, batch {t['batch_size']}, {epochs}, {t['train_count']:,} instances")
     if info:
         console.print(f"  command: {info.get('command')}")
-        console.print(f"  training time {info.get('seconds', 0) / 60:.1f} min on {info.get('hardware')}")
+        console.print(f"  training time {info.get('seconds', 0) / 60:.1f} min on "
+                      f"{describe_hardware(info.get('hardware'))}")
         if info.get("note"):
             console.print(f"  note: {info['note']}")
     console.print(f"  sha256 {doc['sha256']}")
@@ -131,6 +133,23 @@ def plot_card(doc: dict, name: str, path: Path) -> Path:
     counts = sorted({r["curve"]["count"] for r in rows})
     n = f"{counts[0]:,}" if len(counts) == 1 else f"{counts[0]:,}-{counts[-1]:,}"
     return schoop_plot(curves, path, title=f"{name}, mode {ext['mode']}, {n} instances")
+
+
+def describe_hardware(hw) -> str:
+    """A run's hardware record as a phrase ("cpu x86_64, 2 cores, 1 thread, torch 2.13.0")."""
+    if not isinstance(hw, dict):
+        return str(hw or "unknown hardware")
+    threads = hw.get("threads")
+    parts = [f"{hw.get('device', '?')} {hw.get('name', '')}".strip()]
+    if hw.get("cores"):
+        parts.append(f"{hw['cores']} cores")
+    if threads:
+        parts.append(f"{threads} thread{'s' if threads != 1 else ''}")
+    if hw.get("processes", 1) > 1:
+        parts.append(f"{hw['processes']} processes")
+    if hw.get("torch"):
+        parts.append(f"torch {hw['torch']}")
+    return ", ".join(parts)
 
 
 def train_difficulty(doc: dict) -> str:

@@ -276,6 +276,7 @@ class SolveScreen(Screen):
             state.model_line = self._model_line
             state.instance_line = (f"{loaded.problem.describe_difficulty(self.difficulty)} · "
                                    f"seed {self.seed}")
+            state.verify_name = loaded.problem.verify_name
         state.iteration = self.iteration
         state.limit = self.limit
         state.playing = self.playing

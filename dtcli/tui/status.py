@@ -29,9 +29,10 @@ class SolveState:
     first_correct: int | None = None
     answer_shown: bool = False
     note: str = ""
+    verify_name: str = "verified"
 
 
-def _verdict(frame: Any, first_correct: int | None = None) -> Text:
+def _verdict(frame: Any, first_correct: int | None = None, verify_name: str = "verified") -> Text:
     text = Text()
     if frame is None or frame.correct is None:
         return text.append("—", style="dim")
@@ -42,7 +43,7 @@ def _verdict(frame: Any, first_correct: int | None = None) -> Text:
         text.append("✗ not yet" if first_correct is None else "✗ wrong again", style="bold red")
     if frame.verified is not None:
         text.append("  ")
-        text.append("✓ verified" if frame.verified else "unverified",
+        text.append(f"{'✓' if frame.verified else '✗'} {verify_name}",
                     style="green" if frame.verified else "yellow")
     return text
 
@@ -121,7 +122,7 @@ class SolveStatus(Widget):
         if s.waiting:
             play.append("  thinking…", style="italic yellow")
         row("", play)
-        row("answer", _verdict(s.frame, s.first_correct))
+        row("answer", _verdict(s.frame, s.first_correct, s.verify_name))
         row("first correct", Text(f"at iteration {s.first_correct}", style="bold cyan")
             if s.first_correct is not None else Text("—", style="dim"))
         row("")

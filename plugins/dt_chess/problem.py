@@ -26,6 +26,7 @@ class ChessPuzzles(Problem):
     in_channels = 12
     num_classes = 2
     difficulty_unit = "rating"
+    verify_name = "legal move"
     #: for dt's generated puzzles (Rating = 400 + 200 x level); a Lichess source defaults to
     #: the reference's index ranges 0:600000 and 600000:700000 instead
     default_train_difficulty = "0-999"
@@ -136,6 +137,11 @@ class ChessPuzzles(Problem):
         set may come out smaller than ``count``; a training set may not."""
         data = self._data(split, difficulty, count, seed)
         return data["inputs"], data["targets"]
+
+    def instance_names(self, split: str, difficulty: Any, count: int, seed: int) -> list[str]:
+        """The puzzles' places in the rating-sorted file, with their ratings."""
+        data = self._data(split, difficulty, count, seed)
+        return [f"puzzle {int(r)} (rating {int(g)})" for r, g in zip(data["rows"], data["ratings"])]
 
     def groups(self, split: str, difficulty: Any, count: int, seed: int):
         """Rating bands of 200 points (``1800-1999``), for ``dt test``'s per-group table."""

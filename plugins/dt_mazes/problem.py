@@ -69,9 +69,19 @@ class Mazes(Problem):
         if side != self.image_side(difficulty):
             from dt_mazes.layouts import image_size
 
-            sizes = [s for s in range(3, 2 * side, 2) if image_size(s, self.layout) == side]
-            raise DtError(f"imported data set {source!r} holds size {sizes[0] if sizes else '?'} "
-                          f"mazes, not size {difficulty}; pass --difficulty to match")
+            def sizes(layout: str) -> list[int]:
+                return [s for s in range(3, 2 * side, 2) if image_size(s, layout) == side]
+
+            other = next(l for l in LAYOUTS if l != self.layout)
+            if not sizes(self.layout) and sizes(other):
+                raise DtError(f"imported data set {source!r} is in the {other} layout (size "
+                              f"{sizes(other)[0]} mazes) and this model reads the {self.layout} "
+                              f"layout; import it again with -o layout={self.layout}, or use "
+                              f"a model trained on {other} mazes")
+            found = sizes(self.layout)
+            raise DtError(f"imported data set {source!r} holds size {found[0] if found else '?'} "
+                          f"mazes, not size {difficulty}; pass --difficulty {found[0] if found else 'N'}"
+                          " to match")
         if count > len(x):
             raise DtError(f"imported data set {source!r} has {len(x)} mazes, asked for {count}")
         return x[:count], y[:count]
