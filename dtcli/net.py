@@ -92,5 +92,10 @@ class IterativeNet(nn.Module):
         """Layers between input and output when thinking for ``iters`` iterations."""
         return self.layers_before + self.layers_per_iter * iters + self.layers_after
 
+    def weight_decay_exempt(self) -> list[nn.Parameter]:
+        """Parameters the optimizer's weight decay must leave alone (e.g. constrained
+        weights); default none."""
+        return []
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -90,6 +90,7 @@ def solve(
     halt: Optional[bool] = typer.Option(None, "--halt/--no-halt",
                                         help=f"Stop once the answer has not changed for --patience iterations and is verified (default: on for instances of {LARGE:,}+ outputs, e.g. mazes from size 59)."),
     patience: int = typer.Option(20, "--patience", "-k", help="Iterations without change before halting."),
+    tol: Optional[float] = typer.Option(None, "--tol", help="Halt once the thought's relative change is below this (contractive nets such as dt-l; implies --halt)."),
     fps: float = typer.Option(20.0, help="Frames per second of the live view, at most (0 = as fast as possible)."),
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps."),
@@ -146,8 +147,11 @@ def solve(
         from dtcli.animation import Recorder
 
         recorder = Recorder(problem, x, y, total, save, max_frames=max_frames, fps=fps)
+    if tol is not None and not tol > 0:
+        raise DtError(f"--tol must be positive, got {tol}")
     frames = engine_solve(loaded.net, problem, x, total, target=y, device=dev,
-                          halt_patience=patience if halt else None)
+                          halt_patience=patience if halt and tol is None else None,
+                          halt_tolerance=tol)
     if recorder is not None:
         frames = recorder.tap(frames)
     if json_out:

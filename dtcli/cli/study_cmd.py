@@ -247,4 +247,7 @@ def show_analysis(analysis: dict[str, Any]) -> None:
 
 
 def register(app: typer.Typer) -> None:
+    from dtcli.cli import seeds_cmd
+
+    seeds_cmd.register(study_app)
     app.add_typer(study_app, name="study")

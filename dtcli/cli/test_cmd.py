@@ -38,6 +38,8 @@ def test(
                                    help="fixed, max-conf and/or halt (repeatable)."),
     patience: int = typer.Option(10, "--patience", "-k",
                                  help="halt mode: stop an instance once its answer is unchanged for K iterations."),
+    tol: Optional[float] = typer.Option(None, "--tol",
+                                        help="halt mode for contractive nets (dt-l): stop an instance once the relative change of its thought is below this, instead of -k."),
     count: int = typer.Option(500, "--count", "-n", help="Test instances."),
     seed: int = typer.Option(0, help="Seed of the test data."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b",
@@ -88,7 +90,7 @@ def test(
     docs = []
     for d in ds:
         res, halt = test_one(loaded, problem, d, wanted, mode, patience, count, seed, batch_size,
-                             dev, ctx)
+                             dev, ctx, tol)
         if not ctx.main:
             continue
         doc = {"model": str(loaded.source), "seed": seed, "max_iters": loaded.max_iters,
@@ -111,7 +113,8 @@ def test(
         err_console.print(f"wrote {written}", soft_wrap=True)
 
 
-def test_one(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx):
+def test_one(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx,
+             tol=None):
     """One difficulty: the streaming modes' pass and, with halt, the halting pass."""
     from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine.evaluate import evaluate
@@ -130,9 +133,10 @@ def test_one(loaded, problem, d, wanted, mode, patience, count, seed, batch_size
                            verify=True, batch_size=batch_size, device=dev, on_batch=on_batch,
                            on_step=on_batch.step, difficulty=d, groups=groups)
     if "halt" in mode:
-        with bar(err_console, label + f", halting (K={patience})", len(x)) as on_batch:
+        rule = f"tol={tol:g}" if tol is not None else f"K={patience}"
+        with bar(err_console, label + f", halting ({rule})", len(x)) as on_batch:
             halt = evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, halt=True,
-                            patience=patience, batch_size=batch_size, device=dev,
+                            patience=patience, tolerance=tol, batch_size=batch_size, device=dev,
                             on_batch=on_batch, on_step=on_batch.step, difficulty=d)
     return res, halt
 
@@ -211,7 +215,8 @@ def halt_summary(halt, fixed=None) -> str:
     """What halting gave and what it saved, in instance-iterations and in wall time."""
     e = halt.extra
     last = halt.iters[-1]
-    text = (f"halt (K={e['patience']}): {halt.accuracy()[-1]:.1f}% at iteration {last}")
+    rule = f"tol={e['tolerance']:g}" if e.get("tolerance") else f"K={e['patience']}"
+    text = (f"halt ({rule}): {halt.accuracy()[-1]:.1f}% at iteration {last}")
     if fixed is not None:
         text += f" vs fixed {fixed.accuracy()[-1]:.1f}%"
     text += (f"; mean halting iteration {e['mean_halt_iteration']:.1f}; computed "

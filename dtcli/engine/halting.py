@@ -24,10 +24,18 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
                         on_batch: Callable[[int, int, ExtrapolationResult], None] | None = None,
                         cancel: Callable[[], bool] | None = None,
                         difficulty: Any = None,
-                        on_step: Callable[[float], None] | None = None) -> ExtrapolationResult:
-    """Like :func:`~dtcli.engine.extrapolate.extrapolate` in fixed mode, with halting."""
+                        on_step: Callable[[float], None] | None = None,
+                        tolerance: float | None = None) -> ExtrapolationResult:
+    """Like :func:`~dtcli.engine.extrapolate.extrapolate` in fixed mode, with halting.
+
+    The rule: an instance halts once its prediction has not changed for ``patience``
+    iterations or, with ``tolerance`` (for contractive nets such as DT-L, whose thought
+    converges), once the relative change of its thought ‖t_i − t_{i−1}‖/‖t_i‖ falls below it.
+    """
     if patience < 1:
         raise DtError(f"--patience must be at least 1, got {patience}")
+    if tolerance is not None and not tolerance > 0:
+        raise DtError(f"--tol must be positive, got {tolerance}")
     wanted = sorted(set(range(1, iters + 1) if isinstance(iters, int) else iters))
     last = wanted[-1]
     net.check_iters(last)
@@ -53,16 +61,19 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
             for i in range(1, last + 1):
                 if on_step is not None:
                     on_step((done + n_batch * i / last) / len(inputs))
-                thought = net.think(thought, encoded, i - 1)
+                before, thought = thought, net.think(thought, encoded, i - 1)
                 computed += len(x)
                 pred = problem.predict(net.answer(thought), x)
                 ok = problem.correct(pred, y)
-                if prev is not None:
-                    same = (pred == prev).reshape(len(pred), -1).all(1)
-                    stable = torch.where(same, stable + 1, torch.zeros_like(stable))
+                if tolerance is not None:
+                    halt = relative_change(before, thought) < tolerance
+                else:
+                    if prev is not None:
+                        same = (pred == prev).reshape(len(pred), -1).all(1)
+                        stable = torch.where(same, stable + 1, torch.zeros_like(stable))
+                    halt = stable >= patience
                 if i in slot:
                     counts[slot[i]] += frozen + ok.sum()
-                halt = stable >= patience
                 if i == last or not bool(halt.any()):
                     prev = pred
                     continue
@@ -82,16 +93,25 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
             done += n_batch
             if on_batch is not None:
                 on_batch(done, len(inputs), _result(wanted, done, counts, difficulty, patience,
-                                                    computed, halted_sum, last))
-    return _result(wanted, done, counts, difficulty, patience, computed, halted_sum, last)
+                                                    computed, halted_sum, last, tolerance))
+    return _result(wanted, done, counts, difficulty, patience, computed, halted_sum, last,
+                   tolerance)
 
 
-def _result(wanted, total, counts, difficulty, patience, computed, halted_sum, last):
+def relative_change(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
+    """Per instance ‖after − before‖ / ‖after‖ (the convergence of a contractive net)."""
+    diff = (after - before).float().reshape(len(after), -1).norm(dim=1)
+    return diff / after.float().reshape(len(after), -1).norm(dim=1).clamp_min(1e-12)
+
+
+def _result(wanted, total, counts, difficulty, patience, computed, halted_sum, last,
+            tolerance=None):
     fixed_cost = total * last
     return ExtrapolationResult(
         iters=list(wanted), total=total, correct=[int(v) for v in counts.cpu().tolist()],
         difficulty=difficulty,
-        extra={"mode": "halt", "patience": patience, "iterations_computed": computed,
+        extra={"mode": "halt", "patience": patience, "tolerance": tolerance,
+               "iterations_computed": computed,
                "iterations_fixed": fixed_cost,
                "compute_saved": 1.0 - computed / fixed_cost if fixed_cost else 0.0,
                "mean_halt_iteration": halted_sum / total if total else 0.0})

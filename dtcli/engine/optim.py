@@ -11,12 +11,27 @@ from dtcli.config import TrainConfig
 
 
 def param_groups(net: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
-    """One group, or two with the reference's throttle: recurrent parameters at lr / max_iters."""
-    if not cfg.throttle:
-        return [{"params": [p for p in net.parameters() if p.requires_grad]}]
-    recur = [p for n, p in net.named_parameters() if "recur" in n and p.requires_grad]
-    base = [p for n, p in net.named_parameters() if "recur" not in n and p.requires_grad]
-    return [{"params": base}, {"params": recur, "lr": cfg.lr / cfg.max_iters}]
+    """One group, or more: with the reference's throttle the recurrent parameters at
+    lr / max_iters; parameters the net exempts from weight decay (``weight_decay_exempt``,
+    e.g. DT-L's constrained weights) in a group without it."""
+    from dtcli.net import IterativeNet
+
+    exempt = {id(p) for p in net.weight_decay_exempt()} if isinstance(net, IterativeNet) else set()
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, p in net.named_parameters():
+        if not p.requires_grad:
+            continue
+        recur = cfg.throttle and "recur" in name
+        groups.setdefault((recur, id(p) in exempt), []).append(p)
+    out = []
+    for (recur, no_decay), params in sorted(groups.items()):
+        group: dict = {"params": params}
+        if recur:
+            group["lr"] = cfg.lr / cfg.max_iters
+        if no_decay:
+            group["weight_decay"] = 0.0
+        out.append(group)
+    return out
 
 
 def build_optimizer(net: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:

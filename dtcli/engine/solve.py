@@ -34,14 +34,16 @@ class SolveFrame:
 
 def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor | None = None,
           device: torch.device | None = None,
-          halt_patience: int | None = None) -> Iterator[SolveFrame]:
+          halt_patience: int | None = None,
+          halt_tolerance: float | None = None) -> Iterator[SolveFrame]:
     """Yield a :class:`SolveFrame` after each of ``iters`` iterations on one instance.
 
     ``delta_thought`` is ‖thought_i − thought_{i−1}‖₂ relative to ‖thought_{i−1}‖₂; ``changed``
     is the fraction of output positions whose prediction differs from the previous iteration
     (for iteration 1: from the head applied to the projection, iteration 0). With
     ``halt_patience`` K the solve stops once the prediction has not changed for K iterations
-    and, when the problem can verify an answer (a maze path from start to end), is verified.
+    and, when the problem can verify an answer (a maze path from start to end), is verified;
+    with ``halt_tolerance`` (contractive nets) once ``delta_thought`` falls below it.
     Memory does not grow with ``iters``: only the current frame is kept.
     """
     device = device or next(net.parameters()).device
@@ -78,5 +80,7 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
                              changed=float(changed), correct=correct, verified=verified,
                              stable=stable)
             if halt_patience is not None and stable >= halt_patience and verified is not False:
+                return
+            if halt_tolerance is not None and delta < halt_tolerance:
                 return
             prev_thought, prev_pred = thought, pred

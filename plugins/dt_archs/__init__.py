@@ -4,10 +4,10 @@ the depth-study families (MLP, ConvNet, ResNet, recurrent and feed-forward)."""
 from dtcli.api import hookimpl
 
 from dt_archs.depth_recipes import DEPTH_ARCHITECTURES
-from dt_archs.recipes import DT_ARCHITECTURES
+from dt_archs.recipes import DT_ARCHITECTURES, LIPSCHITZ_ARCHITECTURES
 
 
 @hookimpl
 def register_architectures(register):
-    for arch in (*DT_ARCHITECTURES, *DEPTH_ARCHITECTURES):
+    for arch in (*DT_ARCHITECTURES, *LIPSCHITZ_ARCHITECTURES, *DEPTH_ARCHITECTURES):
         register(arch)

@@ -67,3 +67,38 @@ DT_ARCHITECTURES = (
     DTFamily("ff-recall", recall=True, recurrent=False,
              summary="feed-forward twin of dt-recall: max_iters distinct blocks, shared recall conv"),
 )
+
+
+_CONTRACTION = Option("contraction", 0.9,
+                      help="Lipschitz bound of the recall conv; think is then at most "
+                           "1 - beta*(1 - contraction)-Lipschitz in the thought")
+
+
+class LipschitzFamily(Architecture):
+    """DT-L: a recall DT net whose recurrent map is a contraction (see lipschitz_nets)."""
+
+    name = "dt-l"
+    summary = "Lipschitz-stable DT net (DT-L): spectral norms, ELU, interpolated updates"
+    recurrent = True
+    kinds = frozenset({"sequence", "grid", "board"})
+    spatial_dims = frozenset({1, 2})
+    options = (_BLOCKS, _CONTRACTION)
+    family = "dt-l"
+
+    def build(self, problem, *, width: int, max_iters: int, depth: int | None = None,
+              blocks: int = 2, contraction: float = 0.9, **unused: Any):
+        from dt_archs.lipschitz_nets import LipschitzDTNet
+
+        if width < 2:
+            raise DtError(f"width must be at least 2, got {width}")
+        if blocks < 1:
+            raise DtError(f"blocks must be at least 1, got {blocks}")
+        if not 0 < contraction <= 1:
+            raise DtError(f"contraction must be in (0, 1], got {contraction}")
+        config = {"width": width, "max_iters": max_iters, "blocks": blocks,
+                  "contraction": float(contraction)}
+        return LipschitzDTNet(config, dims=problem.spatial_dims, in_channels=problem.in_channels,
+                              num_classes=problem.num_classes)
+
+
+LIPSCHITZ_ARCHITECTURES = (LipschitzFamily(),)

@@ -24,4 +24,9 @@ QUICK = {
     "eval_batch_size": 100,
 }
 
+# DT-L (Bear et al., NeurIPS 2024): alpha 0.5, Adam 1e-3, weight decay 2e-4 on the
+# unconstrained convs only (the net exempts its constrained ones), warm-up, step decay.
+QUICK["archs"] = {"dt-l": {"alpha": 0.5, "optimizer": "adam"}}
+PAPER["archs"] = {"dt-l": {"alpha": 0.5, "throttle": False, "lr_milestones": [30, 40]}}
+
 PRESETS = {"quick": QUICK, "paper": PAPER}

@@ -25,7 +25,11 @@ _QUICK = {
     "warmup_epochs": 1, "warmup_shape": "linear", "lr_decay": "cosine",
     "stop_at": 99.9, "stop_patience": 2, "train_count": 10000, "val_fraction": 0.1,
     "test_difficulties": ["128", "512"], "test_iters": 500, "test_count": 100,
+    # DT-L as described by Bear et al. (NeurIPS 2024): alpha 0.5, Adam 1e-3, weight decay on
+    # the unconstrained convs only (the net exempts its constrained ones)
+    "archs": {"dt-l": {"alpha": 0.5, "lr": 1e-3}},
 }
+_PAPER["archs"] = {"dt-l": {"alpha": 0.5, "lr": 1e-3, "weight_decay": 2e-4, "clip": None}}
 
 
 class PrefixSums(Problem):

@@ -1,0 +1,112 @@
+"""``dt study seeds``: the success rate of a recipe over seeds, per architecture."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json
+from dtcli.cli.plot import line_plot
+from dtcli.cli.setting_options import with_settings
+from dtcli.cli.study_cmd import StudyProgress
+from dtcli.errors import DtError
+
+#: the training settings a seeds study takes (the recipe every seed trains with)
+SEED_SETTINGS = ("epochs", "width", "max_iters", "alpha", "nk_sampling", "lr", "batch_size",
+                 "warmup_epochs", "train_count", "test_count", "test_iters", "train_difficulty",
+                 "stop_at", "stop_patience", "device", "threads")
+
+
+class SeedProgress(StudyProgress):
+    def on_study_start(self, plan, specs) -> None:
+        self.console.print(
+            f"[bold]seeds study[/] {plan.problem}: {', '.join(plan.archs)} × seeds "
+            f"{', '.join(map(str, plan.seeds))}: {len(specs)} runs → {plan.out}")
+        self.progress.start()
+        self.overall = self.progress.add_task("study", total=len(specs), status="")
+
+    def on_run_start(self, index, total, spec, state) -> None:
+        verb = {"done": "done", "resume": "resuming", "new": "training"}[state]
+        self.progress.update(self.overall, completed=index - 1, status=f"{verb} {spec.key}")
+
+    def on_run_end(self, index, total, spec, record) -> None:
+        self.clear_current()
+        self.progress.update(self.overall, completed=index)
+        mark = "[green]success[/]" if record["success"] else "[red]failure[/]"
+        train = record["final_train_acc"]
+        self.progress.console.print(
+            f"  {spec.key:<20} peak {record['peak']:5.1f}% at {record['peak_iter']}   {mark}"
+            f"   train {'-' if train is None else f'{train:.1f}%'}")
+
+
+def seeds(
+    problem: str = typer.Argument(..., help="Problem, e.g. prefix-sums or mazes."),
+    arch: str = typer.Option(..., "--arch", "-a", help="Architectures, comma-separated: dt-recall,dt-l."),
+    seeds_: str = typer.Option("5", "--seeds", "-s", help="A count (5 = 0..4) or a list of seeds."),
+    preset: Optional[str] = typer.Option(None, "--preset", "-p", help="quick or paper (default: quick on CPU)."),
+    option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
+    test_difficulty: Optional[str] = typer.Option(None, "--test-difficulty", help="Where success is judged (default: the recipe's first test difficulty)."),
+    success_at: float = typer.Option(99.0, "--success-at", help="A run succeeds when its test accuracy reaches this (%)..."),
+    max_iter: Optional[int] = typer.Option(None, "--max-iter", help="...at some iteration up to this (default: all it was tested on)."),
+    min_train_acc: float = typer.Option(99.0, "--min-train-acc", help="The authors' filter, reported beside: runs whose final training accuracy reached this (%)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Study directory (default studies/<problem>-seeds); re-running resumes it."),
+    json_out: bool = typer.Option(False, "--json"),
+    settings: dict = None,
+) -> None:
+    """Train N seeds of one recipe per architecture and report how often it succeeds: the
+    success rate, the distribution of peak accuracy, mean ± s.e., the authors' filter's
+    effect, and every run's curve. Writes results.json and results.csv; resumable."""
+    from dtcli.seed_study import SeedPlan, run_seed_study
+    from dtcli.study import parse_seeds
+
+    overrides = dict(settings or {})
+    if test_difficulty:
+        overrides["test_difficulties"] = [test_difficulty]
+    if max_iter is not None and max_iter < 1:
+        raise DtError(f"--max-iter must be at least 1, got {max_iter}")
+    archs = [a.strip() for a in arch.split(",") if a.strip()]
+    plan = SeedPlan(problem=problem, archs=archs, seeds=parse_seeds(seeds_),
+                    out=out or Path("studies") / f"{problem}-seeds", preset=preset,
+                    problem_options=parse_option_pairs(option), overrides=overrides,
+                    success_at=success_at, max_iter=max_iter, min_train_acc=min_train_acc)
+    view = SeedProgress(err_console if json_out else console)
+    try:
+        doc = run_seed_study(plan, listener=view)
+    finally:
+        view.stop()
+    if json_out:
+        print_json(doc)
+        return
+    show(doc)
+
+
+def show(doc: dict[str, Any]) -> None:
+    study = doc["study"]
+    limit = f" by iteration {study['max_iter']}" if study["max_iter"] else ""
+    table = Table(title=f"{study['problem']}: success = test accuracy ≥ {study['success_at']:g}%"
+                        f"{limit}")
+    for col in ("arch", "runs", "success rate", "peak % min / median / max", "peak % mean ± s.e.",
+                f"train ≥ {study['min_train_acc']:g}%: successes / runs"):
+        table.add_column(col, justify="left" if col == "arch" else "right")
+    for r in doc["summary"]:
+        se = "" if r["peak_se"] is None else f" ± {r['peak_se']:.1f}"
+        table.add_row(r["arch"], str(r["runs"]),
+                      f"{r['successes']}/{r['runs']} ({100 * r['success_rate']:.0f}%)",
+                      f"{r['peak_min']:.1f} / {r['peak_median']:.1f} / {r['peak_max']:.1f}",
+                      f"{r['peak_mean']:.1f}{se}",
+                      f"{r['filtered_successes']}/{r['filtered_runs']}")
+    console.print(table)
+    series = {f"{r['arch']} s{r['seed']}": (r["iters"], r["accuracy"]) for r in doc["runs"]}
+    if series:
+        console.print(line_plot(series, title="test accuracy vs iterations, every run",
+                                xlabel="iteration", ylabel="%", ylim=(0, 100),
+                                width=min(console.width, 100)))
+    state = "complete" if doc["complete"] else "incomplete (run the same command to continue)"
+    console.print(f"study {state}: {Path(study['out']) / 'results.json'}, results.csv")
+
+
+def register(study_app: typer.Typer) -> None:
+    study_app.command("seeds")(with_settings(SEED_SETTINGS)(seeds))

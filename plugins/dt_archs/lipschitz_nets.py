@@ -1,0 +1,126 @@
+"""DT-L: a deep thinking net whose recurrent map is a contraction in the thought.
+
+After Bear, Prügel-Bennett and Hare (NeurIPS 2024, "Rethinking Deep Thinking: Stable Learning
+of Algorithms using Lipschitz Constraints"), from the paper's description (its code is not
+released). What the description fixes: spectral normalisation on the recurrent block's convs,
+1-Lipschitz activations (ELU), a learnable linear interpolation between the previous thought
+and the block's output in place of the additive residual, batch normalisation on the input
+projection and the non-recurrent convs, bias on the recall convs. What it leaves open, chosen
+here (and made options):
+
+- a conv's operator norm is bounded by torch's spectral norm of its weight reshaped to
+  (out, in·k^d) times sqrt(k^d) (the conv applies that matrix to k^d shifted copies of its
+  input): each recurrent conv is scaled by 1/sqrt(k^d) after spectral normalisation, so it is
+  at most 1-Lipschitz; the recall conv is further scaled by ``contraction`` (default 0.9);
+- the residual blocks inside an iteration also interpolate (h + β·(g(h) − h)), each β a
+  sigmoid of a learned scalar, so every block is at most 1-Lipschitz.
+
+So ``think`` is at most ``1 − β·(1 − contraction)``-Lipschitz in the thought: a contraction,
+whose iterates converge to a unique fixed point for each input (tests check it with the
+Jacobian power iteration of ``dt analyze stability``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from dtcli.api import IterativeNet
+
+
+def _conv(dims: int, c_in: int, c_out: int, bias: bool = False) -> nn.Module:
+    cls = nn.Conv1d if dims == 1 else nn.Conv2d
+    return cls(c_in, c_out, kernel_size=3, stride=1, padding=1, bias=bias)
+
+
+def _norm(dims: int, width: int) -> nn.Module:
+    return nn.BatchNorm1d(width) if dims == 1 else nn.BatchNorm2d(width)
+
+
+class BoundedConv(nn.Module):
+    """A 3-wide convolution whose operator norm is at most ``bound`` (see the module doc)."""
+
+    def __init__(self, dims: int, c_in: int, c_out: int, *, bound: float = 1.0,
+                 bias: bool = False) -> None:
+        super().__init__()
+        self.conv = spectral_norm(_conv(dims, c_in, c_out, bias))
+        self.scale = bound / math.sqrt(3 ** dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x) * self.scale
+
+
+def _mix(logit: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(logit)
+
+
+class LipschitzBlock(nn.Module):
+    """h + β·(ELU(conv2(ELU(conv1(h)))) − h): at most 1-Lipschitz for β in (0, 1)."""
+
+    def __init__(self, dims: int, width: int) -> None:
+        super().__init__()
+        self.conv1 = BoundedConv(dims, width, width)
+        self.conv2 = BoundedConv(dims, width, width)
+        self.mix = nn.Parameter(torch.zeros(()))
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        g = F.elu(self.conv2(F.elu(self.conv1(h))))
+        return h + _mix(self.mix) * (g - h)
+
+
+class LipschitzDTNet(IterativeNet):
+    """Projection (conv, BN, ELU) → think = interpolate(thought, blocks(ELU(recall(thought, x))))
+    → head (convs with BN and ELU)."""
+
+    recurrent = True
+    layers_before = 1
+    layers_after = 3
+
+    def __init__(self, config: dict[str, Any], *, dims: int, in_channels: int,
+                 num_classes: int) -> None:
+        super().__init__(config)
+        self.dims = dims
+        width = config["width"]
+        self.layers_per_iter = 2 * config["blocks"] + 1
+        self.projection = nn.Sequential(_conv(dims, in_channels, width), _norm(dims, width),
+                                        nn.ELU())
+        self.recall_conv = BoundedConv(dims, width + in_channels, width,
+                                       bound=config["contraction"], bias=True)
+        self.recur_blocks = nn.ModuleList(LipschitzBlock(dims, width)
+                                          for _ in range(config["blocks"]))
+        self.mix = nn.Parameter(torch.zeros(()))
+        mid = (width, max(width // 2, 2)) if dims == 1 else (32, 8)
+        self.head = nn.Sequential(_conv(dims, width, mid[0]), _norm(dims, mid[0]), nn.ELU(),
+                                  _conv(dims, mid[0], mid[1]), _norm(dims, mid[1]), nn.ELU(),
+                                  _conv(dims, mid[1], num_classes))
+
+    def start(self, x: torch.Tensor) -> torch.Tensor:
+        return self.projection(x)
+
+    def think(self, thought: torch.Tensor, x: Any, i: int) -> torch.Tensor:
+        h = F.elu(self.recall_conv(torch.cat([thought, x], 1)))
+        for block in self.recur_blocks:
+            h = block(h)
+        return thought + _mix(self.mix) * (h - thought)
+
+    def answer(self, thought: torch.Tensor) -> torch.Tensor:
+        return self.head(thought)
+
+    def contraction_bound(self) -> float:
+        """The Lipschitz constant ``think`` is guaranteed not to exceed (in the thought)."""
+        beta = float(_mix(self.mix).detach())
+        return 1.0 - beta * (1.0 - self.config["contraction"])
+
+    def weight_decay_exempt(self) -> list[nn.Parameter]:
+        """The constrained (spectrally normalised) weights and the mixing logits: the paper
+        decays the unconstrained convs only."""
+        exempt = [self.mix]
+        for module in (self.recall_conv, *self.recur_blocks):
+            exempt += [p for n, p in module.named_parameters() if "original" in n or
+                       n.endswith("mix")]
+        return exempt
