@@ -89,7 +89,9 @@ def show(name: str = typer.Argument(..., help="Zoo model name.",
     epochs = f"{t['epochs']} epochs" if ran == t["epochs"] else f"{ran} of {t['epochs']} epochs"
     console.print(f"  trained on {t['problem']} difficulty {trained} with max_iters "
                   f"{t['max_iters']}, width {t['width']}, alpha {t['alpha']}, {t['optimizer']} lr "
-                  f"{t['lr']}, batch {t['batch_size']}, {epochs}, {t['train_count']:,} instances")
+                  f"{t['lr']}, batch {t['batch_size']}, {epochs}, "
+                  + ("all its instances" if t['train_count'] >= 10**9 else
+                     f"{t['train_count']:,} instances"))
     if info:
         console.print(f"  command: {info.get('command')}")
         console.print(f"  training time {info.get('seconds', 0) / 60:.1f} min on "

@@ -202,10 +202,11 @@ class Images(Problem):
 
     # -- presentation ----------------------------------------------------------------------
 
-    def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None):
+    def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None,
+               fit=None):
         from dt_images.render import render_image
 
         as_np = lambda t: None if t is None else t.detach().cpu().numpy()  # noqa: E731
         return render_image(as_np(inputs), self.class_names, self.spec.mean, self.spec.std,
                             self.option_values["normalize"], prediction=as_np(prediction),
-                            target=as_np(target), probabilities=as_np(probabilities))
+                            target=as_np(target), probabilities=as_np(probabilities), fit=fit)

@@ -74,13 +74,25 @@ def classes_text(names, probabilities=None, prediction=None, target=None) -> Tex
     return text
 
 
+#: columns the class list beside the picture takes (name, bar, percentage, padding)
+CLASS_COLUMNS = 44
+
+
 def render_image(image, names, mean, std, normalized: bool, prediction=None, target=None,
-                 probabilities=None, title: str = "") -> Table:
+                 probabilities=None, title: str = "", fit: tuple[int, int] | None = None) -> Table:
+    """The picture (blown up by a whole factor to fill ``fit`` beside the class list) and the
+    class probabilities."""
     grid = Table.grid(padding=(0, 3))
     grid.add_column()
     grid.add_column()
     rgb = to_rgb(np.asarray(image), mean, std, normalized)
-    grid.add_row(image_text(rgb), classes_text(names, probabilities, prediction, target))
+    width = 16
+    if fit is not None:  # a half-block line holds two pixel rows
+        h, w = rgb.shape[:2]
+        scale = max(1, min((fit[0] - CLASS_COLUMNS) // w, (2 * fit[1]) // h))
+        width = w * scale
+    grid.add_row(image_text(rgb, min_width=width),
+                 classes_text(names, probabilities, prediction, target))
     if title:
         grid.title = title
     return grid
