@@ -4,13 +4,13 @@ reference's make_table summary (peak accuracy and where it is reached, grouped o
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 from dtcli import models, runs, zoo
 from dtcli.errors import DtError
+from dtcli.study import mean_se
 
 #: settings that make two runs "the same setting" apart from their seed
 GROUP_KEYS = ("problem", "arch", "width", "max_iters", "alpha", "train_difficulty", "nk_sampling",
@@ -132,16 +132,6 @@ def apply_filter(curves: list[Curve], min_train_acc: float | None) -> tuple[list
         return curves, []
     kept = [c for c in curves if c.train_acc is None or c.train_acc >= min_train_acc]
     return kept, [c for c in curves if c not in kept]
-
-
-def mean_se(values: list[float]) -> tuple[float, float | None]:
-    """Mean and standard error (None for a single value)."""
-    n = len(values)
-    mean = sum(values) / n
-    if n < 2:
-        return mean, None
-    var = sum((v - mean) ** 2 for v in values) / (n - 1)
-    return mean, math.sqrt(var / n)
 
 
 def summary_rows(curves: list[Curve]) -> list[dict[str, Any]]:

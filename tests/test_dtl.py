@@ -23,12 +23,15 @@ def test_dtl_passes_the_kit_and_is_a_contraction(registry, problem, difficulty):
     torch.manual_seed(0)
     net = arch.build(p, width=8, max_iters=4).eval()
     x, _ = p.generate(p.parse_difficulty(difficulty), 4, seed=1)
-    x = x.float()
+    assert lipschitz_after(net, x.float(), 25) < net.contraction_bound() < 1.0
+
+
+def lipschitz_after(net, x: torch.Tensor, iters: int) -> float:
+    """The largest local Lipschitz estimate of think at the thought after ``iters``."""
     thought = net.start(x)
-    for i, thought in net.iterate(x, 25, thought):
+    for _, thought in net.iterate(x, iters, thought):
         pass
-    lipschitz = think_lipschitz(net, thought, net.encode_input(x), 0, steps=25)
-    assert float(lipschitz.max()) < net.contraction_bound() < 1.0
+    return float(think_lipschitz(net, thought, net.encode_input(x), 0, steps=25).max())
 
 
 def test_trained_dtl_stays_a_contraction(registry, tmp_path):
@@ -44,12 +47,7 @@ def test_trained_dtl_stays_a_contraction(registry, tmp_path):
     loaded = load_model(tmp_path / "run")
     net, p = loaded.net, loaded.problem
     x, _ = p.dataset("test", 14, 6, seed=0)
-    x = x.float()
-    thought = net.start(x)
-    for _, thought in net.iterate(x, 30, thought):
-        pass
-    lipschitz = think_lipschitz(net, thought, net.encode_input(x), 0, steps=25)
-    assert float(lipschitz.max()) < net.contraction_bound() < 1.0
+    assert lipschitz_after(net, x.float(), 30) < net.contraction_bound() < 1.0
 
 
 def test_weight_decay_skips_the_constrained_weights(registry):

@@ -254,8 +254,7 @@ class SolveScreen(Screen):
         self.update_curves(now=now)
 
     def instance_room(self) -> tuple[int, int] | None:
-        """The instance pane's inner size: a maze is drawn as large as fits (a big one
-        shrunk into it, the path kept visible)."""
+        """The instance pane's inner size: an instance is drawn as large as fits."""
         size = self.query_one("#instance-pane").content_size
         return (size.width, size.height) if size.width and size.height else None
 

@@ -13,7 +13,7 @@ import chess
 import numpy as np
 
 from dt_chess.encoding import frame_square, move_between
-from dt_chess.render import BOTH, DARK, LEGAL, LIGHT, PREDICTED, SOLUTION
+from dt_chess.render import square_colour
 
 SQUARE, MARGIN, FOOTER = 40, 14, 20  # pixels
 FILLED = dict(zip(chess.PIECE_TYPES, "♟♞♝♜♛♚"))
@@ -63,16 +63,7 @@ def board_image(board: chess.Board, known: bool, top2: np.ndarray | None,
             file = col if white_view else 7 - col
             square = chess.square(file, rank)
             dark = (rank + file) % 2 == 0
-            if square in solution and (square in predicted or square in best):
-                bg = BOTH[dark]
-            elif square in predicted:
-                bg = PREDICTED[dark]
-            elif square in best:
-                bg = LEGAL[dark]
-            elif square in solution:
-                bg = SOLUTION[dark]
-            else:
-                bg = DARK if dark else LIGHT
+            bg = square_colour(square, dark, solution, predicted, best)
             x0, y0 = MARGIN + col * SQUARE, row * SQUARE
             draw.rectangle((x0, y0, x0 + SQUARE - 1, y0 + SQUARE - 1), fill=_hex(bg))
             piece = board.piece_at(square)

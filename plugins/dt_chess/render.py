@@ -43,16 +43,7 @@ def board_text(board: chess.Board, predicted: set[int], solution: set[int],
         for file in files:
             square = chess.square(file, rank)
             dark = (rank + file) % 2 == 0
-            if square in solution and (square in predicted or square in legal_move):
-                bg = BOTH[dark]
-            elif square in predicted:
-                bg = PREDICTED[dark]
-            elif square in legal_move:
-                bg = LEGAL[dark]
-            elif square in solution:
-                bg = SOLUTION[dark]
-            else:
-                bg = DARK if dark else LIGHT
+            bg = square_colour(square, dark, solution, predicted, legal_move)
             piece = board.piece_at(square)
             glyph = GLYPHS[piece.color][piece.piece_type] if piece else " "
             fg = (WHITE_PIECE if piece and piece.color == chess.WHITE else BLACK_PIECE)
@@ -64,6 +55,20 @@ def board_text(board: chess.Board, predicted: set[int], solution: set[int],
 
 def _san(board: chess.Board, move: chess.Move | None) -> str:
     return board.san(move) if move is not None else "?"
+
+
+def square_colour(square, dark: bool, solution, predicted, legal_move) -> str:
+    """A square's background: the solution and the prediction agreeing, the prediction, the
+    legal move it was decoded to, the solution alone, or the plain board."""
+    if square in solution and (square in predicted or square in legal_move):
+        return BOTH[dark]
+    if square in predicted:
+        return PREDICTED[dark]
+    if square in legal_move:
+        return LEGAL[dark]
+    if square in solution:
+        return SOLUTION[dark]
+    return DARK if dark else LIGHT
 
 
 def render_position(board: chess.Board, known: bool, predicted_top2: np.ndarray | None,
