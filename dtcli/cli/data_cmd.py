@@ -19,10 +19,19 @@ data_app = typer.Typer(help="Generate, show, import, fetch and inspect problem d
 
 @contextmanager
 def counting_bar(description: str, total: int | None) -> Iterator:
-    """A Rich progress bar on stderr driven by ``progress(done, total)`` calls."""
+    """A Rich progress bar on stderr driven by ``progress(done, total)`` calls (a plain line
+    every ~10 s when stderr is not a terminal)."""
     from dtcli.cli.common import err_console
-    from dtcli.cli.progress import make_progress
+    from dtcli.cli.progress import PlainLines, make_progress
 
+    if not err_console.is_terminal:
+        plain = PlainLines(err_console)
+
+        def report(done: int, total: int | None = total) -> None:
+            plain.report(f"{description}: {done}/{total or '?'}", done / total if total else 0.0)
+
+        yield report
+        return
     bar = make_progress(err_console)
     task = bar.add_task(description, total=total, status="")
     with bar:
