@@ -65,8 +65,10 @@ def test_train_then_test_and_solve(cli, tmp_path):
                          "--mode", "fixed", "--mode", "max-conf", "--json").stdout)
     assert res["iters"] == list(range(1, 11)) and res["total"] == 16
     assert len(res["max-conf"]["accuracy"]) == 10
-    text = cli("test", run, "-d", "12", "--iters", "1:40", "--count", "8").stdout
-    assert "best" in text and "iteration" in text
+    result = cli("test", run, "-d", "12", "--iters", "1:40", "--count", "8")
+    assert "best" in result.stdout and "iteration" in result.stdout
+    # not a terminal: plain progress lines, at least one when the pass starts and one at its end
+    assert ": 0% after 0:00" in result.stderr and ": 100% after" in result.stderr
     halted = json.loads(cli("test", run, "-d", "12", "--iters", "1:20", "--count", "8",
                             "--mode", "halt", "-k", "2", "--json").stdout)
     assert len(halted["halt"]["accuracy"]) == 20 and 0 <= halted["halt"]["compute_saved"] < 1

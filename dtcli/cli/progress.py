@@ -53,7 +53,7 @@ class PlainLines:
             return
         self.last = now
         elapsed = now - self.began
-        eta = elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        eta = elapsed * (1 - fraction) / fraction if 0 < fraction < 1 else None
         self.console.print(f"{text}: {100 * fraction:.0f}% after {fmt_time(elapsed)}"
                            + ("" if eta is None else f", about {fmt_time(eta)} left"),
                            highlight=False)
@@ -179,4 +179,7 @@ def extrapolation_bar(console: Console, description: str, total: int) -> Iterato
         with bar.progress:
             yield bar
     else:
+        # a line when it starts and one when it ends, so that even a short pass leaves a trace
+        bar.plain.report(description, 0.0, force=True)
         yield bar
+        bar.plain.report(f"{description}{' · ' + bar.best if bar.best else ''}", 1.0, force=True)
