@@ -58,6 +58,15 @@ class DtApp(App):
         keep every control), short under 32 lines."""
         self.set_class(event.size.width < NARROW, "-narrow")
         self.set_class(event.size.height < SHORT, "-short")
+        for screen in self.screen_stack:
+            self.compact_forms(screen)
+
+    def compact_forms(self, screen: Any) -> None:
+        """On short terminals the form controls drop their borders (one line each instead of
+        three), so that the curves below keep enough rows to be read."""
+        short = self.size.height < SHORT
+        for widget in screen.query(".form Input, .form Select, .form Button"):
+            widget.compact = short
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Save an SVG of the screen in the current directory (or --screenshot-dir) and say

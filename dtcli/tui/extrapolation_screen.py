@@ -79,6 +79,7 @@ class ExtrapolationScreen(Screen):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
+        self.app.compact_forms(self)
         self.model_changed()
         self.query_one("#ex-run", Button).focus()  # r and c work at once; tab reaches the fields
 

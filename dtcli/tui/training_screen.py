@@ -95,6 +95,7 @@ class TrainingScreen(Screen):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
+        self.app.compact_forms(self)
         self.fill_choices(self.query_one("#train-problem", Select).value)
         self.query_one("#train-start", Button).focus()  # s works at once; tab reaches the rest
         self.query_one("#train-progress", ProgressBar).update(total=1, progress=0)
