@@ -112,6 +112,15 @@ def _check_card(doc: Any, where: str) -> None:
              and all(isinstance(a, (int, float)) and 0 <= a <= 100 for a in row["accuracy"])
              and isinstance(row.get("count", ext["count"]), int)
              and row.get("count", ext["count"]) > 0, "extrapolation.results")
+        n_iters = len(row["iters"])
+        if "verified" in row:
+            need(isinstance(row["verified"], list) and len(row["verified"]) == n_iters,
+                 "extrapolation.results.verified")
+        for band in row.get("bands", []):
+            need(isinstance(band, dict) and isinstance(band.get("label"), str)
+                 and isinstance(band.get("count"), int)
+                 and all(len(band.get(key, [])) == n_iters for key in ("accuracy",)),
+                 "extrapolation.results.bands")
         curve = row.get("curve")
         if curve is not None:
             need(isinstance(curve, dict) and isinstance(curve.get("iters"), list)
@@ -176,20 +185,33 @@ def allowed_range(card_pct: float, card_count: int, measured_count: int) -> tupl
 
 
 def claims(ext: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every figure a card states, as ``{difficulty, count, iters, accuracy, kind}`` rows: its
-    table rows, and for each curve its accuracy at the table's iterations and at its best."""
+    """Every figure a card states, as ``{difficulty, count, iters, accuracy, kind, row, metric,
+    band}`` rows: its table rows (with their verified figures and rating bands, when the card
+    has them), and for each curve its accuracy at the table's iterations and at its best.
+    ``row`` is the index of the card's result the claim comes from."""
     table_iters = sorted({i for row in ext["results"] for i in row["iters"]})
     out = []
-    for row in ext["results"]:
+    for k, row in enumerate(ext["results"]):
         n = row.get("count", ext["count"])
+        base = {"difficulty": row["difficulty"], "row": k, "band": None, "metric": "fixed"}
         if row["iters"]:
-            out.append({"difficulty": row["difficulty"], "count": n, "iters": list(row["iters"]),
+            out.append({**base, "count": n, "iters": list(row["iters"]),
                         "accuracy": list(row["accuracy"]), "kind": "table"})
+            if "verified" in row:
+                out.append({**base, "count": n, "iters": list(row["iters"]),
+                            "accuracy": list(row["verified"]), "kind": "table",
+                            "metric": "verified"})
+            for band in row.get("bands", []):
+                for metric, key in (("fixed", "accuracy"), ("verified", "verified")):
+                    if key in band:
+                        out.append({**base, "count": band["count"], "iters": list(row["iters"]),
+                                    "accuracy": list(band[key]), "kind": "band",
+                                    "band": band["label"], "metric": metric})
         curve = row.get("curve")
         if curve and not row["iters"]:
             acc = dict(zip(curve["iters"], curve["accuracy"]))
             best = max(curve["iters"], key=lambda i: (acc[i], -i))
             iters = sorted({i for i in table_iters if i in acc} | {best})
-            out.append({"difficulty": row["difficulty"], "count": curve.get("count", n),
-                        "iters": iters, "accuracy": [acc[i] for i in iters], "kind": "curve"})
+            out.append({**base, "count": curve.get("count", n), "iters": iters,
+                        "accuracy": [acc[i] for i in iters], "kind": "curve"})
     return out

@@ -93,3 +93,25 @@ def test_solve_a_dataset_instance(cli, chess_run):
     result = cli("solve", run_dir, "-d", "80:103", "--iters", "2", "--fps", "0")
     assert result.exit_code == 0, result.output
     assert "to move" in result.output and "solution:" in result.output
+
+
+def test_zoo_card_holds_rating_bands_and_legal_moves(cli, chess_run, tmp_path, monkeypatch):
+    """A chess card states exact and legal-move accuracy per rating band; dt zoo test re-measures
+    every one of those claims (on the card's own seed: exactly)."""
+    run_dir, _ = chess_run
+    monkeypatch.setenv("DT_ZOO_DIR", str(tmp_path / "zoo"))
+    (tmp_path / "zoo").mkdir()
+    added = cli("zoo", "add", run_dir, "--name", "tiny-chess", "-d", "1000-2999@40",
+                "--iters", "1,3", "--curve", "0", "--verified", "--seed", "3")
+    assert added.exit_code == 0, added.output
+    row = json.loads(cli("zoo", "show", "tiny-chess", "--json").stdout)["extrapolation"]["results"][0]
+    assert len(row["verified"]) == 2 and all(v >= a for v, a in zip(row["verified"], row["accuracy"]))
+    assert sum(b["count"] for b in row["bands"]) == row["count"]
+    assert all(len(b["verified"]) == 2 for b in row["bands"])
+    same = json.loads(cli("zoo", "test", "tiny-chess", "--seed", "3", "--json").stdout)
+    kinds = [(c["kind"], c["metric"]) for c in same["card"]]
+    assert kinds[:2] == [("table", "fixed"), ("table", "verified")]
+    assert kinds.count(("band", "verified")) == len(row["bands"])
+    assert [m["accuracy"] for m in same["measured"]] == [c["accuracy"] for c in same["card"]]
+    shown = cli("zoo", "show", "tiny-chess").stdout
+    assert "legal move" in shown and row["bands"][0]["label"] in shown

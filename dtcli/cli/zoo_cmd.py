@@ -103,7 +103,7 @@ def show(name: str = typer.Argument(..., help="Zoo model name.",
     if ext is None:
         console.print("  (this card has no extrapolation table)")
         return
-    show_table(ext, None)
+    show_table(ext, None, verify_name_of(doc["problem"]))
     series = {f"{r['difficulty']}": (r["curve"]["iters"], r["curve"]["accuracy"])
               for r in ext["results"] if r.get("curve")}
     if series:
@@ -164,7 +164,18 @@ def train_difficulty(doc: dict) -> str:
     return str(problem.default_train_difficulty) if problem is not None else "default"
 
 
-def show_table(ext: dict, measured: list[dict] | None) -> bool:
+def claim_label(claim: dict, verify_name: str = "verified") -> str:
+    """How a card claim reads in a table: its difficulty, and where it applies to a part of
+    the set or to another check, which (a rating band, a legal move)."""
+    text = str(claim["difficulty"]) + (" (curve)" if claim["kind"] == "curve" else "")
+    if claim.get("band") is not None:
+        text += f" · {claim['band']}"
+    if claim.get("metric") == "verified":
+        text += f" · {verify_name}"
+    return text
+
+
+def show_table(ext: dict, measured: list[dict] | None, verify_name: str = "verified") -> bool:
     """The card's claims (and measured figures beside them); True when every one agrees
     with its card figure given both counts (:func:`dtcli.zoo.agrees`)."""
     from dtcli.zoo import agrees, allowed_range, claims
@@ -182,22 +193,30 @@ def show_table(ext: dict, measured: list[dict] | None) -> bool:
     ok = True
     rows = claims(ext)
     for k, row in enumerate(rows):
-        where = "" if row["kind"] == "table" else " (curve)"
         for j, it in enumerate(row["iters"]):
-            cells = [f"{row['difficulty']}{where}", str(row["count"]), str(it),
+            cells = [claim_label(row, verify_name), str(row["count"]), str(it),
                      f"{row['accuracy'][j]:.1f}"]
             if measured is not None:
                 m = measured[k]
                 got = m["accuracy"][j]
                 delta = got - row["accuracy"][j]
-                good = agrees(row["accuracy"][j], row["count"], got, m["count"])
-                lo, hi = allowed_range(row["accuracy"][j], row["count"], m["count"])
+                good = m["count"] > 0 and agrees(row["accuracy"][j], row["count"], got,
+                                                  m["count"])
+                lo, hi = allowed_range(row["accuracy"][j], row["count"], max(m["count"], 1))
                 ok &= good
-                cells += [f"{got:.1f}", f"[{'green' if good else 'red'}]{delta:+.1f}[/]",
-                          f"{lo:.1f}–{hi:.1f}"]
+                cells += [f"{got:.1f}" if m["count"] else "none",
+                          f"[{'green' if good else 'red'}]{delta:+.1f}[/]", f"{lo:.1f}–{hi:.1f}"]
             table.add_row(*cells)
     console.print(table)
     return ok
+
+
+def verify_name_of(problem_name: str) -> str:
+    """What a problem calls its second check (``verified``, chess: ``legal move``)."""
+    from dtcli.plugins import get_registry
+
+    cls = get_registry().problems.get(problem_name)
+    return getattr(cls, "verify_name", "verified") if cls is not None else "verified"
 
 
 @zoo_app.command("test")
@@ -225,19 +244,26 @@ def test(name: str = typer.Argument(..., help="Zoo model name.",
     if count is not None and count <= 0:
         raise DtError(f"--count must be positive, got {count}")
     loaded = load_model(name, device=resolve_device(device))
-    measured = []
-    for row in zoo.claims(ext):
-        n = count or row["count"]
+    claims = zoo.claims(ext)
+    measured: list[dict | None] = [None] * len(claims)
+    for k, row in enumerate(ext["results"]):  # one pass per card row answers all its claims
+        mine = [j for j, c in enumerate(claims) if c["row"] == k]
+        if not mine:
+            continue
+        iters = sorted({i for j in mine for i in claims[j]["iters"]})
+        n = count or claims[mine[0]]["count"]
+        verified = any(claims[j]["metric"] == "verified" for j in mine)
         label = f"{name}: {loaded.problem.describe_difficulty(row['difficulty'])}, {n} instances"
         with extrapolation_bar(err_console, label, n) as on_batch:
-            measured.append(zoo_build.measure(loaded, row["difficulty"], row["iters"], n, seed,
-                                        ext["mode"], on_batch=on_batch,
-                                                        on_step=on_batch.step))
+            got = zoo_build.measure(loaded, row["difficulty"], iters, n, seed, ext["mode"],
+                                    verified=verified, on_batch=on_batch, on_step=on_batch.step)
+        for j in mine:
+            measured[j] = zoo_build.pick(got, claims[j])
     if json_out:
-        print_json({"name": name, "seed": seed, "card": zoo.claims(ext), "measured": measured})
+        print_json({"name": name, "seed": seed, "card": claims, "measured": measured})
         return
     console.print(f"measured on fresh data: seed {seed}")
-    ok = show_table(ext, measured)
+    ok = show_table(ext, measured, verify_name_of(doc["problem"]))
     console.print("[bold green]every figure reproduced within its tolerance[/]" if ok else
                   "[bold red]some figures differ by more than their tolerance[/]")
     if not ok:
@@ -259,6 +285,9 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
         count: int = typer.Option(1000, "--count", "-n", help="Instances behind each table row (D@COUNT overrides)."),
         seed: int = typer.Option(1000, help="Test-data seed recorded on the card."),
         mode: str = typer.Option("fixed", help="fixed or max-conf."),
+        verified: bool = typer.Option(False, "--verified",
+                                      help="Also record the problem's second check at the "
+                                           "table's iterations (chess: a legal move)."),
         summary: str = typer.Option("", help="One line for `dt zoo list`."),
         note: str = typer.Option("", help="Anything a reader must know about the training "
                                           "(e.g. stopped early), shown by `dt zoo show`."),
@@ -285,7 +314,8 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
         label = f"{name}: {loaded.problem.describe_difficulty(d)}"
         with extrapolation_bar(err_console, label, n) as on_batch:
             results.append(zoo_build.measure(loaded, d, row_iters, n, seed, mode, curve=curve,
-                                       on_batch=on_batch, on_step=on_batch.step))
+                                             verified=verified, on_batch=on_batch,
+                                             on_step=on_batch.step))
     history = runs.read_metrics(run)
     doc = runs.read_run_config(run)
     training = {"command": doc.get("info", {}).get("command"),
