@@ -22,6 +22,15 @@ _PLOT = "Also write a figure: FILE.png, .svg or .pdf."
 _JSON = "Print the result as JSON."
 _DEVICE = "auto | cpu | cuda | mps."
 
+# the options every analysis takes, declared once (Typer reads them as parameter defaults)
+MODEL = typer.Argument(..., help=_MODEL)
+OPTIONS = typer.Option(None, "-o", "--option", help=OPTION_HELP)
+BATCH = typer.Option(None, "--batch-size", "-b")
+DEVICE = typer.Option("auto", help=_DEVICE)
+THREADS = typer.Option(None, help="Torch threads.")
+JSON = typer.Option(False, "--json", help=_JSON)
+PLOT = typer.Option(None, "--plot", help=_PLOT)
+
 
 def _setup(device: str, threads: int | None, plot: Path | None):
     """Threads, the device, and a --plot path checked before any work."""
@@ -86,19 +95,19 @@ def _emit(doc: dict[str, Any], json_out: bool, view: Any, plot: Path | None,
 
 @analyze_app.command("reuse")
 def reuse(
-    model: str = typer.Argument(..., help=_MODEL),
+    model: str = MODEL,
     count: int = typer.Option(1000, "--count", "-n", help="Test instances."),
     iters: Optional[int] = typer.Option(None, "--iters", "-i", help="Iterations (default: the trained max_iters)."),
     threshold: float = typer.Option(0.2, help="A filter is reused if its least active iteration keeps this fraction of its peak."),
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty of the test data."),
     control_seed: int = typer.Option(0, "--control-seed", help="Seed of the untrained twin's initialisation."),
     seed: int = typer.Option(0, help="Seed of the test data."),
-    option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b"),
-    device: str = typer.Option("auto", help=_DEVICE),
-    threads: Optional[int] = typer.Option(None, help="Torch threads."),
-    json_out: bool = typer.Option(False, "--json", help=_JSON),
-    plot: Optional[Path] = typer.Option(None, "--plot", help=_PLOT),
+    option: Optional[list[str]] = OPTIONS,
+    batch_size: Optional[int] = BATCH,
+    device: str = DEVICE,
+    threads: Optional[int] = THREADS,
+    json_out: bool = JSON,
+    plot: Optional[Path] = PLOT,
 ) -> None:
     """Filter reuse: each filter's positive activations per iteration over its peak, for every
     layer of the recurrent block; the share that stays >= 20% of peak, against an untrained twin.
@@ -139,12 +148,12 @@ def probes(
     pool: int = typer.Option(1, help="Average-pool each feature map to at most POOL x POOL cells (1: global average)."),
     ridge: float = typer.Option(1e-3, help="Ridge penalty (features are standardised)."),
     seed: int = typer.Option(0, help="Seed of the image subsets."),
-    option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b"),
-    device: str = typer.Option("auto", help=_DEVICE),
-    threads: Optional[int] = typer.Option(None, help="Torch threads."),
-    json_out: bool = typer.Option(False, "--json", help=_JSON),
-    plot: Optional[Path] = typer.Option(None, "--plot", help=_PLOT),
+    option: Optional[list[str]] = OPTIONS,
+    batch_size: Optional[int] = BATCH,
+    device: str = DEVICE,
+    threads: Optional[int] = THREADS,
+    json_out: bool = JSON,
+    plot: Optional[Path] = PLOT,
 ) -> None:
     """Linear probes: a classifier on the pooled features after each iteration / block; train
     and test accuracy per depth, the model and its twin side by side (images models)."""
@@ -191,12 +200,12 @@ def cka(
     iters_b: Optional[int] = typer.Option(None, "--iters-b", help="Iterations of MODEL_B (default: its max_iters)."),
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty of the test data."),
     seed: int = typer.Option(0, help="Seed of the test data."),
-    option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b"),
-    device: str = typer.Option("auto", help=_DEVICE),
-    threads: Optional[int] = typer.Option(None, help="Torch threads."),
-    json_out: bool = typer.Option(False, "--json", help=_JSON),
-    plot: Optional[Path] = typer.Option(None, "--plot", help=_PLOT),
+    option: Optional[list[str]] = OPTIONS,
+    batch_size: Optional[int] = BATCH,
+    device: str = DEVICE,
+    threads: Optional[int] = THREADS,
+    json_out: bool = JSON,
+    plot: Optional[Path] = PLOT,
 ) -> None:
     """Linear CKA between every iteration / block of MODEL_A and of MODEL_B, as a matrix and
     a heat map; says whether the same-effective-depth entry is the highest in its row."""
@@ -240,9 +249,9 @@ def visualize(
     tv: float = typer.Option(0.05, help="Weight of the four-direction total variation."),
     bn: float = typer.Option(0.1, help="Weight of the batch-norm-statistics prior (nets with BN)."),
     seed: int = typer.Option(0, help="Seed of the starting noise and the jitter."),
-    device: str = typer.Option("auto", help=_DEVICE),
-    threads: Optional[int] = typer.Option(None, help="Torch threads."),
-    json_out: bool = typer.Option(False, "--json", help=_JSON),
+    device: str = DEVICE,
+    threads: Optional[int] = THREADS,
+    json_out: bool = JSON,
     plot: Optional[Path] = typer.Option(None, "--plot", help=_PLOT + " Both models side by side."),
 ) -> None:
     """Activation maximisation: images that excite one filter at one iteration (random-roll
@@ -301,7 +310,7 @@ def parse_indices(text: str, flag: str) -> list[int]:
 
 @analyze_app.command("stability")
 def stability(
-    model: str = typer.Argument(..., help=_MODEL),
+    model: str = MODEL,
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty (default: the problem's test difficulty)."),
     iters: int = typer.Option(300, "--iters", "-i", help="Iterations to run (a feed-forward net: at most its blocks)."),
     count: int = typer.Option(100, "--count", "-n", help="Test instances."),
@@ -310,12 +319,12 @@ def stability(
     lipschitz_count: int = typer.Option(8, "--lipschitz-count", help="Instances the Lipschitz estimate uses."),
     power_steps: int = typer.Option(8, "--power-steps", help="Power-iteration steps per estimate."),
     seed: int = typer.Option(0, help="Seed of the test data and the power iteration."),
-    option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b"),
-    device: str = typer.Option("auto", help=_DEVICE),
-    threads: Optional[int] = typer.Option(None, help="Torch threads."),
-    json_out: bool = typer.Option(False, "--json", help=_JSON),
-    plot: Optional[Path] = typer.Option(None, "--plot", help=_PLOT),
+    option: Optional[list[str]] = OPTIONS,
+    batch_size: Optional[int] = BATCH,
+    device: str = DEVICE,
+    threads: Optional[int] = THREADS,
+    json_out: bool = JSON,
+    plot: Optional[Path] = PLOT,
 ) -> None:
     """Stability of the recurrent map: the thought's change per iteration, a local Lipschitz
     estimate of `think`, whether it settles, and the truncation test (the answer at every
@@ -350,7 +359,7 @@ def stability(
 
 @analyze_app.command("perturb")
 def perturb(
-    model: str = typer.Argument(..., help=_MODEL),
+    model: str = MODEL,
     at: int = typer.Option(..., "--at", "-k", help="Corrupt the thought after this iteration."),
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty (default: the problem's test difficulty)."),
     iters: Optional[int] = typer.Option(None, "--iters", "-i", help="Iterations to run (default: AT + 100)."),
@@ -359,12 +368,12 @@ def perturb(
     count: int = typer.Option(100, "--count", "-n", help="Test instances."),
     tolerance: float = typer.Option(1.0, help="Recovered: accuracy within this many points of the clean run from then on."),
     seed: int = typer.Option(0, help="Seed of the test data and the noise."),
-    option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b"),
-    device: str = typer.Option("auto", help=_DEVICE),
-    threads: Optional[int] = typer.Option(None, help="Torch threads."),
-    json_out: bool = typer.Option(False, "--json", help=_JSON),
-    plot: Optional[Path] = typer.Option(None, "--plot", help=_PLOT),
+    option: Optional[list[str]] = OPTIONS,
+    batch_size: Optional[int] = BATCH,
+    device: str = DEVICE,
+    threads: Optional[int] = THREADS,
+    json_out: bool = JSON,
+    plot: Optional[Path] = PLOT,
 ) -> None:
     """Error correction: corrupt the thought after iteration K, then compare accuracy per
     iteration with the clean solve and count the iterations it takes to recover."""

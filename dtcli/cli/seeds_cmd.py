@@ -21,16 +21,12 @@ SEED_SETTINGS = ("epochs", "width", "max_iters", "alpha", "nk_sampling", "lr", "
 
 
 class SeedProgress(StudyProgress):
-    def on_study_start(self, plan, specs) -> None:
-        self.console.print(
-            f"[bold]seeds study[/] {plan.problem}: {', '.join(plan.archs)} × seeds "
-            f"{', '.join(map(str, plan.seeds))}: {len(specs)} runs → {plan.out}")
-        self.progress.start()
-        self.overall = self.progress.add_task("study", total=len(specs), status="")
+    def headline(self, plan) -> str:
+        return (f"[bold]seeds study[/] {plan.problem}: {', '.join(plan.archs)} × seeds "
+                f"{', '.join(map(str, plan.seeds))}")
 
-    def on_run_start(self, index, total, spec, state) -> None:
-        verb = {"done": "done", "resume": "resuming", "new": "training"}[state]
-        self.progress.update(self.overall, completed=index - 1, status=f"{verb} {spec.key}")
+    def run_status(self, spec) -> str:
+        return spec.key
 
     def on_run_end(self, index, total, spec, record) -> None:
         self.clear_current()

@@ -27,19 +27,25 @@ class StudyProgress:
         self.overall = None
         self.current = None
 
+    def headline(self, plan) -> str:
+        """The study's first line, naming what it trains."""
+        return (f"[bold]depth study[/] {plan.problem} / family {plan.family} "
+                f"({', '.join(plan.members)}), depths {', '.join(map(str, plan.depths))}, "
+                f"seeds {', '.join(map(str, plan.seeds))}")
+
+    def run_status(self, spec) -> str:
+        return f"{spec.key} ({spec.iterations} it.)"
+
     # StudyListener ------------------------------------------------------------------------
     def on_study_start(self, plan, specs) -> None:
-        self.console.print(
-            f"[bold]depth study[/] {plan.problem} / family {plan.family} "
-            f"({', '.join(plan.members)}), depths {', '.join(map(str, plan.depths))}, "
-            f"seeds {', '.join(map(str, plan.seeds))}: {len(specs)} runs → {plan.out}")
+        self.console.print(f"{self.headline(plan)}: {len(specs)} runs → {plan.out}")
         self.progress.start()
         self.overall = self.progress.add_task("study", total=len(specs), status="")
 
     def on_run_start(self, index, total, spec, state) -> None:
         verb = {"done": "done", "resume": "resuming", "new": "training"}[state]
         self.progress.update(self.overall, completed=index - 1,
-                             status=f"{verb} {spec.key} ({spec.iterations} it.)")
+                             status=f"{verb} {self.run_status(spec)}")
 
     def engine_listener(self, spec):
         from dtcli.engine.events import Listener

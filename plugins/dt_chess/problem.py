@@ -35,6 +35,7 @@ class ChessPuzzles(Problem):
     options = (
         Option("source", "generated",
                help="generated (dt data generate chess; a bundled sample of 200 until then), "
+                    "bundled (8,000 puzzles shipped with dt, the zoo model's data), "
                     "lichess (dt data fetch chess), or a Lichess puzzle CSV (.csv, .gz, .zst)"),
         Option("generator", "auto", choices=("auto", "stockfish", "mates"), affects_data=False,
                help="dt data generate: Stockfish-labelled puzzles, python-chess forced mates, or "
@@ -49,7 +50,7 @@ class ChessPuzzles(Problem):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        if self.option_values["source"] != "generated":
+        if self.option_values["source"] not in ("generated", "bundled"):
             self.default_train_difficulty = "0:600000"
             self.default_test_difficulty = "600000:700000"
         self._loaded: dict[str, dict] = {}

@@ -15,6 +15,9 @@ from dtcli.api import DtError, atomic_write_text, data_dir
 PROBLEM = "chess"
 GENERATED_NAME = "puzzles.csv"
 DOWNLOAD_NAME = "lichess_db_puzzle.csv.zst"
+#: the puzzles shipped with dt (``-o source=bundled``): the zoo's chess model was trained and
+#: tested on them, so its card can be re-measured on any machine
+BUNDLED_NAME = "dt-puzzles-v1.csv.gz"
 
 
 def chess_dir() -> Path:
@@ -41,9 +44,20 @@ def sample_path() -> Path:
     return path
 
 
+def bundled_path() -> Path:
+    """The puzzle file shipped in this package (``-o source=bundled``)."""
+    return Path(__file__).parent / "data" / BUNDLED_NAME
+
+
 def resolve_source(source: str) -> Path:
     """The puzzle file a ``source`` option names: ``generated`` (dt's puzzles file, or the
-    bundled sample until there is one), ``lichess`` or a path."""
+    bundled sample until there is one), ``bundled`` (the puzzles shipped with dt),
+    ``lichess`` or a path."""
+    if source == "bundled":
+        path = bundled_path()
+        if not path.exists():
+            raise DtError(f"this dt installation lacks its bundled puzzles ({path}); reinstall dt")
+        return path
     if source == "generated":
         path = generated_path()
         return path if path.exists() else sample_path()
