@@ -16,7 +16,7 @@ def zoo_dir(tmp_path, monkeypatch):
 
 
 def test_add_list_show_test_and_load(cli, tiny_run, zoo_dir, tmp_path):
-    result = cli("zoo", "add", tiny_run, "--name", "tiny-ps", "-d", "12", "-d", "16@30",
+    result = cli("zoo", "add", tiny_run, "--name", "tiny-ps", "-d", "12", "-d", "16@30/4,8",
                  "--iters", "4,8,12", "--curve", "12", "--count", "20",
                  "--seed", "5", "--summary", "a tiny test model",
                  "--note", "stopped early", "--curve-only", "20@6")
@@ -26,6 +26,7 @@ def test_add_list_show_test_and_load(cli, tiny_run, zoo_dir, tmp_path):
     card = json.loads(cli("zoo", "show", "tiny-ps", "--json").stdout)
     rows = card["extrapolation"]["results"]
     assert rows[1]["difficulty"] == 16 and (rows[0]["count"], rows[1]["count"]) == (20, 30)
+    assert rows[0]["iters"] == [4, 8, 12] and rows[1]["iters"] == [4, 8]  # a row's own iterations
     assert rows[0]["curve"]["count"] == 20 and rows[1]["curve"]["count"] == 30
     assert len(card["extrapolation"]["results"][0]["curve"]["accuracy"]) == 12
     curve_row = rows[2]  # shown on the curve, not on the table

@@ -274,7 +274,10 @@ def test(name: str = typer.Argument(..., help="Zoo model name.",
 def add(run: Path = typer.Argument(..., help="Run directory to add."),
         name: str = typer.Option(..., "--name", help="Zoo name, e.g. mazes-dt-recall."),
         difficulty: list[str] = typer.Option(..., "--difficulty", "-d",
-                                             help="Difficulty for the card's table, D or D@COUNT (repeatable)."),
+                                             help="Difficulty for the card's table, D, D@COUNT or "
+                                                  "D@COUNT/ITERS (its own iterations, e.g. "
+                                                  "201@5/1000,3000: big sizes cost more per "
+                                                  "iteration) (repeatable)."),
         iters: str = typer.Option("30,60,100,200,500", "--iters", help="Iterations in the card's table."),
         curve: int = typer.Option(500, "--curve", help="Record the full curve up to this iteration (0: none)."),
         curve_only: list[str] = typer.Option([], "--curve-only",
@@ -308,9 +311,15 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
         raise DtError("--curve-only needs a curve: give --curve N (N > 0)")
     rows = [(spec, table_iters) for spec in difficulty] + [(spec, []) for spec in curve_only]
     for spec, row_iters in rows:
-        text, _, n = spec.partition("@")
+        text, _, rest = spec.partition("@")
+        n, _, own = rest.partition("/")
+        if own:
+            row_iters = parse_iters(own) if row_iters else row_iters
         d = loaded.problem.parse_difficulty(text)
-        n = int(n) if n else count
+        try:
+            n = int(n) if n else count
+        except ValueError:
+            raise DtError(f"{spec!r}: the count after @ must be a whole number") from None
         label = f"{name}: {loaded.problem.describe_difficulty(d)}"
         with extrapolation_bar(err_console, label, n) as on_batch:
             results.append(zoo_build.measure(loaded, d, row_iters, n, seed, mode, curve=curve,
