@@ -200,6 +200,17 @@ def test_bundled_sample_until_puzzles_are_generated(registry, tmp_path):
         p.dataset("train", p.default_train_difficulty, 1500, seed=0)
 
 
+def test_bundled_puzzles_ship_with_dt(registry):
+    """-o source=bundled: the puzzles the zoo model was trained and tested on, in the package,
+    read like any Lichess-format file (dt's rating levels: easy ones to train, harder to test)."""
+    p = registry.problem("chess", {"source": "bundled"})
+    x, _ = p.dataset("train", p.default_train_difficulty, 50, seed=0)
+    xt, _ = p.dataset("test", p.default_test_difficulty, 50, seed=0)
+    assert len(x) == len(xt) == 50
+    labels, ids = p.groups("test", p.default_test_difficulty, 50, seed=0)
+    assert labels[0].startswith("1000") and len(labels) >= 4 and len(ids) == 50
+
+
 def test_missing_and_broken_sources(registry, tmp_path):
     with pytest.raises(DtError, match="dt data fetch chess"):
         registry.problem("chess", {"source": "lichess"}).dataset("train", "0:10", 10, seed=0)

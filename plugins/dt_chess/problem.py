@@ -35,7 +35,7 @@ class ChessPuzzles(Problem):
     options = (
         Option("source", "generated",
                help="generated (dt data generate chess; a bundled sample of 200 until then), "
-                    "bundled (8,000 puzzles shipped with dt, the zoo model's data), "
+                    "bundled (15,839 puzzles shipped with dt, the zoo model's data), "
                     "lichess (dt data fetch chess), or a Lichess puzzle CSV (.csv, .gz, .zst)"),
         Option("generator", "auto", choices=("auto", "stockfish", "mates"), affects_data=False,
                help="dt data generate: Stockfish-labelled puzzles, python-chess forced mates, or "
