@@ -190,14 +190,19 @@ def test_groups_are_rating_bands(registry, tmp_path, rows):
     assert [labels[i] for i in ids.tolist()] == [f"{r // 200 * 200}-{r // 200 * 200 + 199}" for r in ratings]
 
 
-def test_bundled_sample_until_puzzles_are_generated(registry, tmp_path):
+def test_bundled_puzzles_until_puzzles_are_generated(registry, tmp_path):
+    from dt_chess import store
+
     p = registry.problem("chess")
+    assert store.resolve_source("generated") == store.bundled_path()
     x, y = p.dataset("train", p.default_train_difficulty, 10, seed=0)
-    assert len(x) == 10 and (tmp_path / "dt-home" / "data" / "chess" / "sample-v1.csv").exists()
-    xt, _ = p.dataset("test", p.default_test_difficulty, 500, seed=0)
-    assert 0 < len(xt) < 100  # the sample's harder puzzles
+    assert len(x) == 10
     with pytest.raises(DtError, match=r"dt data generate chess --count \d+"):
-        p.dataset("train", p.default_train_difficulty, 1500, seed=0)
+        p.dataset("train", p.default_train_difficulty, 100_000, seed=0)
+    store.generated_path().parent.mkdir(parents=True, exist_ok=True)
+    store.generated_path().write_text(gzip.decompress(store.bundled_path().read_bytes())
+                                      .decode().splitlines(keepends=True)[0])
+    assert store.resolve_source("generated") == store.generated_path()
 
 
 def test_bundled_puzzles_ship_with_dt(registry):

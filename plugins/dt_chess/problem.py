@@ -34,7 +34,7 @@ class ChessPuzzles(Problem):
     data_version = 1
     options = (
         Option("source", "generated",
-               help="generated (dt data generate chess; a bundled sample of 200 until then), "
+               help="generated (dt data generate chess; the bundled puzzles until then), "
                     "bundled (15,839 puzzles shipped with dt, the zoo model's data), "
                     "lichess (dt data fetch chess), or a Lichess puzzle CSV (.csv, .gz, .zst)"),
         Option("generator", "auto", choices=("auto", "stockfish", "mates"), affects_data=False,
@@ -115,8 +115,8 @@ class ChessPuzzles(Problem):
             hint = ""
             if self.option_values["source"] == "generated":
                 # how many to generate at the share this range has so far; the bundled
-                # sample is replaced, not extended, by generated puzzles
-                missing = count if path == store.sample_path() else count - len(rows)
+                # puzzles are replaced, not extended, by generated ones
+                missing = count if path == store.bundled_path() else count - len(rows)
                 more = -(-missing * len(ratings) // len(rows))
                 hint = f"generate more with `dt data generate chess --count {more}`, or "
             raise DtError(f"only {len(rows):,} puzzles in {where}, {count:,} asked for "

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dtcli.api import DtError, atomic_write_text, data_dir
+from dtcli.api import DtError, data_dir
 
 PROBLEM = "chess"
 GENERATED_NAME = "puzzles.csv"
@@ -34,16 +34,6 @@ def download_path() -> Path:
     return chess_dir() / "downloads" / DOWNLOAD_NAME
 
 
-def sample_path() -> Path:
-    """The puzzles bundled with dt (:mod:`dt_chess.sample`), written out on first use."""
-    from dt_chess.sample import CSV, NAME
-
-    path = chess_dir() / NAME
-    if not path.exists():
-        atomic_write_text(path, CSV)
-    return path
-
-
 def bundled_path() -> Path:
     """The puzzle file shipped in this package (``-o source=bundled``)."""
     return Path(__file__).parent / "data" / BUNDLED_NAME
@@ -51,16 +41,15 @@ def bundled_path() -> Path:
 
 def resolve_source(source: str) -> Path:
     """The puzzle file a ``source`` option names: ``generated`` (dt's puzzles file, or the
-    bundled sample until there is one), ``bundled`` (the puzzles shipped with dt),
+    bundled puzzles until there is one), ``bundled`` (the puzzles shipped with dt),
     ``lichess`` or a path."""
-    if source == "bundled":
+    if source == "generated" and generated_path().exists():
+        return generated_path()
+    if source in ("bundled", "generated"):
         path = bundled_path()
         if not path.exists():
             raise DtError(f"this dt installation lacks its bundled puzzles ({path}); reinstall dt")
         return path
-    if source == "generated":
-        path = generated_path()
-        return path if path.exists() else sample_path()
     if source == "lichess":
         path = download_path()
         if not path.exists():
