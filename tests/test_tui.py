@@ -340,3 +340,26 @@ def test_frame_buffer_runs_ahead_and_drops_old_tensors():
     assert buf.finished and buf.oldest > 0 and buf.frame(0) is None
     assert buf.first_correct == 5 and buf.iterations[:3] == [1, 2, 3]
     assert buf.move(-1) == buf.oldest  # stepping back stops at the oldest kept frame
+
+
+def test_curve_skips_values_that_are_not_finite():
+    """A thought that overflows (a recurrent image net far past its depth) gives inf / nan
+    changes: the chart leaves them out instead of crashing the app."""
+    from textual.app import App
+
+    from dtcli.tui.curve import Curve
+
+    class One(App):
+        def compose(self):
+            yield Curve("change", log=True, id="c")
+
+    async def main():
+        async with One().run_test(size=(60, 20)) as pilot:
+            curve = pilot.app.query_one(Curve)
+            inf, nan = float("inf"), float("nan")
+            curve.update_series({"Δ": ([1, 2, 3, 4], [1.0, 1e-3, inf, nan], "red")}, now=True)
+            await pilot.pause()
+            curve._draw()
+            assert "1e-3" in pilot.app.query_one(Curve).plt.build()
+
+    asyncio.run(main())

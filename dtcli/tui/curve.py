@@ -103,6 +103,11 @@ class Curve(PlotextPlot):
         low, high = math.inf, -math.inf
         x_high = 0.0
         for name, (xs, ys, colour) in self.series.items():
+            # a non-finite value (e.g. a relative change from a zero thought) has no place on
+            # the chart and would break the axis limits
+            if not all(math.isfinite(float(y)) for y in ys):
+                kept = [(x, y) for x, y in zip(xs, ys) if math.isfinite(float(y))]
+                xs, ys = [x for x, _ in kept], [y for _, y in kept]
             if not len(xs):
                 continue
             if self.log_scale:  # log10 on a linear axis, labelled in powers of ten

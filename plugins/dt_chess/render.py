@@ -96,10 +96,11 @@ def render_position(board: chess.Board, known: bool, predicted_top2: np.ndarray 
             lines.append("  (not a legal move)", style="yellow")
             best = move_between(board, legal)
             if best is not None:
-                lines.append(f"; best legal move by score: {_san(board, best)}")
+                lines.append("\nbest legal move by score: ")
+                lines.append(_san(board, best), style="bold")
         if move_probability is not None and top2:
             probs = [float(move_probability[frame_square(s, black)]) for s in sorted(top2)]
-            lines.append(f"   p(move square) {', '.join(f'{p:.2f}' for p in probs)}", style="dim")
+            lines.append(f"\np(move square) {', '.join(f'{p:.2f}' for p in probs)}", style="dim")
     if target is not None:
         if len(lines):
             lines.append("\n")
@@ -111,7 +112,7 @@ def render_position(board: chess.Board, known: bool, predicted_top2: np.ndarray 
             if top2 == solution:
                 lines.append("   ✓ found", style="bold green")
             elif legal == solution:
-                lines.append("   ✓ found as the best legal move (the top-2 squares miss it)",
+                lines.append("\n  ✓ found as the best legal move (the top-2 squares miss it)",
                              style="green")
             else:
                 lines.append("   ✗ not found", style="bold red")
