@@ -60,7 +60,9 @@ class SeedPlan:
                               {**self.overrides, "seed": seed})
 
     def specs(self) -> list[SeedRun]:
-        return [SeedRun(a, s) for a in self.archs for s in self.seeds]
+        """Seed by seed, every architecture at each seed: a study stopped early (they take
+        hours) still compares the architectures on the same seeds."""
+        return [SeedRun(a, s) for s in self.seeds for a in self.archs]
 
 
 def check_plan(plan: SeedPlan) -> None:

@@ -85,6 +85,9 @@ def test_seeds_study_on_a_tiny_recipe(cli, tmp_path):
     assert "success rate" in result.output and "every run" in result.output
     doc = json.loads((out / "results.json").read_text())
     assert doc["complete"] and len(doc["runs"]) == 4
+    # seed by seed, so a study stopped early compares the architectures on the same seeds
+    assert [(r["arch"], r["seed"]) for r in doc["runs"]] == [
+        ("dt-recall", 0), ("dt-l", 0), ("dt-recall", 1), ("dt-l", 1)]
     rows = {r["arch"]: r for r in doc["summary"]}
     assert rows["dt-l"]["runs"] == 2 and rows["dt-l"]["success_rate"] == 1.0  # >= 0% always
     assert (out / "results.csv").read_text().count("\n") == 5
