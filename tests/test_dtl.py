@@ -95,3 +95,17 @@ def test_seeds_study_on_a_tiny_recipe(cli, tmp_path):
     assert again.exit_code == 0 and json.loads(again.stdout)["runs"] == doc["runs"]
     bad = cli("study", "seeds", "prefix-sums", "--arch", "dt-recal", "--seeds", "1", "--out", out)
     assert bad.exit_code == 2 and "did you mean 'dt-recall'" in bad.stderr
+
+
+def test_dtl_spectral_variant(registry):
+    """conv_norm=spectral (the paper's reading: no 1/sqrt(k^d)) builds and thinks; its
+    contraction is not guaranteed, so only its untrained estimate is checked."""
+    p = registry.problem("mazes")
+    arch = registry.arch("dt-l")
+    torch.manual_seed(0)
+    net = arch.build(p, width=8, max_iters=4, conv_norm="spectral").eval()
+    strict = arch.build(p, width=8, max_iters=4).eval()
+    assert net.recall_conv.scale == 0.9 and strict.recall_conv.scale == pytest.approx(0.3)
+    assert net.config["conv_norm"] == "spectral" and strict.config["conv_norm"] == "strict"
+    x, _ = p.generate(p.parse_difficulty("9"), 4, seed=1)
+    assert lipschitz_after(net, x.float(), 25) < 1.0

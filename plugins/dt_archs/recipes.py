@@ -74,6 +74,12 @@ _CONTRACTION = Option("contraction", 0.9,
                            "1 - beta*(1 - contraction)-Lipschitz in the thought")
 
 
+_CONV_NORM = Option("conv_norm", "strict", choices=("strict", "spectral"),
+                    help="strict: spectral norm and 1/sqrt(k^d) on the recurrent convs, a "
+                         "guaranteed contraction; spectral: the spectral norm only (as the paper "
+                         "reads), the contraction then measured, not guaranteed")
+
+
 class LipschitzFamily(Architecture):
     """DT-L: a recall DT net whose recurrent map is a contraction (see lipschitz_nets)."""
 
@@ -82,11 +88,12 @@ class LipschitzFamily(Architecture):
     recurrent = True
     kinds = frozenset({"sequence", "grid", "board"})
     spatial_dims = frozenset({1, 2})
-    options = (_BLOCKS, _CONTRACTION)
+    options = (_BLOCKS, _CONTRACTION, _CONV_NORM)
     family = "dt-l"
 
     def build(self, problem, *, width: int, max_iters: int, depth: int | None = None,
-              blocks: int = 2, contraction: float = 0.9, **unused: Any):
+              blocks: int = 2, contraction: float = 0.9, conv_norm: str = "strict",
+              **unused: Any):
         from dt_archs.lipschitz_nets import LipschitzDTNet
 
         if width < 2:
@@ -96,7 +103,7 @@ class LipschitzFamily(Architecture):
         if not 0 < contraction <= 1:
             raise DtError(f"contraction must be in (0, 1], got {contraction}")
         config = {"width": width, "max_iters": max_iters, "blocks": blocks,
-                  "contraction": float(contraction)}
+                  "contraction": float(contraction), "conv_norm": conv_norm}
         return LipschitzDTNet(config, dims=problem.spatial_dims, in_channels=problem.in_channels,
                               num_classes=problem.num_classes)
 
