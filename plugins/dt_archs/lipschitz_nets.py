@@ -39,6 +39,8 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from dtcli.api import IterativeNet
 
+from dt_archs.conv_norm import operator_norm
+
 
 def _conv(dims: int, c_in: int, c_out: int, bias: bool = False) -> nn.Module:
     cls = nn.Conv1d if dims == 1 else nn.Conv2d
@@ -53,10 +55,11 @@ class BoundedConv(nn.Module):
     """A 3-wide convolution whose operator norm is at most ``bound`` (see the module doc)."""
 
     def __init__(self, dims: int, c_in: int, c_out: int, *, bound: float = 1.0,
-                 bias: bool = False, strict: bool = False) -> None:
+                 bias: bool = False, norm: str = "strict") -> None:
         super().__init__()
-        self.conv = spectral_norm(_conv(dims, c_in, c_out, bias))
-        self.scale = bound / math.sqrt(3 ** dims) if strict else bound
+        conv = _conv(dims, c_in, c_out, bias)
+        self.conv = operator_norm(conv) if norm == "operator" else spectral_norm(conv)
+        self.scale = bound / math.sqrt(3 ** dims) if norm == "strict" else bound
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv(x) * self.scale
@@ -69,10 +72,10 @@ def _mix(logit: torch.Tensor) -> torch.Tensor:
 class LipschitzBlock(nn.Module):
     """h + β·(ELU(conv2(ELU(conv1(h)))) − h): at most 1-Lipschitz for β in (0, 1)."""
 
-    def __init__(self, dims: int, width: int, strict: bool = False) -> None:
+    def __init__(self, dims: int, width: int, norm: str = "strict") -> None:
         super().__init__()
-        self.conv1 = BoundedConv(dims, width, width, strict=strict)
-        self.conv2 = BoundedConv(dims, width, width, strict=strict)
+        self.conv1 = BoundedConv(dims, width, width, norm=norm)
+        self.conv2 = BoundedConv(dims, width, width, norm=norm)
         self.mix = nn.Parameter(torch.zeros(()))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
@@ -96,10 +99,10 @@ class LipschitzDTNet(IterativeNet):
         self.layers_per_iter = 2 * config["blocks"] + 1
         self.projection = nn.Sequential(_conv(dims, in_channels, width), _norm(dims, width),
                                         nn.ELU())
-        strict = config.get("conv_norm", "strict") == "strict"
+        norm = config.get("conv_norm", "strict")
         self.recall_conv = BoundedConv(dims, width + in_channels, width,
-                                       bound=config["contraction"], bias=True, strict=strict)
-        self.recur_blocks = nn.ModuleList(LipschitzBlock(dims, width, strict)
+                                       bound=config["contraction"], bias=True, norm=norm)
+        self.recur_blocks = nn.ModuleList(LipschitzBlock(dims, width, norm)
                                           for _ in range(config["blocks"]))
         self.mix = nn.Parameter(torch.zeros(()))
         mid = (width, max(width // 2, 2)) if dims == 1 else (32, 8)

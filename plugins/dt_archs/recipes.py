@@ -74,7 +74,7 @@ _CONTRACTION = Option("contraction", 0.9,
                            "1 - beta*(1 - contraction)-Lipschitz in the thought")
 
 
-_CONV_NORM = Option("conv_norm", "strict", choices=("strict", "spectral"),
+_CONV_NORM = Option("conv_norm", "strict", choices=("strict", "spectral", "operator"),
                     help="strict: spectral norm and 1/sqrt(k^d) on the recurrent convs, a "
                          "guaranteed contraction; spectral: the spectral norm only (as the paper "
                          "reads), the contraction then measured, not guaranteed")
