@@ -76,8 +76,9 @@ _CONTRACTION = Option("contraction", 0.9,
 
 _CONV_NORM = Option("conv_norm", "strict", choices=("strict", "spectral", "operator"),
                     help="strict: spectral norm and 1/sqrt(k^d) on the recurrent convs, a "
-                         "guaranteed contraction; spectral: the spectral norm only (as the paper "
-                         "reads), the contraction then measured, not guaranteed")
+                         "guaranteed but loose contraction; spectral: the spectral norm only (as "
+                         "the paper reads), not a contraction once trained; operator: each conv "
+                         "divided by its own operator norm, the tight contraction")
 
 
 class LipschitzFamily(Architecture):
