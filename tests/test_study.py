@@ -127,3 +127,13 @@ def test_study_runs_the_maze_dt_family(registry, tmp_path):
 def test_unknown_family_is_one_line(cli):
     result = cli("study", "depth", "images", "--family", "transformer")
     assert result.exit_code == 2 and "no architecture family" in result.output
+
+
+def test_plot_legend_names_identical_curves_once():
+    from dtcli.cli.plot import legend
+
+    flat = ([1, 2, 3], [0.0, 0.0, 0.0])
+    drawn = [("a s0", *flat), ("b s0", [1, 2, 3], [0.0, 50.0, 90.0]), ("a s1", *flat), ("b s1", *flat)]
+    line = legend(drawn, color=False).plain
+    assert line.count("━━") == 2
+    assert "a s0 (the same: a s1, b s1)" in line and "b s0" in line

@@ -90,10 +90,21 @@ def line_plot(series: dict[str, tuple[Sequence[float], Sequence[float]]], *, tit
 
 
 def legend(drawn: list[tuple[str, list, list]], color: bool = True) -> Text:
-    """One line under the chart: each series' colour and name, and which ones coincide."""
+    """One line under the chart: each distinct curve's colour and name; curves identical to
+    it are named once after it (they are drawn under it), so 19 seeds stuck at 0% read as
+    one entry, not 19."""
     text = Text("  ")
+    groups: list[tuple[int, list[str]]] = []  # (index of the first drawn, names of its twins)
     for k, (name, xs, ys) in enumerate(drawn):
-        same = next((other for other, oxs, oys in drawn[:k] if oxs == xs and oys == ys), None)
+        first = next((g for g in groups if drawn[g[0]][1] == xs and drawn[g[0]][2] == ys), None)
+        if first is None:
+            groups.append((k, []))
+        else:
+            first[1].append(name)
+    for k, twins in groups:
         text.append("━━ ", style=COLOURS[k % len(COLOURS)] if color else "")
-        text.append(name + (f" (the same as {same}, drawn under it)" if same else "") + "   ")
+        text.append(drawn[k][0])
+        if twins:
+            text.append(f" (the same: {', '.join(twins)})")
+        text.append("   ")
     return text
