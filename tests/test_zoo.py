@@ -100,3 +100,27 @@ def test_test_sets_are_nested(registry):
         x40, y40 = p.dataset("test", d, 40, seed=3)
         assert torch.equal(x5, x40[:5]) and torch.equal(y5, y40[:5])
         assert not torch.equal(x40[:16], x40[16:32])  # chunks differ
+
+
+def test_solved_within_agrees_with_dt_test(cli, capsys):
+    """benchmarks/solved_within.py counts each instance ever correct; at every scored
+    iteration the number correct cannot exceed it, and at the last it equals dt test's."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "solved_within.py"
+    spec = importlib.util.spec_from_file_location("solved_within", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    args = ["mazes-dt-recall", "-d", "21", "-n", "6", "--seed", "3", "--iters", "40", "--every", "1"]
+    assert mod.main(args + ["--json"]) == 0
+    mine = json.loads(capsys.readouterr().out)
+    res = cli("test", "mazes-dt-recall", "-d", "21", "-n", "6", "--seed", "3", "-i", "1:40", "--json")
+    assert res.exit_code == 0, res.output
+    theirs = json.loads(res.stdout)
+    correct = [round(a * 6 / 100) for a in theirs["fixed"]["accuracy"]]
+    assert mine["correct_at_last"] == correct[-1]
+    assert max(correct) <= mine["solved_within"] <= 6
+    firsts = [f for f in mine["first_correct"] if f is not None]
+    assert min(firsts, default=None) == next((i + 1 for i, c in enumerate(correct) if c), None)
