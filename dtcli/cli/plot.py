@@ -94,17 +94,13 @@ def legend(drawn: list[tuple[str, list, list]], color: bool = True) -> Text:
     it are named once after it (they are drawn under it), so 19 seeds stuck at 0% read as
     one entry, not 19."""
     text = Text("  ")
-    groups: list[tuple[int, list[str]]] = []  # (index of the first drawn, names of its twins)
-    for k, (name, xs, ys) in enumerate(drawn):
-        first = next((g for g in groups if drawn[g[0]][1] == xs and drawn[g[0]][2] == ys), None)
-        if first is None:
-            groups.append((k, []))
-        else:
-            first[1].append(name)
-    for k, twins in groups:
-        text.append("━━ ", style=COLOURS[k % len(COLOURS)] if color else "")
-        text.append(drawn[k][0])
+    groups: dict[tuple, list[int]] = {}  # curve -> indices drawn with it, first drawn first
+    for k, (_, xs, ys) in enumerate(drawn):
+        groups.setdefault((tuple(xs), tuple(ys)), []).append(k)
+    for first, *twins in groups.values():
+        text.append("━━ ", style=COLOURS[first % len(COLOURS)] if color else "")
+        text.append(drawn[first][0])
         if twins:
-            text.append(f" (the same: {', '.join(twins)})")
+            text.append(f" (the same: {', '.join(drawn[k][0] for k in twins)})")
         text.append("   ")
     return text
