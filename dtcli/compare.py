@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dtcli import models, runs, zoo
+from dtcli.config import default_curve_iters
 from dtcli.errors import DtError
 from dtcli.study import mean_se
 
@@ -92,7 +93,8 @@ def collect(refs: list[str], difficulty: str | None, wanted: list[int] | None, *
             difficulty = (cfg.test_difficulties or [None])[0]
             if difficulty is None:
                 raise DtError(f"{ref} records no test difficulty: give one with -d")
-        iters = wanted or list(range(1, (cfg.test_iters or 10 * cfg.max_iters) + 1))
+        depth = (doc.get("model") or {}).get("max_depth")
+        iters = wanted or list(range(1, default_curve_iters(cfg.max_iters, depth, cfg.test_iters) + 1))
         found = _recorded(ref, source, doc, difficulty, iters)
         if found is not None:
             all_iters, all_acc, n = found

@@ -116,6 +116,13 @@ class TrainConfig:
         return cfg
 
 
+def default_curve_iters(max_iters: int, max_depth: int | None, asked: int | None = None) -> int:
+    """How far an extrapolation curve goes unless told: ``asked``, else 10x the training
+    iterations; never beyond a feed-forward net's depth (it cannot think longer)."""
+    iters = asked or 10 * max_iters
+    return min(iters, max_depth) if max_depth is not None else iters
+
+
 def rules() -> dict[str, tuple[Any, Rule]]:
     """``name -> (type hint, rule)`` of every training setting, in declaration order."""
     hints = typing.get_type_hints(TrainConfig)

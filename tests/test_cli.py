@@ -119,6 +119,14 @@ def test_ff_refuses_more_iterations(cli, tmp_path):
     run = tmp_path / "ff"
     assert cli("train", "prefix-sums", "--arch", "ff", *TINY, "--out", run).exit_code == 0
     one_line_error(cli("test", run, "--iters", "1:9"), "at most 4 iterations")
+    unasked = cli("test", run, "--count", "4", "--json")  # the default stops at its depth
+    assert unasked.exit_code == 0 and json.loads(unasked.stdout)["iters"] == [1, 2, 3, 4]
+
+
+def test_default_test_iterations_follow_the_model(cli, tiny_run):
+    doc = json.loads((tiny_run / "config.json").read_text())
+    res = json.loads(cli("test", tiny_run, "--count", "4", "--json").stdout)
+    assert res["iters"] == list(range(1, 10 * doc["train"]["max_iters"] + 1))
 
 
 def test_cli_does_not_import_torch():

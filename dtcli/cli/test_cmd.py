@@ -33,7 +33,7 @@ def test(
                                 autocompletion=complete_model),
     difficulty: Optional[list[str]] = typer.Option(None, "--difficulty", "-d",
                                                    help="Difficulty to test on (repeatable: each is tested and reported in turn; default: the problem's test difficulty)."),
-    iters: str = typer.Option("1:300", "--iters", "-i", help="Iterations: A:B, A:B:STEP, N (=1:N) or a list 30,60,100."),
+    iters: Optional[str] = typer.Option(None, "--iters", "-i", help="Iterations: A:B, A:B:STEP, N (=1:N) or a list 30,60,100 (default 1 to 10 x the model's max_iters; a feed-forward net: its depth)."),
     mode: list[str] = typer.Option(["fixed"], "--mode", "-m",
                                    help="fixed, max-conf and/or halt (repeatable)."),
     patience: int = typer.Option(10, "--patience", "-k",
@@ -59,6 +59,7 @@ def test(
     thinking about an instance once its answer has settled and reports the compute saved.
     """
     from dtcli.cli.common import parse_option_pairs
+    from dtcli.config import default_curve_iters
     from dtcli.engine import distributed
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.extrapolate import MODES, parse_iters
@@ -71,7 +72,7 @@ def test(
         raise DtError(f"--count must be positive, got {count}")
     if batch_size is not None and batch_size <= 0:
         raise DtError(f"--batch-size must be positive, got {batch_size}")
-    wanted = parse_iters(iters)
+    wanted = parse_iters(iters) if iters is not None else None
     if plot is not None:
         from dtcli.figures import check_figure_path
 
@@ -85,6 +86,8 @@ def test(
         problem = type(problem)(**{**problem.option_values, **parse_option_pairs(option)})
     ds = [problem.parse_difficulty(t) for t in (difficulty or [problem.default_test_difficulty])]
     max_depth = loaded.net.max_depth
+    if wanted is None:
+        wanted = list(range(1, default_curve_iters(loaded.max_iters, max_depth) + 1))
     if max_depth is not None and wanted[-1] > max_depth:
         loaded.net.check_iters(wanted[-1])
     docs = []

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import torch
 
 from dtcli import models, runs
-from dtcli.config import TrainConfig
+from dtcli.config import TrainConfig, default_curve_iters
 from dtcli.engine import checkpoint, distributed, resume
 from dtcli.engine.device import (batch_to, configure_backends, configure_threads,
                                  describe_hardware, fits_on_device, grad_scaler, prepare,
@@ -34,11 +34,6 @@ from dtcli.engine.rundata import epoch_generator, fingerprint, split_train_val
 from dtcli.engine.step import ProgressiveObjective, TrainStep
 from dtcli.engine.tally import EpochTally
 from dtcli.errors import DtError
-
-
-def default_test_iters(cfg: TrainConfig, net) -> int:
-    iters = cfg.test_iters or 10 * cfg.max_iters
-    return min(iters, net.max_depth) if net.max_depth is not None else iters
 
 
 class Trainer:
@@ -320,10 +315,14 @@ class Trainer:
         return self.ctx.main_first(
             lambda: self.problem.dataset("test", difficulty, self.cfg.test_count, self.cfg.seed))
 
+    def test_iters(self) -> int:
+        """How far the periodic and final tests think."""
+        return default_curve_iters(self.cfg.max_iters, self.raw_net.max_depth, self.cfg.test_iters)
+
     def periodic_test(self) -> dict[str, Any]:
         d = self.test_difficulties[0]
         x, y = self.test_set(d)
-        res = self.evaluate(x, y, default_test_iters(self.cfg, self.raw_net))
+        res = self.evaluate(x, y, self.test_iters())
         it, acc = res.best()
         return {"difficulty": d, "acc_at_max_iters": res.at(min(self.cfg.max_iters, res.iters[-1])),
                 "best_iter": it, "best_acc": acc}
@@ -338,7 +337,7 @@ class Trainer:
             weights = checkpoint.load_weights(self.run_dir / runs.BEST)
             checkpoint.apply_weights(self.raw_net, weights, self.run_dir / runs.BEST)
         self.ctx.broadcast_module(self.raw_net)  # the other ranks may not see rank 0's disk
-        iters = default_test_iters(self.cfg, self.raw_net)
+        iters = self.test_iters()
         results: dict[str, ExtrapolationResult] = {}
         for d in self.test_difficulties:
             x, y = self.test_set(d)

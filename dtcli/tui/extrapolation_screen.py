@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 from dtcli.errors import DtError
 from dtcli.tui import messages as msg
 from dtcli.tui.curve import Curve
+from dtcli.tui.workers import default_iterations
 
 MODES = (("fixed", "fixed"), ("max-conf + fixed", "max-conf"), ("halt after K stable", "halt"))
 COLOURS = {"fixed": "cyan", "max-conf": "orange", "halt": "magenta"}  # plotext colours
@@ -93,7 +94,7 @@ class ExtrapolationScreen(Screen):
         d = self.defaults
         solve = getattr(self.app, "solve_screen", None)
         difficulty = d["difficulty"] or getattr(solve, "difficulty", None) or p.default_test_difficulty
-        limit = loaded.net.max_depth or max(10 * loaded.max_iters, 100)
+        limit = default_iterations(loaded.net, loaded.max_iters)
         self.query_one("#ex-difficulty", Input).value = str(difficulty)
         self.query_one("#ex-count", Input).value = str(d["count"])
         self.query_one("#ex-iters", Input).value = d["iters"] or f"1:{limit}"
