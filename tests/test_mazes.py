@@ -49,6 +49,48 @@ def test_difficulty_must_be_odd(mazes):
     assert "7x7 cells" in mazes.describe_difficulty(13)
 
 
+def test_mixed_training_sizes_parse(mazes):
+    assert mazes.parse_difficulty("9-13") == (9, 11, 13)
+    assert mazes.parse_difficulty(" 7 , 11-13") == (7, 11, 13)
+    assert mazes.parse_difficulty("9,9") == 9  # one size is not a mix
+    assert mazes.describe_difficulty((9, 11)) == "sizes 9, 11 (mixed)"
+    for bad, words in (("13-9", "smallest first"), ("8-12", "odd"), ("9-", "range"),
+                       ("a,b", "list")):
+        with pytest.raises(DtError, match=words):
+            mazes.parse_difficulty(bad)
+
+
+@pytest.mark.parametrize("layout", ["compact", "e2h"])
+def test_mixed_sizes_are_padded_with_wall_in_equal_shares(registry, layout):
+    from dt_mazes.generate import generate_mixed
+    from dt_mazes.verify import raw_grid
+
+    m = generate_mixed((5, 9), 20, seed=4)
+    spans = []
+    for open_, path, start, end in zip(m.open, m.path, m.start, m.end):
+        rows, cols = np.nonzero(open_)
+        spans.append(rows.max() - rows.min())
+        # a maze of size s spans s-1 raw rows from its first to last open pixel, on odd rows
+        assert rows.min() % 2 == 1 and cols.min() % 2 == 1
+        assert open_[tuple(start)] and open_[tuple(end)] and path[tuple(start)] and path[tuple(end)]
+        assert not (path & ~open_).any()
+    assert sorted(spans) == [4] * 10 + [8] * 10
+    again = generate_mixed((5, 9), 20, seed=4)
+    assert np.array_equal(again.open, m.open) and np.array_equal(again.path, m.path)
+    problem = registry.problem("mazes", {"layout": layout})
+    x, y = problem.dataset("train", problem.parse_difficulty("5-9"), 20, seed=4)
+    assert x.shape[-1] == (11 if layout == "compact" else 24)
+    assert problem.verify(y.long(), x.float(), y).all()
+    walls = raw_grid(x, layout).amax(1) == 0
+    assert walls[:, 0].all() and not (raw_grid(y, layout).bool() & walls).any()
+
+
+def test_mixed_sizes_need_generated_mazes(registry):
+    imported = registry.problem("mazes", {"source": "e2h-small"})
+    with pytest.raises(DtError, match="need generated mazes"):
+        imported.dataset("train", (5, 7), 8, seed=0)
+
+
 def test_loss_ignores_walls_and_prediction_is_masked(mazes):
     x, y = mazes.dataset("train", 5, 4, seed=1)
     x, y = x.float(), y.long()
@@ -111,6 +153,11 @@ def test_train_test_solve_and_import(cli, tmp_path):
     run = tmp_path / "m"
     result = cli("train", "mazes", "--arch", "dt-recall", *TINY_MAZE, "--out", run)
     assert result.exit_code == 0, result.output
+    mixed = cli("train", "mazes", "--arch", "dt-recall", *TINY_MAZE, "--train-difficulty", "5-7",
+                "--out", tmp_path / "mixed", "--json")
+    assert mixed.exit_code == 0, mixed.output
+    config = json.loads((tmp_path / "mixed" / "config.json").read_text())["train"]
+    assert config["train_difficulty"] == "5-7"
     res = json.loads(cli("test", run, "-d", "9", "--iters", "1:12", "--count", "6",
                          "--mode", "fixed", "--mode", "halt", "-k", "3", "--json").stdout)
     assert len(res["verified"]["accuracy"]) == 12 and "compute_saved" in res["halt"]

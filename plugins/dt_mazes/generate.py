@@ -175,6 +175,31 @@ def generate_mazes(size: int, count: int, seed: int) -> Mazes:
     return Mazes(open=open_, start=raw(start), end=raw(end), path=path, size=size)
 
 
+def generate_mixed(sizes: tuple[int, ...], count: int, seed: int) -> Mazes:
+    """``count`` mazes of several sizes in equal shares (in a seeded random order), each in a
+    raw grid of the largest size: a smaller maze sits at a random even offset, the rest is
+    wall. One tensor shape lets a fully convolutional net train on mixed sizes in one batch;
+    even offsets keep every maze on the big grid's cell lattice."""
+    for size in sizes:
+        check_size(size)
+    big = max(sizes)
+    rng = np.random.default_rng(seed)
+    which = rng.permutation(np.arange(count) % len(sizes))
+    out = Mazes(open=np.zeros((count, big + 2, big + 2), dtype=bool),
+                start=np.zeros((count, 2), dtype=np.int64), end=np.zeros((count, 2), dtype=np.int64),
+                path=np.zeros((count, big + 2, big + 2), dtype=bool), size=big)
+    for k, size in enumerate(sizes):
+        rows = np.flatnonzero(which == k)
+        part = generate_mazes(size, len(rows), int(rng.integers(0, 2**32)))
+        offsets = 2 * rng.integers(0, (big - size) // 2 + 1, size=(len(rows), 2))
+        for row, (dr, dc), o, p in zip(rows, offsets, part.open, part.path):
+            out.open[row, dr:dr + size + 2, dc:dc + size + 2] = o
+            out.path[row, dr:dr + size + 2, dc:dc + size + 2] = p
+        out.start[rows] = part.start + offsets
+        out.end[rows] = part.end + offsets
+    return out
+
+
 def bfs_path(open_: np.ndarray, start, end) -> np.ndarray | None:
     """Shortest 4-neighbour path from ``start`` to ``end`` over open pixels of one maze.
 

@@ -17,7 +17,8 @@ class Mazes(Problem):
     marks the pixels of the unique start-to-end path."""
 
     name = "mazes"
-    summary = "path from start to end through a maze; difficulty = maze size (9, 13, 33, 59, ...)"
+    summary = ("path from start to end through a maze; difficulty = maze size (9, 13, 33, 59, "
+               "...), or mixed training sizes 9-13 (padded with wall to the largest)")
     kind = "grid"
     spatial_dims = 2
     in_channels = 3
@@ -41,17 +42,41 @@ class Mazes(Problem):
 
     # -- difficulty and data ---------------------------------------------------------------
 
-    def parse_difficulty(self, text: str | int) -> int:
+    def parse_difficulty(self, text: str | int) -> int | tuple[int, ...]:
+        """A maze size (13), or mixed sizes to train on: every odd size of a range (9-13) or a
+        list (9,11,13), returned as a sorted tuple."""
+        spec = str(text).strip()
+        if "," in spec or "-" in spec.lstrip("-"):
+            parts = [p.strip() for p in spec.split(",")]
+            sizes: set[int] = set()
+            for part in parts:
+                lo, sep, hi = part.partition("-")
+                if sep:
+                    a, b = self._size(lo, text), self._size(hi, text)
+                    if a > b:
+                        raise DtError(f"maze size range {part!r} runs backwards; write it "
+                                      f"smallest first ({b}-{a})")
+                    sizes.update(range(a, b + 1, 2))
+                else:
+                    sizes.add(self._size(part, text))
+            return tuple(sorted(sizes)) if len(sizes) > 1 else sizes.pop()
+        return self._size(spec, text)
+
+    @staticmethod
+    def _size(part: str, text: str | int) -> int:
         try:
-            size = int(str(text).strip())
+            size = int(part)
         except ValueError:
-            raise DtError(f"maze size must be an odd whole number >= 3 (9, 13, 33, 59, ...), "
-                          f"got {text!r}") from None
+            raise DtError(f"maze size must be an odd whole number >= 3 (9, 13, 33, 59, ...), or "
+                          f"mixed training sizes as a range (9-13) or list (9,11,13); got "
+                          f"{text!r}") from None
         if size < 3 or size % 2 == 0:
             raise DtError(f"maze size must be an odd number >= 3 (9, 13, 33, 59, ...), got {size}")
         return size
 
     def describe_difficulty(self, difficulty: Any) -> str:
+        if isinstance(difficulty, (tuple, list)):
+            return f"sizes {', '.join(map(str, difficulty))} (mixed)"
         cells = (int(difficulty) + 1) // 2
         return f"size {difficulty} ({cells}x{cells} cells)"
 
@@ -64,6 +89,9 @@ class Mazes(Problem):
         source = self.option_values["source"]
         if source == "generated":
             return super().dataset(split, difficulty, count, seed)
+        if isinstance(difficulty, tuple):
+            raise DtError(f"mixed maze sizes {self.describe_difficulty(difficulty)} need generated "
+                          f"mazes; an imported data set ({source!r}) holds one size")
         x, y = self.imported(source)
         side = x.shape[-1]
         if side != self.image_side(difficulty):
@@ -94,10 +122,13 @@ class Mazes(Problem):
     def generate(self, difficulty: int, count: int, seed: int):
         import torch
 
-        from dt_mazes.generate import generate_mazes
+        from dt_mazes.generate import generate_mazes, generate_mixed
         from dt_mazes.layouts import to_compact, to_e2h
 
-        mazes = generate_mazes(int(difficulty), count, seed)
+        if isinstance(difficulty, tuple):
+            mazes = generate_mixed(difficulty, count, seed)
+        else:
+            mazes = generate_mazes(int(difficulty), count, seed)
         inputs, targets = (to_compact if self.layout == "compact" else to_e2h)(mazes)
         # 0/1 values: uint8 keeps the cache and host memory 4x (inputs) / 8x (targets) smaller
         return torch.from_numpy(inputs.astype("uint8")), torch.from_numpy(targets.astype("uint8"))
