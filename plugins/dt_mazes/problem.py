@@ -90,8 +90,8 @@ class Mazes(Problem):
         if source == "generated":
             return super().dataset(split, difficulty, count, seed)
         if isinstance(difficulty, tuple):
-            raise DtError(f"mixed maze sizes {self.describe_difficulty(difficulty)} need generated "
-                          f"mazes; an imported data set ({source!r}) holds one size")
+            raise DtError(f"mixed maze sizes ({', '.join(map(str, difficulty))}) need generated "
+                          f"mazes; the imported data set {source!r} holds one size")
         x, y = self.imported(source)
         side = x.shape[-1]
         if side != self.image_side(difficulty):
@@ -119,7 +119,7 @@ class Mazes(Problem):
 
         return image_size(int(size), self.layout)
 
-    def generate(self, difficulty: int, count: int, seed: int):
+    def generate(self, difficulty: int | tuple[int, ...], count: int, seed: int):
         import torch
 
         from dt_mazes.generate import generate_mazes, generate_mixed
