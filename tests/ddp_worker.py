@@ -3,6 +3,10 @@ writes end in ``os.replace``) is logged to ``$DT_TEST_WATCH/writes-<rank>.json``
 ``DT_TEST_KILL=NAME:N`` rank 0 SIGKILLs the whole job (both workers and torchrun) right after
 its N-th write of NAME: a kill at a known point, with no sleeps.
 
+A rank that goes through the interpreter's teardown leaves ``$DT_TEST_WATCH/teardown-<rank>``
+(written by a module-level object's ``__del__``): a rank of a multi-process job must not (see
+``dtcli.cli.common.exit_now``), a lone process does.
+
 Run by tests/test_distributed.py as ``torchrun ... ddp_worker.py train ...``.
 """
 
@@ -33,6 +37,18 @@ def watched_replace(src, dst, *args, **kwargs):
 
 
 os.replace = watched_replace
+
+
+class TeardownMarker:
+    """Leaves a file when the interpreter's teardown destroys it (names bound early: module
+    globals may be gone by then)."""
+
+    def __del__(self, path=str(watch / f"teardown-{rank}"), flags=os.O_CREAT | os.O_WRONLY,
+                open_=os.open, close=os.close):
+        close(open_(path, flags, 0o644))
+
+
+teardown_marker = TeardownMarker()
 atexit.register(lambda: (watch / f"writes-{rank}.json").write_text(json.dumps(writes)))
 
 from dtcli.cli import main  # noqa: E402

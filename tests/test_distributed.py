@@ -87,6 +87,9 @@ def test_two_processes_follow_one(tmp_path, problem):
     assert {runs.CONFIG, runs.BEST, runs.LAST, runs.METRICS, runs.EXTRAPOLATION} <= rank0
     assert runs.read_run_config(tmp_path / "two")["info"]["hardware"]["processes"] == 2
     assert "2 processes" in two.stdout and two.stdout.count("finished in") == 1
+    # a lone process tears the interpreter down; the ranks of a job skip it (see exit_now)
+    assert (tmp_path / "w1" / "teardown-0").exists()
+    assert not list((tmp_path / "w2").glob("teardown-*"))
 
 
 def test_killed_two_process_run_resumes_with_two_or_one(tmp_path):
@@ -112,6 +115,28 @@ def test_killed_two_process_run_resumes_with_two_or_one(tmp_path):
         assert runs.read_run_config(run)["status"] == "finished"
 
 
+def test_exit_now_runs_atexit_flushes_and_skips_the_teardown(tmp_path):
+    """The exit of a torchrun rank: atexit handlers run, buffered output reaches the pipes,
+    the exit code is kept, and the interpreter's teardown (where torch's destructors can abort
+    the process after DDP) never runs."""
+    script = tmp_path / "ends.py"
+    script.write_text(
+        "import atexit, os, sys\n"
+        "from dtcli.cli.common import exit_now\n"
+        "class Marker:\n"
+        "    def __del__(self, write=os.write):\n"
+        "        write(2, b'teardown ran')\n"
+        "marker = Marker()\n"
+        "atexit.register(lambda: sys.stderr.write('atexit ran;'))\n"
+        "sys.stdout.write('buffered')\n"
+        "exit_now(3) if sys.argv[1] == 'now' else sys.exit(3)\n")
+    now = subprocess.run([sys.executable, str(script), "now"], capture_output=True, text=True)
+    assert (now.returncode, now.stdout, now.stderr) == (3, "buffered", "atexit ran;")
+    usual = subprocess.run([sys.executable, str(script), "usual"], capture_output=True, text=True)
+    assert (usual.returncode, usual.stdout) == (3, "buffered")
+    assert usual.stderr == "atexit ran;teardown ran"  # the marker can see a teardown
+
+
 def test_two_process_test_prints_the_same_accuracies(tmp_path, tiny_run):
     args = ["test", str(tiny_run), "-d", "12", "--iters", "1:8", "--count", "21",
             "--mode", "fixed", "--mode", "max-conf", "--mode", "halt", "-k", "2", "--json"]
@@ -123,3 +148,4 @@ def test_two_process_test_prints_the_same_accuracies(tmp_path, tiny_run):
     for doc in (a, b):  # wall times differ, of course
         doc["halt"].pop("seconds"), doc["extra"].pop("seconds")
     assert a == b and a["total"] == 21
+    assert not list((tmp_path / "w2").glob("teardown-*"))

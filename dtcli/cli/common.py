@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from contextlib import contextmanager
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, NoReturn
 
 import typer
 from rich.console import Console
@@ -33,6 +33,7 @@ class DtGroup(TyperGroup):
 
     def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
         errors = _click_exceptions()
+        self.left_process_group = False
         try:
             rv = super().main(*args, standalone_mode=False, **kwargs)
         except getattr(errors, "NoArgsIsHelpError", ()) as exc:  # `dt zoo`: its help
@@ -50,7 +51,10 @@ class DtGroup(TyperGroup):
             rv = exc.exit_code
         if not standalone_mode:
             return rv
-        sys.exit(rv if isinstance(rv, int) else 0)
+        code = rv if isinstance(rv, int) else 0
+        if self.left_process_group:
+            exit_now(code)
+        sys.exit(code)
 
     def invoke(self, ctx: typer.Context) -> Any:
         try:
@@ -68,7 +72,27 @@ class DtGroup(TyperGroup):
             if "torch.distributed" in sys.modules:
                 from dtcli.engine.distributed import shutdown
 
-                shutdown()
+                self.left_process_group = shutdown()
+
+
+def exit_now(code: int) -> NoReturn:
+    """End this process with ``code`` after its atexit handlers and a flush of stdout and
+    stderr, skipping the interpreter's teardown.
+
+    For a process that took part in a torchrun job: after DDP, torch's C++ static destructors
+    abort about one such process in ten at exit ("terminate called without an active
+    exception", SIGABRT; measured with torch 2.13 and gloo, none with this exit), and torchrun
+    then fails the whole job although its work is done and written.
+    """
+    import atexit
+
+    atexit._run_exitfuncs()  # noqa: SLF001 - os._exit skips them; nothing else runs them
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing left to flush
+            pass
+    os._exit(code)
 
 
 def _click_exceptions() -> Any:

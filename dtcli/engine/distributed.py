@@ -152,15 +152,17 @@ def process_device(device: torch.device) -> torch.device:
     return device
 
 
-def shutdown() -> None:
-    """Leave the process group (at the end of a command)."""
+def shutdown() -> bool:
+    """Leave the process group (at the end of a command); True when this process was in one."""
     global _CONTEXT
-    if _CONTEXT is not None and _CONTEXT.active:
+    joined = _CONTEXT is not None and _CONTEXT.active
+    if joined:
         import torch.distributed as dist
 
         if dist.is_initialized():
             dist.destroy_process_group()
     _CONTEXT = None
+    return joined
 
 
 def shard_batch(ctx: DistContext, problem: Any, x: torch.Tensor, y: torch.Tensor):
