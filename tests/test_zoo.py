@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import io
+import re
 
 import pytest
 
@@ -124,3 +126,22 @@ def test_solved_within_agrees_with_dt_test(cli, capsys):
     assert max(correct) <= mine["solved_within"] <= 6
     firsts = [f for f in mine["first_correct"] if f is not None]
     assert min(firsts, default=None) == next((i + 1 for i, c in enumerate(correct) if c), None)
+
+
+def test_zoo_test_table_keeps_every_figure_whole_in_80_columns(monkeypatch):
+    """A log file is 80 columns wide: the allowed range must not be cut to "94.9–100…"."""
+    from rich.console import Console
+
+    from dtcli.cli import zoo_cmd
+
+    out = io.StringIO()
+    monkeypatch.setattr(zoo_cmd, "console", Console(width=80, file=out))
+    ext = {"seed": 1000, "mode": "fixed", "count": 200,
+           "results": [{"difficulty": 59, "count": 200, "iters": [300, 1000],
+                        "accuracy": [99.5, 97.5]},
+                       {"difficulty": 201, "count": 5, "iters": [500], "accuracy": [40.0]}]}
+    measured = [{"count": 200, "accuracy": [94.0, 97.5]}, {"count": 5, "accuracy": [0.0]}]
+    assert zoo_cmd.show_table(ext, measured) is False  # 94.0 lies outside 94.9–100.0
+    rows = [line for line in out.getvalue().splitlines() if line.startswith("│")]
+    assert len(rows) == 3 and "…" not in out.getvalue()
+    assert rows[0].rstrip().endswith("94.9–100.0 │")

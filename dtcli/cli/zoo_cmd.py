@@ -183,13 +183,12 @@ def show_table(ext: dict, measured: list[dict] | None, verify_name: str = "verif
     title = f"extrapolation: seed {ext['seed']}, mode {ext['mode']}"
     table = Table(title=title)
     table.add_column("difficulty")
-    table.add_column("instances", justify="right")
-    table.add_column("iteration", justify="right")
-    table.add_column("card %", justify="right")
+    # figures are never cut, not even in an 80-column log file; only the label may wrap
+    figures = ["count", "iteration", "card %"]
     if measured is not None:
-        table.add_column("measured %", justify="right")
-        table.add_column("Δ", justify="right")
-        table.add_column("allowed", justify="right")
+        figures += ["measured %", "Δ", "allowed"]
+    for name in figures:
+        table.add_column(name, justify="right", no_wrap=True)
     ok = True
     rows = claims(ext)
     for k, row in enumerate(rows):
