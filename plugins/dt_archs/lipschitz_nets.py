@@ -67,9 +67,11 @@ class BoundedConv(nn.Module):
     """A 3-wide convolution whose operator norm is at most ``bound`` (see the module doc)."""
 
     def __init__(self, dims: int, c_in: int, c_out: int, *, bound: float = 1.0,
-                 bias: bool = False, norm: str = "strict") -> None:
+                 bias: bool = False, norm: str = "strict", init: str = "default") -> None:
         super().__init__()
         conv = _conv(dims, c_in, c_out, bias)
+        if init == "orthogonal":
+            delta_orthogonal_(conv)
         self.conv = operator_norm(conv) if norm == "operator" else spectral_norm(conv)
         self.scale = bound / math.sqrt(3 ** dims) if norm == "strict" else bound
 
@@ -81,14 +83,31 @@ def _mix(logit: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(logit)
 
 
+def _logit(beta: float) -> torch.Tensor:
+    return torch.tensor(math.log(beta / (1.0 - beta)))
+
+
+def delta_orthogonal_(conv: nn.Module) -> None:
+    """Delta-orthogonal initialisation (Xiao et al., 2018): a (semi-)orthogonal matrix at the
+    kernel's centre tap, zeros elsewhere. The conv is then an isometry at init (every singular
+    value of its reshaped weight and of the conv itself is 1), so norm-bounded convs do not
+    shrink the thought they pass on, as a default init's bulk of small singular values does."""
+    weight = conv.weight
+    with torch.no_grad():
+        weight.zero_()
+        centre = (slice(None), slice(None)) + tuple(k // 2 for k in weight.shape[2:])
+        nn.init.orthogonal_(weight[centre])
+
+
 class LipschitzBlock(nn.Module):
     """h + β·(ELU(conv2(ELU(conv1(h)))) − h): at most 1-Lipschitz for β in (0, 1)."""
 
-    def __init__(self, dims: int, width: int, norm: str = "strict") -> None:
+    def __init__(self, dims: int, width: int, norm: str = "strict", mix_init: float = 0.5,
+                 init: str = "default") -> None:
         super().__init__()
-        self.conv1 = BoundedConv(dims, width, width, norm=norm)
-        self.conv2 = BoundedConv(dims, width, width, norm=norm)
-        self.mix = nn.Parameter(torch.zeros(()))
+        self.conv1 = BoundedConv(dims, width, width, norm=norm, init=init)
+        self.conv2 = BoundedConv(dims, width, width, norm=norm, init=init)
+        self.mix = nn.Parameter(_logit(mix_init))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         g = F.elu(self.conv2(F.elu(self.conv1(h))))
@@ -109,17 +128,24 @@ class LipschitzDTNet(IterativeNet):
         self.dims = dims
         width = config["width"]
         self.layers_per_iter = 2 * config["blocks"] + 1
-        self.projection = nn.Sequential(_conv(dims, in_channels, width), _norm(dims, width),
-                                        nn.ELU())
+        batch_norm = config.get("batch_norm", "on") == "on"
+        norm_layer = (lambda w: _norm(dims, w)) if batch_norm else (lambda w: nn.Identity())
+        self.projection = nn.Sequential(_conv(dims, in_channels, width, bias=not batch_norm),
+                                        norm_layer(width), nn.ELU())
         norm = config.get("conv_norm", "strict")
+        init = config.get("init", "default")
+        mix_init = config.get("mix_init", 0.5)
         self.recall_conv = BoundedConv(dims, width + in_channels, width,
-                                       bound=config["contraction"], bias=True, norm=norm)
-        self.recur_blocks = nn.ModuleList(LipschitzBlock(dims, width, norm)
+                                       bound=config["contraction"], bias=True, norm=norm,
+                                       init=init)
+        self.recur_blocks = nn.ModuleList(LipschitzBlock(dims, width, norm, mix_init, init)
                                           for _ in range(config["blocks"]))
-        self.mix = nn.Parameter(torch.zeros(()))
+        self.mix = nn.Parameter(_logit(mix_init))
         mid = (width, max(width // 2, 2)) if dims == 1 else (32, 8)
-        self.head = nn.Sequential(_conv(dims, width, mid[0]), _norm(dims, mid[0]), nn.ELU(),
-                                  _conv(dims, mid[0], mid[1]), _norm(dims, mid[1]), nn.ELU(),
+        self.head = nn.Sequential(_conv(dims, width, mid[0], bias=not batch_norm),
+                                  norm_layer(mid[0]), nn.ELU(),
+                                  _conv(dims, mid[0], mid[1], bias=not batch_norm),
+                                  norm_layer(mid[1]), nn.ELU(),
                                   _conv(dims, mid[1], num_classes))
 
     def start(self, x: torch.Tensor) -> torch.Tensor:

@@ -81,6 +81,16 @@ _CONV_NORM = Option("conv_norm", "strict", choices=("strict", "spectral", "opera
                          "divided by its own operator norm, the tight contraction")
 
 
+_MIX_INIT = Option("mix_init", 0.5,
+                   help="initial β of every interpolation h + β(g(h) - h) (0 < β < 1): small "
+                        "starts thinking close to the identity, a slow contraction")
+_INIT = Option("init", "default", choices=("default", "orthogonal"),
+               help="initial recurrent convs: torch's default, or delta-orthogonal (an "
+                    "isometry at init, so the norm bound does not shrink the thought)")
+_BATCH_NORM = Option("batch_norm", "on", choices=("on", "off"),
+                     help="batch norm on the projection and the head (the paper's), or none")
+
+
 class LipschitzFamily(Architecture):
     """DT-L: a recall DT net whose recurrent map is a contraction (see lipschitz_nets)."""
 
@@ -89,11 +99,12 @@ class LipschitzFamily(Architecture):
     recurrent = True
     kinds = frozenset({"sequence", "grid", "board"})
     spatial_dims = frozenset({1, 2})
-    options = (_BLOCKS, _CONTRACTION, _CONV_NORM)
+    options = (_BLOCKS, _CONTRACTION, _CONV_NORM, _MIX_INIT, _INIT, _BATCH_NORM)
     family = "dt-l"
 
     def build(self, problem, *, width: int, max_iters: int, depth: int | None = None,
               blocks: int = 2, contraction: float = 0.9, conv_norm: str = "strict",
+              mix_init: float = 0.5, init: str = "default", batch_norm: str = "on",
               **unused: Any):
         from dt_archs.lipschitz_nets import LipschitzDTNet
 
@@ -103,8 +114,11 @@ class LipschitzFamily(Architecture):
             raise DtError(f"blocks must be at least 1, got {blocks}")
         if not 0 < contraction <= 1:
             raise DtError(f"contraction must be in (0, 1], got {contraction}")
+        if not 0 < mix_init < 1:
+            raise DtError(f"mix_init must be in (0, 1), got {mix_init}")
         config = {"width": width, "max_iters": max_iters, "blocks": blocks,
-                  "contraction": float(contraction), "conv_norm": conv_norm}
+                  "contraction": float(contraction), "conv_norm": conv_norm,
+                  "mix_init": float(mix_init), "init": init, "batch_norm": batch_norm}
         return LipschitzDTNet(config, dims=problem.spatial_dims, in_channels=problem.in_channels,
                               num_classes=problem.num_classes)
 
