@@ -1,6 +1,6 @@
 """Save a solve as pictures: an animated GIF, the last frame as PNG, or a folder of PNGs.
 
-Each frame is the problem's own picture (:meth:`dtcli.problem.Problem.render_image`) enlarged
+Each frame is the problem's own picture (:meth:`dtcli.contracts.problem.Problem.render_image`) enlarged
 to a readable size, with a caption strip drawn here: the iteration, whether the answer is
 correct, and when it first was. Memory stays bounded however long the solve: at most
 ``max_frames`` frames are kept (every k-th iteration, plus the first, the first correct and the
@@ -18,8 +18,8 @@ from typing import Any, Iterable, Iterator
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from dtcli.errors import DtError
-from dtcli.problem import Problem
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.problem import Problem
 
 MIN_WIDTH = 320  # pixels: a small picture is enlarged (by a whole factor) to about this
 MAX_SIDE = 800  # pixels: a larger picture is shrunk into this square

@@ -10,16 +10,16 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from dtcli.arch import Architecture
-from dtcli.errors import DtError
-from dtcli.hookspecs import hookimpl
-from dtcli.options import Option
-from dtcli.datacache import load_or_make as cached_tensors
-from dtcli.paths import atomic_write, atomic_write_text, data_dir
-from dtcli.problem import Problem
+from dtcli.contracts.arch import Architecture
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.hookspecs import hookimpl
+from dtcli.contracts.options import Option
+from dtcli.contracts.datacache import load_or_make as cached_tensors
+from dtcli.contracts.paths import atomic_write, atomic_write_text, data_dir
+from dtcli.contracts.problem import Problem
 
 _LAZY = {
-    "IterativeNet": "dtcli.net",
+    "IterativeNet": "dtcli.contracts.net",
     "load_model": "dtcli.models",
     "LoadedModel": "dtcli.models",
     "TrainConfig": "dtcli.config",

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from dtcli import models, runs, zoo
 from dtcli.config import default_curve_iters
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 from dtcli.study import mean_se
 
 #: settings that make two runs "the same setting" apart from their seed

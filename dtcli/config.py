@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 from dtcli.settings import Rule, check_value, setting
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -260,7 +260,7 @@ def write_config_file(path: str | Path, cfg: TrainConfig) -> None:
     """The fully resolved settings as TOML (None written as "none"), atomically."""
     import tomli_w
 
-    from dtcli.paths import atomic_write_text
+    from dtcli.contracts.paths import atomic_write_text
 
     doc = {k: ("none" if v is None else v) for k, v in cfg.to_dict().items()}
     atomic_write_text(Path(path), "# dt training settings: dt train --config FILE\n"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 FORMATS = (".png", ".svg", ".pdf")
 WIDTH = 3.4  # inches: one column of a two-column paper

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dtcli.config import TrainConfig
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 from dtcli.runs import BEST, CONFIG, read_run_config
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from dtcli.plugins import Registry
-    from dtcli.problem import Problem
+    from dtcli.contracts.problem import Problem
 
 
 def resolve(ref: str | Path) -> tuple[str, Any]:
@@ -50,7 +50,7 @@ def model_summary(net, cfg: TrainConfig) -> dict[str, Any]:
 
 def build_net(registry: "Registry", cfg: TrainConfig, build: dict[str, Any] | None = None):
     """``(problem, net)`` for a training configuration; ``build`` re-uses recorded net kwargs."""
-    from dtcli.options import resolve_options
+    from dtcli.contracts.options import resolve_options
 
     problem = registry.problem(cfg.problem, cfg.problem_options)
     arch = registry.arch(cfg.arch)

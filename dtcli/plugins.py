@@ -16,10 +16,10 @@ from typing import Any, Callable
 import pluggy
 
 from dtcli import __version__
-from dtcli.arch import Architecture
-from dtcli.errors import DtError
-from dtcli.hookspecs import PROJECT, DtSpecs
-from dtcli.problem import Problem
+from dtcli.contracts.arch import Architecture
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.hookspecs import PROJECT, DtSpecs
+from dtcli.contracts.problem import Problem
 
 BUILTIN_PLUGINS: tuple[str, ...] = ("dt_archs", "dt_prefix_sums", "dt_mazes", "dt_chess",
                                      "dt_images", "dt_tensorboard")

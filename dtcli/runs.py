@@ -16,8 +16,8 @@ from typing import Any, Iterator
 
 from dtcli import __version__
 from dtcli.config import TrainConfig
-from dtcli.errors import DtError
-from dtcli.paths import atomic_write_json, atomic_write_text
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.paths import atomic_write_json, atomic_write_text
 
 CONFIG = "config.json"
 LOCK = ".lock"

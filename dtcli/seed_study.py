@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 from dtcli import runs
 from dtcli.config import TrainConfig, resolve_config
-from dtcli.errors import DtError
-from dtcli.paths import atomic_write_json, atomic_write_text
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.paths import atomic_write_json, atomic_write_text
 from dtcli.study import MACHINE_FIELDS, StudyListener, _check_same, _csv, mean_se, run_state
 
 PLAN = "seeds.json"

@@ -17,7 +17,7 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from typing import Any, Callable
 
 from dtcli import runs
 from dtcli.config import TrainConfig, resolve_config
-from dtcli.errors import DtError
-from dtcli.paths import atomic_write_json, atomic_write_text
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.paths import atomic_write_json, atomic_write_text
 
 PLAN = "study.json"
 RESULTS_JSON = "results.json"

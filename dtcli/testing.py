@@ -16,8 +16,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from dtcli.arch import Architecture
-from dtcli.problem import Problem
+from dtcli.contracts.arch import Architecture
+from dtcli.contracts.problem import Problem
 
 KINDS = ("sequence", "grid", "board", "label")
 
@@ -158,7 +158,7 @@ def check_architecture(arch: Architecture, problem: Problem | None = None) -> No
         _check(problem is not None, owner, "supports none of the registered problems")
     _check(arch.supports(problem) is None, owner, f"does not support {problem.name}: {arch.supports(problem)}")
     net = arch.build(problem, width=4, max_iters=3)
-    from dtcli.net import IterativeNet
+    from dtcli.contracts.net import IterativeNet
 
     _check(isinstance(net, IterativeNet), owner, "build() must return a dtcli.api.IterativeNet")
     again = arch.build(problem, **net.config)

@@ -16,7 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 ZOO_ENV = "DT_ZOO_DIR"
 INDEX = "index.json"

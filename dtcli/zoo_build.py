@@ -8,8 +8,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from dtcli.errors import DtError
-from dtcli.paths import atomic_write, atomic_write_json
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.paths import atomic_write, atomic_write_json
 from dtcli.zoo import INDEX, NAME, sha256_of, zoo_dir
 
 

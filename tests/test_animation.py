@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 from dtcli.animation import Recorder, frame_step, save_kind
-from dtcli.errors import DtError
-from dtcli.problem import Problem
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.problem import Problem
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

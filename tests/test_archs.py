@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dtcli.api import Problem
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 class Grid(Problem):

@@ -8,7 +8,7 @@ import json
 import chess
 import pytest
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 def puzzles_of(path):

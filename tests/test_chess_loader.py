@@ -111,7 +111,7 @@ def reference_tensors(rows):
 
 import pytest  # noqa: E402
 
-from dtcli.errors import DtError  # noqa: E402
+from dtcli.contracts.errors import DtError  # noqa: E402
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 import torch
 from rich.console import Console
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 FEN_BLACK = "r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R b KQkq - 3 3"
 # after 1. e4 e5 2. Nf3 Nc6 3. Bc4 Nd4?: White to move, Nxe5 is legal

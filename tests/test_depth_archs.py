@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from dtcli.api import Problem
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 DEPTH_ARCHS = ["mlp", "recur-mlp", "convnet", "recur-convnet", "resnet", "recur-resnet",
                "resnet-bn", "recur-resnet-bn"]

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 from dtcli.figures import Curve, check_figure_path, depth_plot, schoop_plot
 
 PNG = b"\x89PNG\r\n\x1a\n"

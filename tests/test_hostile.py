@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from dtcli import runs
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 from dtcli.plugins import reset_registry
 from test_registry import make_dist
 
@@ -284,7 +284,7 @@ def test_disk_errors_are_one_line_and_leave_nothing_half_written(tmp_path, cli, 
 def test_a_full_disk_reported_by_torch_is_named(tmp_path, monkeypatch):
     import shutil
 
-    from dtcli.paths import atomic_write
+    from dtcli.contracts.paths import atomic_write
 
     monkeypatch.setattr(shutil, "disk_usage", lambda p: shutil._ntuple_diskusage(10, 10, 0))
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 pytest.importorskip("scipy")
 pytest.importorskip("sklearn")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 TINY_MAZE = ["--width", "8", "--max-iters", "4", "--epochs", "1", "--batch-size", "16",
              "--train-count", "64", "--test-count", "8", "--test-iters", "6",

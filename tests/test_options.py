@@ -1,7 +1,7 @@
 import pytest
 
-from dtcli.errors import DtError
-from dtcli.options import Option, parse_assignments, resolve_options
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.options import Option, parse_assignments, resolve_options
 
 
 def test_parse_types_and_choices():

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from rich.console import Console
 
 from dt_prefix_sums.generate import running_parity, unique_bit_strings
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 @settings(max_examples=40, deadline=None)
@@ -39,13 +39,13 @@ def test_dataset_deterministic_cached_and_split_streams(registry):
     xt, _ = p.dataset("test", 16, 50, seed=3)
     assert not torch.equal(x1, xt)
     assert torch.equal(y1, torch.from_numpy(running_parity(x1[:, 0].numpy().astype(np.int64))))
-    from dtcli.datacache import list_entries
+    from dtcli.contracts.datacache import list_entries
 
     assert len(list_entries("prefix-sums")) == 2
 
 
 def test_damaged_cache_entry_is_regenerated(registry):
-    from dtcli.datacache import cache_path
+    from dtcli.contracts.datacache import cache_path
 
     p = registry.problem("prefix-sums")
     x1, _ = p.dataset("train", 12, 20, seed=0)

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 from dtcli.plugins import get_registry, load_registry, reset_registry
 
 

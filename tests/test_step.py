@@ -12,7 +12,7 @@ from dtcli import runs
 from dtcli.engine.events import Listener
 from dtcli.engine.step import ProgressiveObjective, reachable_parameters
 from dtcli.engine.train import Diverged, train
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 from test_train import tiny_config
 
 

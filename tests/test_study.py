@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 pytest.importorskip("sklearn")
 

@@ -17,7 +17,7 @@ from dtcli import runs
 from dtcli.config import TrainConfig
 from dtcli.engine.events import Listener
 from dtcli.engine.train import train
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 def tiny_config(**kw) -> TrainConfig:

@@ -287,7 +287,7 @@ def test_frame_messages_coalesce():
 
 
 def test_difficulty_steps_and_settings(registry):
-    from dtcli.errors import DtError
+    from dtcli.contracts.errors import DtError
     from dtcli.tui.workers import parse_settings, step_difficulty
 
     mazes, bits = registry.problem("mazes"), registry.problem("prefix-sums")

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 #: modules that count as a layer: their output, per channel, is what a filter responds
 LAYER_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.Linear)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 FORMATS = (".png", ".svg", ".pdf")
 WIDTH = 3.4  # inches: one column

@@ -17,7 +17,7 @@ import torch
 
 from dtcli.analysis.common import batch_size_for, batches, check_iterations
 from dtcli.analysis.stability import finite, per_sample_norm
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 KINDS = ("noise", "zero", "shuffle")
 #: accuracy within this many percentage points of the clean run counts as recovered

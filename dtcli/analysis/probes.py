@@ -16,7 +16,7 @@ import torch
 
 from dtcli.analysis.common import (batch_size_for, batches, check_iterations, model_name,
                                    pooled, require_images)
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 POOL = 1  # global average pooling, as a ResNet head: what the channels encode, not where
 RIDGE = 1e-3

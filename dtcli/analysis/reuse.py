@@ -17,7 +17,7 @@ import torch
 
 from dtcli.analysis.common import (LayerRecorder, batch_size_for, batches, check_iterations,
                                    fresh_twin, require_recurrent)
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 THRESHOLD = 0.2
 

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import torch
 
 from dtcli.analysis.common import batch_size_for, batches, check_iterations, frozen
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 TOLERANCE = 1e-3
 #: a thought counts as settled only if it stays settled for at least this many iterations

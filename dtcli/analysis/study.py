@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from dtcli import models
-from dtcli.errors import DtError
-from dtcli.paths import atomic_write_json
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.paths import atomic_write_json
 from dtcli.study import StudyPlan
 
 ANALYSIS_JSON = "analysis.json"

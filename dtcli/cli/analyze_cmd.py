@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterator, Optional
 import typer
 
 from dtcli.cli.common import OPTION_HELP, console, err_console, print_json
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 analyze_app = typer.Typer(
     help="Look inside a thinking network: filter reuse, linear probes, CKA, feature pictures, "

@@ -9,7 +9,7 @@ from rich.table import Table
 
 from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json
 from dtcli.cli.setting_options import with_settings
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 BENCH_SETTINGS = ("width", "max_iters", "alpha", "batch_size", "train_difficulty", "device",

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -120,7 +120,7 @@ def print_json(obj: Any) -> None:
 
 
 def parse_option_pairs(pairs: Iterable[str] | None) -> dict[str, str]:
-    from dtcli.options import parse_assignments
+    from dtcli.contracts.options import parse_assignments
 
     return parse_assignments(pairs or [])
 

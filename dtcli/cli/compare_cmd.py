@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from dtcli.cli.common import console, err_console, print_json
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 def _pm(value: tuple[float, float | None] | None, digits: int = 1) -> str:

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from dtcli.cli.common import OPTION_HELP, console, print_json, problem_with_options
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 data_app = typer.Typer(help="Generate, show, import, fetch and inspect problem data.",
                        no_args_is_help=True)
@@ -54,8 +54,8 @@ def generate(
     Problems whose data are files (chess puzzles) generate more of those instead; see the
     problem's help in `dt list problems -v`.
     """
-    from dtcli.datacache import cache_path
-    from dtcli.paths import atomic_write
+    from dtcli.contracts.datacache import cache_path
+    from dtcli.contracts.paths import atomic_write
 
     p = problem_with_options(problem, option)
     if count <= 0:
@@ -118,7 +118,7 @@ def fetch(
     dest: Optional[Path] = typer.Option(None, "--dest", help="Directory to download into (default: dt's data directory)."),
 ) -> None:
     """Download a published data set (needs internet); checksums are verified."""
-    from dtcli.paths import data_dir
+    from dtcli.contracts.paths import data_dir
     from dtcli.plugins import get_registry
 
     reg = get_registry()
@@ -145,7 +145,7 @@ def import_(
     """Import a data set you already have (e.g. easy-to-hard-data's inputs.npy/solutions.npy)."""
     import re
 
-    from dtcli.datacache import save_imported
+    from dtcli.contracts.datacache import save_imported
 
     p = problem_with_options(problem, option)
     if not path.exists():
@@ -173,8 +173,8 @@ def info(
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
     """What is in the data cache, and how big it is."""
-    from dtcli.datacache import list_entries
-    from dtcli.paths import data_dir
+    from dtcli.contracts.datacache import list_entries
+    from dtcli.contracts.paths import data_dir
 
     if problem:
         problem_with_options(problem, None)  # a clear error for an unknown name

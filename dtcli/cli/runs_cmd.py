@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from dtcli.cli.common import console, print_json
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 SORT_KEYS = ("when", "name", "problem", "arch", "status", "best_val", "peak")
 

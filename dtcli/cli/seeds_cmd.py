@@ -12,7 +12,7 @@ from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pai
 from dtcli.cli.plot import line_plot
 from dtcli.cli.setting_options import with_settings
 from dtcli.cli.study_cmd import StudyProgress
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 #: the training settings a seeds study takes (the recipe every seed trains with)
 SEED_SETTINGS = ("epochs", "width", "max_iters", "alpha", "nk_sampling", "lr", "batch_size",

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from dtcli.cli.common import OPTION_HELP, console, print_json
 from dtcli.cli.zoo_cmd import complete_model
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 def status_line(frame, total: int, first_correct: int | None, rate: float | None = None,

@@ -12,7 +12,7 @@ from rich.table import Table
 from dtcli.cli.common import OPTION_HELP, console, err_console, print_json
 from dtcli.cli.plot import line_plot
 from dtcli.cli.zoo_cmd import complete_model
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 MAX_ROWS = 16
 

@@ -10,7 +10,7 @@ import typer
 from dtcli.cli.common import (OPTION_HELP, console, err_console, parse_option_pairs, print_json,
                               stop_on_signals)
 from dtcli.cli.setting_options import with_settings
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 RUNS_ROOT = Path("runs")
 

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 def _process_age() -> float | None:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from dtcli.cli.common import console, err_console, print_json
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 def complete_model(incomplete: str) -> list[str]:
     """Shell completion of a MODEL: zoo names, then folders (run directories)."""

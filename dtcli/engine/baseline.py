@@ -20,7 +20,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 def reference_copy(net: torch.nn.Module) -> torch.nn.Module:

@@ -68,7 +68,7 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
                                        reference_train_step)
     from dtcli.engine.extrapolate import extrapolate
     from dtcli.engine.flops import conv_peak_gflops, flops_per_iteration
-    from dtcli.errors import DtError
+    from dtcli.contracts.errors import DtError
     from dtcli.plugins import get_registry
 
     if baseline not in (None, "reference"):

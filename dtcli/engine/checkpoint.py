@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from dtcli.errors import DtError
-from dtcli.paths import atomic_write
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.paths import atomic_write
 
 
 def state_dict_of(net: torch.nn.Module) -> dict[str, torch.Tensor]:

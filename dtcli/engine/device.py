@@ -8,7 +8,7 @@ from typing import Any, ContextManager
 
 import torch
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 DEVICES = ("auto", "cpu", "cuda", "mps")
 AMP_MODES = ("off", "bf16", "fp16")

@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence, TypeVar
 
 import torch
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 T = TypeVar("T")
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from dtcli.engine.device import autocast, batch_to, inference_batch_size
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 MODES = ("fixed", "max-conf")
 

@@ -14,7 +14,7 @@ import torch
 
 from dtcli.engine.device import autocast, batch_to, inference_batch_size
 from dtcli.engine.extrapolate import ExtrapolationResult
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tensor,

@@ -14,7 +14,7 @@ def param_groups(net: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
     """One group, or more: with the reference's throttle the recurrent parameters at
     lr / max_iters; parameters the net exempts from weight decay (``weight_decay_exempt``,
     e.g. DT-L's constrained weights) in a group without it."""
-    from dtcli.net import IterativeNet
+    from dtcli.contracts.net import IterativeNet
 
     exempt = {id(p) for p in net.weight_decay_exempt()} if isinstance(net, IterativeNet) else set()
     groups: dict[tuple[bool, bool], list] = {}

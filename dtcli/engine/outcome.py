@@ -9,7 +9,7 @@ from typing import Any
 from dtcli import runs
 from dtcli.config import TrainConfig
 from dtcli.engine.extrapolate import ExtrapolationResult
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from dtcli.engine import checkpoint
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 @dataclass

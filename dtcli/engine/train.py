@@ -33,7 +33,7 @@ from dtcli.engine.progressive import draw_nk
 from dtcli.engine.rundata import epoch_generator, fingerprint, split_train_val
 from dtcli.engine.step import ProgressiveObjective, TrainStep
 from dtcli.engine.tally import EpochTally
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 class Trainer:

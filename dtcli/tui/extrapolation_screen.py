@@ -14,7 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 from dtcli.tui import messages as msg
 from dtcli.tui.curve import Curve
 from dtcli.tui.workers import default_iterations

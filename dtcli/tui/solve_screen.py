@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 from dtcli.tui import messages as msg
 from dtcli.tui.benchmark import PaintBenchmark
 from dtcli.tui.curve import Curve

@@ -16,7 +16,7 @@ from textual.widgets import (Button, Footer, Header, Input, Label, ProgressBar, 
                              Static)
 from textual.worker import get_current_worker
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 from dtcli.tui import messages as msg
 from dtcli.tui.curve import Curve
 from dtcli.tui.workers import TrainBridge, build_train_config, format_settings, parse_settings

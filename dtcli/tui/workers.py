@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dtcli.engine.events import Listener
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 from dtcli.tui import messages as msg
 
 RUNS_ROOT = Path("runs")

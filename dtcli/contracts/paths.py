@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 def dt_home() -> Path:

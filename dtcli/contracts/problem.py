@@ -14,8 +14,8 @@ import zlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
-from dtcli.errors import DtError
-from dtcli.options import Option, resolve_options
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.options import Option, resolve_options
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -110,7 +110,7 @@ class Problem:
         and a check on 200 share those 200): made in chunks of :data:`TEST_CHUNK` instances
         seeded by their position, unless ``generate`` is nested itself (:attr:`nested_data`).
         """
-        from dtcli.datacache import load_or_make
+        from dtcli.contracts.datacache import load_or_make
 
         if split not in SPLITS:
             raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
@@ -172,7 +172,7 @@ class Problem:
 
     def imported(self, name: str) -> tuple["torch.Tensor", "torch.Tensor"]:
         """A data set stored by ``dt data import`` under ``name``."""
-        from dtcli.datacache import load_imported
+        from dtcli.contracts.datacache import load_imported
 
         data = load_imported(self.name, name)
         return data["inputs"], data["targets"]

@@ -1,4 +1,4 @@
-"""The Architecture contract: a named recipe that builds an :class:`~dtcli.net.IterativeNet`.
+"""The Architecture contract: a named recipe that builds an :class:`~dtcli.contracts.net.IterativeNet`.
 
 Architectures are registered as instances. This module must not import torch at module level;
 ``build`` imports the network code when it is called.
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from dtcli.options import Option
+from dtcli.contracts.options import Option
 
 if TYPE_CHECKING:  # pragma: no cover
-    from dtcli.net import IterativeNet
-    from dtcli.problem import Problem
+    from dtcli.contracts.net import IterativeNet
+    from dtcli.contracts.problem import Problem
 
 
 class Architecture:

@@ -7,7 +7,7 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from dtcli.errors import DtError
+from dtcli.contracts.errors import DtError
 
 
 class IterativeNet(nn.Module):

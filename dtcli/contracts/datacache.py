@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from dtcli.errors import DtError
-from dtcli.paths import atomic_write, data_dir
+from dtcli.contracts.errors import DtError
+from dtcli.contracts.paths import atomic_write, data_dir
 
 
 def cache_key(fields: dict[str, Any]) -> str:
