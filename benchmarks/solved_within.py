@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from dtcli.engine.device import batch_to
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     torch.set_num_threads(args.threads)
     loaded = load_model(args.model, device="cpu")

@@ -20,8 +20,8 @@ from dtcli.contracts.problem import Problem
 
 _LAZY = {
     "IterativeNet": "dtcli.contracts.net",
-    "load_model": "dtcli.models",
-    "LoadedModel": "dtcli.models",
+    "load_model": "dtcli.engine.model",
+    "LoadedModel": "dtcli.engine.model",
     "TrainConfig": "dtcli.config",
     "train": "dtcli.engine.train",
     "extrapolate": "dtcli.engine.extrapolate",
@@ -31,6 +31,7 @@ _LAZY = {
     "Listener": "dtcli.engine.events",
     "resolve_device": "dtcli.engine.device",
     "get_registry": "dtcli.plugins",
+    "create_net": "dtcli.factory",
 }
 
 __all__ = ["Architecture", "DtError", "Option", "Problem", "atomic_write", "atomic_write_text",

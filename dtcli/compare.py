@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from dtcli import models, runs, zoo
+from dtcli import factory, runs, zoo
+from dtcli.engine.model import load_model
 from dtcli.config import default_curve_iters
 from dtcli.contracts.errors import DtError
 from dtcli.study import mean_se
@@ -52,7 +53,7 @@ def _model_doc(ref: str) -> tuple[str, dict[str, Any], str]:
     """``(label, document with train settings, source)`` of a run directory or zoo name."""
     if not Path(ref).expanduser().exists() and zoo.is_zoo_name(ref):
         return ref, zoo.card(ref), "zoo"
-    run = models.resolve(ref)[1]
+    run = factory.resolve(ref)[1]
     return run.name, runs.read_run_config(run), "run"
 
 
@@ -121,7 +122,7 @@ def collect(refs: list[str], difficulty: str | None, wanted: list[int] | None, *
 def _measure(ref: str, difficulty: Any, iters: list[int], count: int, seed: int, device: Any):
     from dtcli.engine.extrapolate import extrapolate
 
-    loaded = models.load_model(ref, device=device)
+    loaded = load_model(ref, device=device)
     d = loaded.problem.parse_difficulty(str(difficulty))
     x, y = loaded.problem.dataset("test", d, count, seed)
     return extrapolate(loaded.net, loaded.problem, x, y, iters, difficulty=d)

@@ -90,7 +90,7 @@ def test_linear_cka_invariances_and_identity(features):
 def test_cka_matrix_matches_pairwise_cka_of_thoughts(digits_pair):
     from dtcli.analysis.cka import cka, linear_cka
     from dtcli.analysis.common import load_data
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     a, b = (load_model(r) for r in digits_pair)
     x, _ = load_data(a.problem, "standard", 30, 0, torch.device("cpu"))
@@ -109,7 +109,7 @@ def test_cka_matrix_matches_pairwise_cka_of_thoughts(digits_pair):
 
 def test_lipschitz_estimate_matches_the_jacobians_spectral_norm(tiny_run):
     from dtcli.analysis.stability import lipschitz_estimate, think_lipschitz
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     g = torch.Generator().manual_seed(0)
     w = torch.randn(3, 6, 6, generator=g)
@@ -162,7 +162,7 @@ def test_stability_cli(cli, tiny_run, tmp_path):
 def test_perturb_zero_scale_changes_nothing_and_noise_is_seeded(tiny_run):
     from dtcli.analysis.common import load_data
     from dtcli.analysis.perturb import perturb
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     m = load_model(tiny_run)
     x, y = load_data(m.problem, 12, 16, 0, torch.device("cpu"))
@@ -191,7 +191,7 @@ def test_perturb_cli(cli, tiny_run, kind):
 def test_filter_counts_match_a_naive_computation(digits_pair):
     from dtcli.analysis.common import load_data
     from dtcli.analysis.reuse import filter_activity
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     m = load_model(digits_pair[0])
     x, _ = load_data(m.problem, "standard", 20, 0, torch.device("cpu"))

@@ -38,7 +38,7 @@ def lipschitz_after(net, x: torch.Tensor, iters: int) -> float:
 def test_trained_dtl_stays_a_contraction(registry, tmp_path, conv_norm):
     """After training (weights far from their initialisation) the bound still holds."""
     from dtcli.engine.train import train
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     cfg = TrainConfig(problem="prefix-sums", arch="dt-l", arch_options={"conv_norm": conv_norm},
                       width=8, max_iters=5, epochs=3,

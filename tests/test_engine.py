@@ -55,7 +55,7 @@ def test_streaming_matches_naive(small_net):
 
 
 def test_trained_like_net_streaming_matches_naive(tiny_run):
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     loaded = load_model(tiny_run)
     x, y = loaded.problem.dataset("test", 12, 40, seed=5)
@@ -140,7 +140,7 @@ def test_lr_schedule_warmup_and_decay():
 
 
 def test_solve_frames_agree_with_extrapolation(tiny_run):
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     loaded = load_model(tiny_run)
     x, y = loaded.problem.dataset("test", 12, 1, seed=0)
@@ -175,7 +175,7 @@ def naive_halting(net, problem, x, y, iters, patience):
 
 def test_halting_matches_naive_and_saves_compute(tiny_run):
     from dtcli.engine.halting import extrapolate_halting
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     loaded = load_model(tiny_run)
     x, y = loaded.problem.dataset("test", 12, 30, seed=2)

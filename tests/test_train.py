@@ -121,7 +121,7 @@ def test_sigterm_stops_after_the_step_and_resumes_exactly(tmp_path):
 
 
 def test_corrupt_or_missing_state(tmp_path):
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     run = tmp_path / "run"
     train(tiny_config(epochs=1), run)

@@ -16,7 +16,7 @@ def make_zoo_model(root: Path) -> Path:
     build and identical on every run, so screenshots are stable."""
     import torch
 
-    from dtcli import models, runs, zoo, zoo_build
+    from dtcli import factory, runs, zoo, zoo_build
     from dtcli.config import resolve_config
     from dtcli.engine import checkpoint
     from dtcli.plugins import get_registry
@@ -24,10 +24,10 @@ def make_zoo_model(root: Path) -> Path:
     cfg = resolve_config("mazes", "dt-recall", "quick", {}, {},
                   {"width": 8, "max_iters": 4, "train_difficulty": "5", "epochs": 1})
     torch.manual_seed(0)
-    _, net = models.build_net(get_registry(), cfg)
+    _, net = factory.build_net(get_registry(), cfg)
     run = root / "run"
     run.mkdir(parents=True)
-    runs.write_run_config(run, cfg, models.model_summary(net, cfg), "finished")
+    runs.write_run_config(run, cfg, factory.model_summary(net, cfg), "finished")
     checkpoint.save_weights(net, run / runs.BEST)
     zoo_root = root / "zoo"
     zoo_root.mkdir()

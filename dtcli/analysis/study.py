@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from dtcli import models
+from dtcli.engine.model import load_model
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.paths import atomic_write_json
 from dtcli.study import StudyPlan
@@ -43,7 +43,7 @@ def analyze_study(plan: StudyPlan, doc: dict[str, Any], *, train_count: int = 20
     device = torch.device("cpu")
     out: list[dict[str, Any]] = []
     for index, (rec, ff) in enumerate(pairs, 1):
-        a, b = models.load_model(rec["run_dir"], device), models.load_model(ff["run_dir"], device)
+        a, b = load_model(rec["run_dir"], device), load_model(ff["run_dir"], device)
         require_images(a.problem, "--analyze (linear probes)")
         d = a.problem.parse_difficulty(a.problem.default_test_difficulty)
         train = load_data(a.problem, d, train_count, seed, device, split="train")

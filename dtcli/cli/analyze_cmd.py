@@ -48,7 +48,7 @@ def _load(ref: str, dev, option: list[str] | None, flag: str | None = None):
     """A model with the command's problem options applied; ``flag`` names the option that gave
     the model, so that a bad reference says which."""
     from dtcli.cli.common import parse_option_pairs
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     try:
         loaded = load_model(ref, device=dev)

@@ -117,7 +117,7 @@ def solve(
     from dtcli.cli.common import parse_option_pairs
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.solve import solve as engine_solve
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     if patience < 1:
         raise DtError(f"--patience must be at least 1, got {patience}")

@@ -63,7 +63,7 @@ def test(
     from dtcli.engine import distributed
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.extrapolate import MODES, parse_iters
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     for m in mode:
         if m not in (*MODES, "halt"):

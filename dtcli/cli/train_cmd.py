@@ -89,11 +89,11 @@ def train(
 
 
 def show_dry_run(cfg, run_dir: Path, json_out: bool, sources: dict[str, str]) -> None:
-    from dtcli import models
+    from dtcli import factory
     from dtcli.plugins import get_registry
 
-    _, net = models.build_net(get_registry(), cfg)
-    summary = models.model_summary(net, cfg)
+    _, net = factory.build_net(get_registry(), cfg)
+    summary = factory.model_summary(net, cfg)
     if json_out:
         print_json({"run_dir": str(run_dir), "config": cfg.to_dict(), "sources": sources,
                     "model": summary})

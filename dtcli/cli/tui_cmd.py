@@ -26,14 +26,14 @@ def _process_age() -> float | None:
 
 def check_model_ref(model: Optional[str]) -> str:
     """The model to open, checked without torch: a zoo name or a run directory."""
-    from dtcli import models, zoo
+    from dtcli import factory, zoo
 
     if model is None:
         if zoo.DEFAULT_MODEL not in zoo.index():
             raise DtError(f"the model zoo has no {zoo.DEFAULT_MODEL!r} yet; open a trained run "
                           f"with `dt tui RUN` (e.g. runs/mazes-dt-recall-...)")
         return zoo.DEFAULT_MODEL
-    return str(models.resolve(model)[1])
+    return str(factory.resolve(model)[1])
 
 
 def tui(

@@ -232,7 +232,7 @@ def test(name: str = typer.Argument(..., help="Zoo model name.",
     from dtcli import zoo, zoo_build
     from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine.device import configure_threads, resolve_device
-    from dtcli.models import load_model
+    from dtcli.engine.model import load_model
 
     configure_threads()
     doc = zoo.card(name)
@@ -295,7 +295,8 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
                                           "(e.g. stopped early), shown by `dt zoo show`."),
         device: str = typer.Option("auto")) -> None:
     """(Maintainers) Turn a run into a zoo entry: copy weights, measure the card's table."""
-    from dtcli import models, runs, zoo, zoo_build
+    from dtcli import runs, zoo, zoo_build
+    from dtcli.engine.model import load_model
     from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.extrapolate import parse_iters
@@ -303,7 +304,7 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
     configure_threads()
     if not zoo.NAME.match(name):
         raise DtError(f"--name {name!r} may only hold letters, digits, '-' and '_'")
-    loaded = models.load_model(run, device=resolve_device(device))
+    loaded = load_model(run, device=resolve_device(device))
     table_iters = parse_iters(iters)
     results = []
     if curve_only and not curve:

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 import torch
 
-from dtcli import models
+from dtcli import factory
 from dtcli.config import TrainConfig
 from dtcli.engine.device import (batch_to, configure_backends, configure_threads, grad_scaler,
                                  inference_batch_size, prepare, resolve_device)
@@ -77,7 +77,7 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
     device = resolve_device(cfg.device)
     configure_backends(device, tf32=cfg.tf32, cudnn_benchmark=cfg.cudnn_benchmark)
     torch.manual_seed(cfg.seed)
-    problem, net = models.build_net(registry or get_registry(), cfg)
+    problem, net = factory.build_net(registry or get_registry(), cfg)
     ref = reference_copy(net).to(device) if baseline else None
     net = prepare(net, device, cfg.compile)
     d_train = problem.parse_difficulty(cfg.train_difficulty or problem.default_train_difficulty)

@@ -23,27 +23,6 @@ def save_weights(net: torch.nn.Module, path: Path, metadata: dict[str, str] | No
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=metadata))
 
 
-def load_weights(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
-    path = Path(path)
-    if not path.exists():
-        raise DtError(f"no weights at {path}; train the model first or pass another run")
-    try:
-        return load_file(str(path))
-    except (SafetensorError, OSError, ValueError) as exc:
-        raise DtError(f"cannot read weights {path}: the file is damaged ({exc})") from None
-
-
-def apply_weights(net: torch.nn.Module, tensors: dict[str, torch.Tensor], source: Path) -> None:
-    try:
-        net.load_state_dict(tensors, strict=True)
-    except RuntimeError as exc:
-        first = str(exc).strip().splitlines()[0]
-        raise DtError(f"weights in {source} do not fit the configured network: {first}") from None
-
-
 def save_state(state: dict[str, Any], path: Path) -> None:
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import torch
 
-from dtcli import models, runs
+from dtcli import factory, runs
 from dtcli.config import TrainConfig, default_curve_iters
 from dtcli.engine import checkpoint, distributed, resume
 from dtcli.engine.device import (batch_to, configure_backends, configure_threads,
@@ -70,8 +70,8 @@ class Trainer:
         configure_threads(cfg.threads, processes=ctx.local_world)
         configure_backends(self.device, tf32=cfg.tf32, cudnn_benchmark=cfg.cudnn_benchmark)
         torch.manual_seed(cfg.seed)
-        self.problem, net = models.build_net(self.registry, cfg)
-        self.model_info = models.model_summary(net, cfg)
+        self.problem, net = factory.build_net(self.registry, cfg)
+        self.model_info = factory.model_summary(net, cfg)
         if net.max_depth is not None and cfg.max_iters > net.max_depth:
             raise DtError(f"max_iters {cfg.max_iters} exceeds this net's depth {net.max_depth}")
         p = self.problem
@@ -334,8 +334,8 @@ class Trainer:
         if not self.cfg.test_count:
             return {}
         if self.ctx.main:
-            weights = checkpoint.load_weights(self.run_dir / runs.BEST)
-            checkpoint.apply_weights(self.raw_net, weights, self.run_dir / runs.BEST)
+            weights = factory.read_weights(self.run_dir / runs.BEST)
+            factory.apply_weights(self.raw_net, weights, self.run_dir / runs.BEST)
         self.ctx.broadcast_module(self.raw_net)  # the other ranks may not see rank 0's disk
         iters = self.test_iters()
         results: dict[str, ExtrapolationResult] = {}

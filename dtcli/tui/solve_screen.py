@@ -100,7 +100,7 @@ class SolveScreen(Screen):
         app = self.app
         try:
             from dtcli.engine.device import configure_threads, resolve_device
-            from dtcli.models import load_model
+            from dtcli.engine.model import load_model
 
             configure_threads(app.threads)
             loaded = load_model(ref, device=resolve_device(app.device))

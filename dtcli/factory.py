@@ -1,14 +1,17 @@
-"""Networks from settings, run directories and zoo names: building one (checked for size on
-torch's meta device first), describing it, and loading a trained one back.
+"""Networks from settings, run directories and zoo names, below the engine (in the spirit of
+timm's ``create_model``): building one (checked for size on torch's meta device first),
+describing it, and rebuilding a trained one with its weights (on the CPU; the engine places it).
 
 A MODEL argument is a run directory (or its ``best.safetensors``) or a zoo name;
-:func:`resolve` tells which without importing torch.
+:func:`resolve` tells which without importing torch. From a script::
+
+    from dtcli.api import create_net
+    problem, net = create_net("prefix-sums", "dt-recall", width=32)
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,28 +103,47 @@ def _check_size(arch, problem, build: dict[str, Any]) -> None:
                       f"lower --width or --max-iters")
 
 
-@dataclass
-class LoadedModel:
-    """A trained network with its problem and training configuration."""
+def create_net(problem: str, arch: str, *, problem_options: dict[str, Any] | None = None,
+               arch_options: dict[str, Any] | None = None, width: int = 32, max_iters: int = 30,
+               depth: int | None = None, registry: "Registry | None" = None):
+    """``(problem, net)`` from names and settings in one call, untrained, on the CPU."""
+    from dtcli.plugins import get_registry
 
-    net: "torch.nn.Module"
-    problem: "Problem"
-    config: TrainConfig
-    source: Path
-    info: dict[str, Any]
-
-    @property
-    def max_iters(self) -> int:
-        return self.config.max_iters
+    cfg = TrainConfig(problem=problem, arch=arch, problem_options=dict(problem_options or {}),
+                      arch_options=dict(arch_options or {}), width=width, max_iters=max_iters,
+                      depth=depth)
+    return build_net(registry or get_registry(), cfg)
 
 
-def load_model(ref: str | Path, device: "str | torch.device" = "cpu",
-               registry: "Registry | None" = None, weights: str = BEST) -> LoadedModel:
-    """Rebuild the net a run directory or zoo name describes and load its weights
-    (safetensors, never a pickle; a zoo model's sha256 is verified first)."""
+def read_weights(path: Path) -> dict[str, "torch.Tensor"]:
+    """A safetensors file's tensors (never a pickle), or one clear error."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.exists():
+        raise DtError(f"no weights at {path}; train the model first or pass another run")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise DtError(f"cannot read weights {path}: the file is damaged ({exc})") from None
+
+
+def apply_weights(net: "torch.nn.Module", tensors: dict[str, "torch.Tensor"],
+                  source: Path) -> None:
+    """Load ``tensors`` into ``net`` strictly, or one clear error naming ``source``."""
+    try:
+        net.load_state_dict(tensors, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise DtError(f"weights in {source} do not fit the configured network: {first}") from None
+
+
+def trained_net(ref: str | Path, registry: "Registry | None" = None, weights: str = BEST):
+    """``(problem, net, config, source, record)`` for a run directory or zoo name: the net
+    rebuilt from its record with its weights loaded, on the CPU (a zoo model's sha256 is
+    verified first)."""
     from dtcli import zoo
-    from dtcli.engine.checkpoint import apply_weights, load_weights
-    from dtcli.engine.device import prepare, resolve_device
     from dtcli.plugins import get_registry
 
     kind, found = resolve(ref)
@@ -135,7 +157,5 @@ def load_model(ref: str | Path, device: "str | torch.device" = "cpu",
         weights_path = source / weights
     cfg = TrainConfig.from_dict(doc["train"])
     problem, net = build_net(registry or get_registry(), cfg, doc["model"].get("build"))
-    apply_weights(net, load_weights(weights_path), weights_path)
-    device = resolve_device(device) if isinstance(device, str) else device
-    net = prepare(net, device).eval()
-    return LoadedModel(net=net, problem=problem, config=cfg, source=source, info=doc)
+    apply_weights(net, read_weights(weights_path), weights_path)
+    return problem, net, cfg, source, doc
