@@ -12,11 +12,13 @@ import json
 import math
 import os
 import re
+import shutil
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from dtcli.contracts.errors import DtError
+from dtcli.contracts.paths import atomic_write, atomic_write_json
 
 ZOO_ENV = "DT_ZOO_DIR"
 INDEX = "index.json"
@@ -215,3 +217,41 @@ def claims(ext: dict[str, Any]) -> list[dict[str, Any]]:
             out.append({**base, "count": curve.get("count", n), "iters": iters,
                         "accuracy": [acc[i] for i in iters], "kind": "curve"})
     return out
+
+
+# -- writing (maintainers: `dt zoo add`) ------------------------------------------------------
+
+
+def add(run_dir: Path, name: str, *, card_fields: dict[str, Any]) -> Path:
+    """(Maintainers) copy a run's best weights into the zoo under ``name`` and write its card and index entry."""
+    from dtcli import runs
+
+    if not NAME.match(name):
+        raise DtError(f"zoo name {name!r} may only hold letters, digits, '-' and '_'")
+    run_dir = Path(run_dir)
+    doc = runs.read_run_config(run_dir)
+    src = run_dir / runs.BEST
+    if not src.exists():
+        raise DtError(f"{run_dir} has no {runs.BEST} to add")
+    root = zoo_dir()
+    dest = root / f"{name}.safetensors"
+    atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
+    full = {"name": name, "problem": doc["train"]["problem"], "arch": doc["train"]["arch"],
+            "problem_options": doc["train"]["problem_options"], "train": doc["train"],
+            "model": doc["model"], "sha256": sha256_of(dest), **card_fields}
+    atomic_write_json(root / f"{name}.json", full)
+    rebuild_index(root)
+    return dest
+
+
+def rebuild_index(root: Path) -> None:
+    """Write the index from the cards present, so two maintainers adding at once lose nothing."""
+    models = {}
+    for path in sorted(root.glob("*.json")):
+        if path.name == INDEX:
+            continue
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        models[doc["name"]] = {"problem": doc["problem"], "arch": doc["arch"],
+                               "summary": doc.get("summary", ""),
+                               "parameters": doc["model"]["parameters"]}
+    atomic_write_json(root / INDEX, {"models": models})

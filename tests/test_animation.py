@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from dtcli.animation import Recorder, frame_step, save_kind
+from dtcli.cli.animation import Recorder, frame_step, save_kind
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.problem import Problem
 

@@ -1,4 +1,4 @@
-"""Paper figures (dtcli.figures), `dt test --plot`, `dt zoo show --plot`, `dt list -v` at 80
+"""Paper figures (dtcli.cli.curve_figures), `dt test --plot`, `dt zoo show --plot`, `dt list -v` at 80
 columns and shell completion."""
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from dtcli.contracts.errors import DtError
-from dtcli.figures import Curve, check_figure_path, depth_plot, schoop_plot
+from dtcli.cli.curve_figures import PlotSeries, check_figure_path, depth_plot, schoop_plot
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
-def curves() -> list[Curve]:
-    return [Curve("dt-recall", [1, 2, 3, 4], [0.0, 40.0, 90.0, 95.0], max_iters=2,
+def curves() -> list[PlotSeries]:
+    return [PlotSeries("dt-recall", [1, 2, 3, 4], [0.0, 40.0, 90.0, 95.0], max_iters=2,
                   train="size 9", test="size 21"),
-            Curve("dt", [1, 2, 3, 4], [0.0, 20.0, 30.0, 10.0], max_iters=3,
+            PlotSeries("dt", [1, 2, 3, 4], [0.0, 20.0, 30.0, 10.0], max_iters=3,
                   train="size 13", test="size 21", err=[1.0, 2.0, 3.0, 1.0])]
 
 
@@ -39,8 +39,8 @@ def test_svg_is_reproducible(tmp_path):
 
 
 def test_depth_plot_with_error_bars(tmp_path):
-    series = [Curve("recurrent", [8, 12, 16], [50.0, 60.0, 70.0], err=[2.0, 1.5, 1.0]),
-              Curve("feed-forward", [8, 12, 16], [52.0, 61.0, 69.0], err=[1.0, 1.0, 2.0])]
+    series = [PlotSeries("recurrent", [8, 12, 16], [50.0, 60.0, 70.0], err=[2.0, 1.5, 1.0]),
+              PlotSeries("feed-forward", [8, 12, 16], [52.0, 61.0, 69.0], err=[1.0, 1.0, 2.0])]
     assert depth_plot(series, tmp_path / "d.png").read_bytes().startswith(PNG)
 
 
@@ -63,7 +63,7 @@ def test_nothing_to_plot(tmp_path):
 
 
 def test_dt_import_loads_no_plotting_or_torch():
-    code = ("import sys, dtcli.cli, dtcli.figures; "
+    code = ("import sys, dtcli.cli, dtcli.cli.curve_figures; "
             "print(sorted(m for m in ('matplotlib', 'PIL', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

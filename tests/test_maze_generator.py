@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dt_mazes.generate import Mazes, bfs_path, check_size, generate_mazes
+from dt_mazes.generate import MazeSet, bfs_path, check_size, generate_mazes
 from dt_mazes.layouts import (e2h_to_compact, image_size, load_e2h_dir, to_compact, to_e2h)
 from dt_mazes.render import render_maze
 from dt_mazes.text import format_text_maze, parse_text_maze
@@ -31,7 +31,7 @@ def _reachable(open_: np.ndarray, start) -> int:
     return len(seen)
 
 
-def _check_maze(mz: Mazes, i: int) -> None:
+def _check_maze(mz: MazeSet, i: int) -> None:
     s = mz.size
     m = (s + 1) // 2
     grid, path = mz.open[i], mz.path[i]
@@ -193,7 +193,7 @@ def test_load_e2h_dir_errors(tmp_path):
 # ---------------------------------------------------------------- text
 
 
-def _text(seed: int = 4, size: int = 9) -> tuple[Mazes, str]:
+def _text(seed: int = 4, size: int = 9) -> tuple[MazeSet, str]:
     mz = generate_mazes(size, 1, seed)
     return mz, format_text_maze(mz.open[0], mz.start[0], mz.end[0])
 

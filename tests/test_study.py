@@ -16,7 +16,7 @@ TINY = ["--epochs", "1", "--width", "8", "--train-count", "100", "--test-count",
 
 
 def test_mean_and_standard_error():
-    from dtcli.study import mean_se
+    from dtcli.experiments.stats import mean_se
 
     assert mean_se([3.0]) == (3.0, None)
     mean, se = mean_se([1.0, 2.0, 3.0])
@@ -24,7 +24,7 @@ def test_mean_and_standard_error():
 
 
 def test_plan_checks_family_and_depths(registry, tmp_path):
-    from dtcli.study import default_depths, plan_study
+    from dtcli.experiments.depth import default_depths, plan_study
 
     plan = plan_study("images", "resnet", out=tmp_path, registry=registry)
     assert plan.members == ["recur-resnet", "resnet"] and plan.depths == [7, 11, 15, 19]
@@ -69,7 +69,8 @@ def test_study_on_digits_prints_table_and_plot_and_writes_results(cli, tmp_path)
 
 
 def test_interrupted_study_resumes(registry, tmp_path):
-    from dtcli.study import StudyListener, plan_study, run_study
+    from dtcli.experiments.depth import plan_study, run_study
+    from dtcli.experiments.runner import StudyListener
 
     plan = plan_study("images", "mlp", depths=[3, 4], seeds=[0], out=tmp_path / "s",
                       overrides={"epochs": 2, "width": 8, "train_count": 100, "test_count": 20,
@@ -111,7 +112,7 @@ def test_interrupted_study_resumes(registry, tmp_path):
 
 
 def test_study_runs_the_maze_dt_family(registry, tmp_path):
-    from dtcli.study import plan_study, run_study
+    from dtcli.experiments.depth import plan_study, run_study
 
     plan = plan_study("mazes", "dt", depths=[8, 12], seeds=[0], out=tmp_path / "m",
                       overrides={"epochs": 1, "width": 4, "train_count": 40, "test_count": 10,

@@ -16,8 +16,8 @@ def make_zoo_model(root: Path) -> Path:
     build and identical on every run, so screenshots are stable."""
     import torch
 
-    from dtcli import factory, runs, zoo, zoo_build
-    from dtcli.config import resolve_config
+    from dtcli import factory, runs, zoo
+    from dtcli.experiments.recipe import resolve_config
     from dtcli.engine import checkpoint
     from dtcli.plugins import get_registry
 
@@ -34,7 +34,7 @@ def make_zoo_model(root: Path) -> Path:
     mp = pytest.MonkeyPatch()
     mp.setenv("DT_ZOO_DIR", str(zoo_root))
     try:
-        zoo_build.add(run, zoo.DEFAULT_MODEL, card_fields={"summary": "tiny untrained test model"})
+        zoo.add(run, zoo.DEFAULT_MODEL, card_fields={"summary": "tiny untrained test model"})
     finally:
         mp.undo()
     return zoo_root
@@ -347,19 +347,19 @@ def test_curve_skips_values_that_are_not_finite():
     changes: the chart leaves them out instead of crashing the app."""
     from textual.app import App
 
-    from dtcli.tui.curve import Curve
+    from dtcli.tui.curve_chart import CurveChart
 
     class One(App):
         def compose(self):
-            yield Curve("change", log=True, id="c")
+            yield CurveChart("change", log=True, id="c")
 
     async def main():
         async with One().run_test(size=(60, 20)) as pilot:
-            curve = pilot.app.query_one(Curve)
+            curve = pilot.app.query_one(CurveChart)
             inf, nan = float("inf"), float("nan")
             curve.update_series({"Δ": ([1, 2, 3, 4], [1.0, 1e-3, inf, nan], "red")}, now=True)
             await pilot.pause()
             curve._draw()
-            assert "1e-3" in pilot.app.query_one(Curve).plt.build()
+            assert "1e-3" in pilot.app.query_one(CurveChart).plt.build()
 
     asyncio.run(main())

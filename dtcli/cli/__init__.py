@@ -36,7 +36,8 @@ def _version(value: bool) -> None:
 def build_app() -> typer.Typer:
     """A fresh Typer app with the built-in commands and every plugin's commands."""
     from dtcli.cli import (analyze_cmd, bench_cmd, compare_cmd, data_cmd, list_cmd, plugins_cmd,
-                           runs_cmd, solve_cmd, study_cmd, test_cmd, train_cmd, tui_cmd, zoo_cmd)
+                           runs_cmd, seeds_cmd, solve_cmd, study_cmd, test_cmd, train_cmd,
+                           tui_cmd, zoo_cmd)
     from dtcli.plugins import get_registry
 
     app = typer.Typer(cls=DtGroup, help=HELP, no_args_is_help=True, add_completion=True,
@@ -54,7 +55,7 @@ def build_app() -> typer.Typer:
             ctx.meta[DEBUG_META] = True
 
     for module in (plugins_cmd, list_cmd, data_cmd, train_cmd, test_cmd, solve_cmd, zoo_cmd,
-                   tui_cmd, runs_cmd, compare_cmd, study_cmd, bench_cmd, analyze_cmd):
+                   tui_cmd, runs_cmd, compare_cmd, study_cmd, seeds_cmd, bench_cmd, analyze_cmd):
         module.register(app)
     get_registry().add_commands(app)
     return app

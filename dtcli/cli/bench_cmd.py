@@ -39,7 +39,7 @@ def bench(
     machine's peak (a large convolution of the iteration's shape). Seconds per step x steps
     per epoch x epochs is the training time of a recipe.
     """
-    from dtcli.config import resolve_config
+    from dtcli.experiments.recipe import resolve_config
     from dtcli.engine.bench import bench as run_bench
 
     for name, value in (("--steps", steps), ("--infer-iters", infer_iters),

@@ -35,7 +35,7 @@ def compare(
     max_iters and at the last iteration, grouped by identical settings (mean ± standard error
     over seeds). Curves a run or card already holds are read, not measured again."""
     from dtcli.cli.plot import line_plot
-    from dtcli.compare import apply_filter, collect, summary_rows
+    from dtcli.experiments.compare import apply_filter, collect, summary_rows
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.extrapolate import parse_iters
 
@@ -45,7 +45,7 @@ def compare(
         raise DtError(f"--min-train-acc must be a percentage, got {min_train_acc}")
     wanted = parse_iters(iters) if iters else None
     if plot is not None:
-        from dtcli import figures
+        from dtcli.cli import curve_figures as figures
 
         figures.check_figure_path(plot)  # before any measuring
     configure_threads()
@@ -56,7 +56,7 @@ def compare(
     rows = summary_rows(kept)
     if plot is not None:
         figures.schoop_plot(
-            [figures.Curve(c.label, c.iters, c.accuracy, max_iters=c.max_iters,
+            [figures.PlotSeries(c.label, c.iters, c.accuracy, max_iters=c.max_iters,
                            train=c.extra["train"], test=c.extra["test"]) for c in kept],
             plot, title=f"{curves[0].settings['problem']}: " + ", ".join(
                 sorted({f"{c.count} instances" for c in kept})))

@@ -11,31 +11,13 @@ from rich.table import Table
 from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json
 from dtcli.cli.plot import line_plot
 from dtcli.cli.setting_options import with_settings
-from dtcli.cli.study_cmd import StudyProgress
+from dtcli.cli.study_progress import SeedProgress
 from dtcli.contracts.errors import DtError
 
 #: the training settings a seeds study takes (the recipe every seed trains with)
 SEED_SETTINGS = ("epochs", "width", "max_iters", "alpha", "nk_sampling", "lr", "batch_size",
                  "warmup_epochs", "train_count", "test_count", "test_iters", "train_difficulty",
                  "stop_at", "stop_patience", "device", "threads")
-
-
-class SeedProgress(StudyProgress):
-    def headline(self, plan) -> str:
-        return (f"[bold]seeds study[/] {plan.problem}: {', '.join(plan.archs)} × seeds "
-                f"{', '.join(map(str, plan.seeds))}")
-
-    def run_status(self, spec) -> str:
-        return spec.key
-
-    def on_run_end(self, index, total, spec, record) -> None:
-        self.clear_current()
-        self.progress.update(self.overall, completed=index)
-        mark = "[green]success[/]" if record["success"] else "[red]failure[/]"
-        train = record["final_train_acc"]
-        self.progress.console.print(
-            f"  {spec.key:<20} peak {record['peak']:5.1f}% at {record['peak_iter']}   {mark}"
-            f"   train {'-' if train is None else f'{train:.1f}%'}")
 
 
 def seeds(
@@ -55,8 +37,8 @@ def seeds(
     """Train N seeds of one recipe per architecture and report how often it succeeds: the
     success rate, the distribution of peak accuracy, mean ± s.e., the authors' filter's
     effect, and every run's curve. Writes results.json and results.csv; resumable."""
-    from dtcli.seed_study import SeedPlan, run_seed_study
-    from dtcli.study import parse_seeds
+    from dtcli.experiments.seeds import SeedPlan, run_seed_study
+    from dtcli.experiments.stats import parse_seeds
 
     overrides = dict(settings or {})
     if test_difficulty:
@@ -104,5 +86,8 @@ def show(doc: dict[str, Any]) -> None:
     console.print(f"study {state}: {Path(study['out']) / 'results.json'}, results.csv")
 
 
-def register(study_app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
+    """`dt study seeds`: a command of the study group (registered after it)."""
+    from dtcli.cli.study_cmd import study_app
+
     study_app.command("seeds")(with_settings(SEED_SETTINGS)(seeds))

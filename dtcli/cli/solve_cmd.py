@@ -144,7 +144,7 @@ def solve(
         halt = (y.numel() if y is not None else x[0].numel()) >= LARGE
     recorder = None
     if save is not None:
-        from dtcli.animation import Recorder
+        from dtcli.cli.animation import Recorder
 
         recorder = Recorder(problem, x, y, total, save, max_frames=max_frames, fps=fps)
     if tol is not None and not tol > 0:

@@ -11,79 +11,10 @@ from rich.table import Table
 from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json
 from dtcli.cli.plot import line_plot
 from dtcli.cli.setting_options import with_settings
+from dtcli.cli.study_progress import StudyProgress
 
 study_app = typer.Typer(help="Studies that train many runs and compare them.",
                         no_args_is_help=True)
-
-
-class StudyProgress:
-    """A bar over the study's runs and one over the current run's epoch."""
-
-    def __init__(self, out_console) -> None:
-        from dtcli.cli.progress import make_progress
-
-        self.console = out_console
-        self.progress = make_progress(out_console)
-        self.overall = None
-        self.current = None
-
-    def headline(self, plan) -> str:
-        """The study's first line, naming what it trains."""
-        return (f"[bold]depth study[/] {plan.problem} / family {plan.family} "
-                f"({', '.join(plan.members)}), depths {', '.join(map(str, plan.depths))}, "
-                f"seeds {', '.join(map(str, plan.seeds))}")
-
-    def run_status(self, spec) -> str:
-        return f"{spec.key} ({spec.iterations} it.)"
-
-    # StudyListener ------------------------------------------------------------------------
-    def on_study_start(self, plan, specs) -> None:
-        self.console.print(f"{self.headline(plan)}: {len(specs)} runs → {plan.out}")
-        self.progress.start()
-        self.overall = self.progress.add_task("study", total=len(specs), status="")
-
-    def on_run_start(self, index, total, spec, state) -> None:
-        verb = {"done": "done", "resume": "resuming", "new": "training"}[state]
-        self.progress.update(self.overall, completed=index - 1,
-                             status=f"{verb} {self.run_status(spec)}")
-
-    def engine_listener(self, spec):
-        from dtcli.engine.events import Listener
-
-        outer = self
-
-        class RunBar(Listener):
-            def on_epoch_start(self, epoch, epochs, steps):
-                if outer.current is not None:
-                    outer.progress.remove_task(outer.current)
-                outer.current = outer.progress.add_task(f"  epoch {epoch}/{epochs}", total=steps,
-                                                        status="")
-
-            def on_batch(self, epoch, step, steps, loss):
-                outer.progress.update(outer.current, completed=step, status=f"loss {loss:.4f}")
-
-            def on_end(self, summary):
-                outer.clear_current()
-
-            def on_exception(self, exc):
-                outer.progress.stop()
-
-        return RunBar()
-
-    def on_run_end(self, index, total, spec, record) -> None:
-        self.clear_current()
-        self.progress.update(self.overall, completed=index)
-        self.progress.console.print(
-            f"  {spec.key:<28} {record['parameters']:>12,} params   test {record['test_acc']:5.1f}%"
-            f"   {record['train_seconds']:.0f}s")
-
-    def clear_current(self) -> None:
-        if self.current is not None:
-            self.progress.remove_task(self.current)
-            self.current = None
-
-    def stop(self) -> None:
-        self.progress.stop()
 
 
 def fmt_acc(row: dict[str, Any] | None) -> str:
@@ -133,12 +64,12 @@ STUDY_SETTINGS = ("epochs", "width", "lr", "batch_size", "alpha", "train_count",
 
 def depth_figure(doc: dict[str, Any], path: Path) -> Path:
     """Accuracy vs effective depth, one curve per architecture, error bars over seeds."""
-    from dtcli.figures import Curve, depth_plot
+    from dtcli.cli.curve_figures import PlotSeries, depth_plot
 
     curves = []
     for arch in doc["study"]["members"]:
         rows = sorted((r for r in doc["summary"] if r["arch"] == arch), key=lambda r: r["depth"])
-        curves.append(Curve(arch, [r["depth"] for r in rows], [r["test_acc_mean"] for r in rows],
+        curves.append(PlotSeries(arch, [r["depth"] for r in rows], [r["test_acc_mean"] for r in rows],
                             err=[r.get("test_acc_se") or 0.0 for r in rows]))
     return depth_plot(curves, path, title=f"{doc['study']['problem']}: test accuracy")
 
@@ -170,13 +101,14 @@ def depth(
     Finished runs are skipped and interrupted ones resumed, so re-running continues a study.
     (--alpha defaults to 0 here: a plain loss, as the paper.)
     """
-    from dtcli.study import parse_int_list, parse_seeds, plan_study, run_study
+    from dtcli.experiments.depth import plan_study, run_study
+    from dtcli.experiments.stats import parse_int_list, parse_seeds
 
     overrides = dict(settings or {})
     if test_difficulty:
         overrides["test_difficulties"] = [test_difficulty]
     if plot is not None:
-        from dtcli.figures import check_figure_path
+        from dtcli.cli.curve_figures import check_figure_path
 
         check_figure_path(plot)
     plan = plan_study(problem, family,
@@ -215,7 +147,7 @@ def depth(
 def run_analysis(plan, doc: dict[str, Any], out_console) -> dict[str, Any] | None:
     """`--analyze`: probes and CKA on every recurrent / feed-forward pair, with a bar."""
     from dtcli.cli.progress import make_progress
-    from dtcli.analysis.study import analyze_study
+    from dtcli.experiments.depth_analysis import analyze_study
 
     if not doc["runs"]:
         return None
@@ -253,7 +185,4 @@ def show_analysis(analysis: dict[str, Any]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from dtcli.cli import seeds_cmd
-
-    seeds_cmd.register(study_app)
     app.add_typer(study_app, name="study")

@@ -74,7 +74,7 @@ def test(
         raise DtError(f"--batch-size must be positive, got {batch_size}")
     wanted = parse_iters(iters) if iters is not None else None
     if plot is not None:
-        from dtcli.figures import check_figure_path
+        from dtcli.cli.curve_figures import check_figure_path
 
         check_figure_path(plot)  # before minutes of measuring, not after
     dev = distributed.process_device(resolve_device(device))
@@ -151,7 +151,7 @@ MODE_LABELS = {"fixed": "fixed iterations", "max-conf": "max confidence",
 def plot_result(path: Path, results: list, loaded, problem, name: str) -> Path:
     """The schoop plot of ``dt test``: one curve per mode (and per difficulty), max_iters
     marked."""
-    from dtcli.figures import Curve, schoop_plot
+    from dtcli.cli.curve_figures import PlotSeries, schoop_plot
 
     cfg = loaded.config
     train = problem.describe_difficulty(
@@ -163,7 +163,7 @@ def plot_result(path: Path, results: list, loaded, problem, name: str) -> Path:
             series.append(("halt", halt.iters, halt.accuracy()))
         test = problem.describe_difficulty(difficulty)
         labels = {**MODE_LABELS, "verified": problem.verify_name}
-        curves += [Curve(labels.get(m, m), xs, ys, max_iters=cfg.max_iters, train=train,
+        curves += [PlotSeries(labels.get(m, m), xs, ys, max_iters=cfg.max_iters, train=train,
                          test=test) for m, xs, ys in series]
     total = (results[0][0] or results[0][1]).total
     what = name if problem.name in name and cfg.arch in name else f"{name} ({cfg.arch})"

@@ -46,8 +46,8 @@ def train(
     best.safetensors, last.pt and extrapolation.json.
     """
     from dtcli import runs
-    from dtcli.config import (TrainConfig, read_config_file, resolvable_changes, resolve_config,
-                              write_config_file)
+    from dtcli.config import TrainConfig, read_config_file, resolvable_changes, write_config_file
+    from dtcli.experiments.recipe import resolve_config
 
     overrides = dict(settings or {})
     if no_test:

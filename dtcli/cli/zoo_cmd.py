@@ -95,7 +95,7 @@ def show(name: str = typer.Argument(..., help="Zoo model name.",
     if info:
         console.print(f"  command: {info.get('command')}")
         console.print(f"  training time {info.get('seconds', 0) / 60:.1f} min on "
-                      f"{describe_hardware(info.get('hardware'))}")
+                      f"{hardware_line(info.get('hardware'))}")
         if info.get("note"):
             console.print(f"  note: {info['note']}")
     console.print(f"  sha256 {doc['sha256']}")
@@ -114,7 +114,7 @@ def show(name: str = typer.Argument(..., help="Zoo model name.",
 
 def plot_card(doc: dict, name: str, path: Path) -> Path:
     """The schoop plot of a card: a curve per tested difficulty, max_iters marked."""
-    from dtcli.figures import Curve, check_figure_path, schoop_plot
+    from dtcli.cli.curve_figures import PlotSeries, check_figure_path, schoop_plot
     from dtcli.plugins import get_registry
 
     check_figure_path(path)
@@ -129,7 +129,7 @@ def plot_card(doc: dict, name: str, path: Path) -> Path:
         return problem.describe_difficulty(problem.parse_difficulty(d)) if problem else str(d)
 
     t = doc["train"]
-    curves = [Curve(f"test {describe(r['difficulty'])}", r["curve"]["iters"],
+    curves = [PlotSeries(f"test {describe(r['difficulty'])}", r["curve"]["iters"],
                     r["curve"]["accuracy"], max_iters=t["max_iters"],
                     train=describe(train_difficulty(doc))) for r in rows]
     counts = sorted({r["curve"]["count"] for r in rows})
@@ -137,7 +137,7 @@ def plot_card(doc: dict, name: str, path: Path) -> Path:
     return schoop_plot(curves, path, title=f"{name}, mode {ext['mode']}, {n} instances")
 
 
-def describe_hardware(hw) -> str:
+def hardware_line(hw) -> str:
     """A run's hardware record as a phrase ("cpu x86_64, 2 cores, 1 thread, torch 2.13.0")."""
     if not isinstance(hw, dict):
         return str(hw or "unknown hardware")
@@ -229,7 +229,8 @@ def test(name: str = typer.Argument(..., help="Zoo model name.",
     curves (at the table's iterations and at their best). A figure passes when it is within 3
     standard errors of the card's, given both counts (a two-sample binomial test: wide for 50
     mazes, narrow for 1,000); the 'allowed' column shows the range it accepts."""
-    from dtcli import zoo, zoo_build
+    from dtcli import zoo
+    from dtcli.experiments import zoo_card
     from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.model import load_model
@@ -254,10 +255,10 @@ def test(name: str = typer.Argument(..., help="Zoo model name.",
         verified = any(claims[j]["metric"] == "verified" for j in mine)
         label = f"{name}: {loaded.problem.describe_difficulty(row['difficulty'])}, {n} instances"
         with extrapolation_bar(err_console, label, n) as on_batch:
-            got = zoo_build.measure(loaded, row["difficulty"], iters, n, seed, ext["mode"],
+            got = zoo_card.measure(loaded, row["difficulty"], iters, n, seed, ext["mode"],
                                     verified=verified, on_batch=on_batch, on_step=on_batch.step)
         for j in mine:
-            measured[j] = zoo_build.pick(got, claims[j])
+            measured[j] = zoo_card.pick(got, claims[j])
     if json_out:
         print_json({"name": name, "seed": seed, "card": claims, "measured": measured})
         return
@@ -295,7 +296,8 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
                                           "(e.g. stopped early), shown by `dt zoo show`."),
         device: str = typer.Option("auto")) -> None:
     """(Maintainers) Turn a run into a zoo entry: copy weights, measure the card's table."""
-    from dtcli import runs, zoo, zoo_build
+    from dtcli import runs, zoo
+    from dtcli.experiments import zoo_card
     from dtcli.engine.model import load_model
     from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine.device import configure_threads, resolve_device
@@ -322,7 +324,7 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
             raise DtError(f"{spec!r}: the count after @ must be a whole number") from None
         label = f"{name}: {loaded.problem.describe_difficulty(d)}"
         with extrapolation_bar(err_console, label, n) as on_batch:
-            results.append(zoo_build.measure(loaded, d, row_iters, n, seed, mode, curve=curve,
+            results.append(zoo_card.measure(loaded, d, row_iters, n, seed, mode, curve=curve,
                                              verified=verified, on_batch=on_batch,
                                              on_step=on_batch.step))
     history = runs.read_metrics(run)
@@ -334,7 +336,7 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
                 "dt_version": doc.get("dt_version")}
     if note:
         training["note"] = note
-    dest = zoo_build.add(run, name, card_fields={
+    dest = zoo.add(run, name, card_fields={
         "summary": summary, "training": training,
         "extrapolation": {"seed": seed, "count": count, "mode": mode,
                           "results": results}})

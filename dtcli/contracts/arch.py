@@ -6,7 +6,7 @@ Architectures are registered as instances. This module must not import torch at 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping
 
 from dtcli.contracts.options import Option
 
@@ -31,12 +31,17 @@ class Architecture:
     options: ClassVar[tuple[Option, ...]] = ()
     #: recurrent and feed-forward twins share a family name (``dt study depth --family``)
     family: ClassVar[str] = ""
+    #: the effective depths a depth study trains by default (empty: the first valid ones)
+    default_depths: tuple[int, ...] = ()
 
-    def iterations_for(self, depth: int | None, max_iters: int) -> int:
+    def iterations_for(self, depth: int | None, max_iters: int,
+                       options: Mapping[str, Any] | None = None) -> int:
         """Training iterations for a requested effective ``depth`` (None: keep ``max_iters``).
 
-        Depth-sized architectures override this, e.g. a recurrent ResNet of depth 3 + 4·b
-        iterates its block b times.
+        ``options`` are the architecture options the net will be built with (as given on the
+        command line or resolved), since they can change the layers per iteration (a DT net
+        with ``blocks=3``). Depth-sized architectures override this, e.g. a recurrent ResNet
+        of depth 3 + 4·b iterates its block b times.
         """
         return max_iters
 

@@ -16,7 +16,7 @@ from textual.worker import get_current_worker
 
 from dtcli.contracts.errors import DtError
 from dtcli.tui import messages as msg
-from dtcli.tui.curve import Curve
+from dtcli.tui.curve_chart import CurveChart
 from dtcli.tui.workers import default_iterations
 
 MODES = (("fixed", "fixed"), ("max-conf + fixed", "max-conf"), ("halt after K stable", "halt"))
@@ -75,7 +75,7 @@ class ExtrapolationScreen(Screen):
             yield Button("run", id="ex-run", variant="primary")
         yield Static(id="ex-info")
         yield ProgressBar(id="ex-progress", show_eta=False)
-        yield Curve("accuracy (%) vs iteration", ylim=(0, 100), xlabel="iteration", id="ex-curve")
+        yield CurveChart("accuracy (%) vs iteration", ylim=(0, 100), xlabel="iteration", id="ex-curve")
         yield Static(id="ex-summary")
         yield Footer(show_command_palette=False)
 
@@ -107,7 +107,7 @@ class ExtrapolationScreen(Screen):
             Text("enter or r runs; the curve fills in as each batch of instances is scored",
                  style="dim italic"))
         self.query_one("#ex-progress", ProgressBar).update(total=1, progress=0)
-        self.query_one("#ex-curve", Curve).clear()
+        self.query_one("#ex-curve", CurveChart).clear()
 
     # -- running ---------------------------------------------------------------------------
 
@@ -147,7 +147,7 @@ class ExtrapolationScreen(Screen):
         self.running = True
         self.mode, self.patience = s["mode"], s["patience"]
         self.query_one("#ex-progress", ProgressBar).update(total=s["count"], progress=0)
-        self.query_one("#ex-curve", Curve).clear(
+        self.query_one("#ex-curve", CurveChart).clear(
             title=f"accuracy (%) vs iteration · {self.app.loaded.problem.describe_difficulty(s['difficulty'])}")
         self.query_one("#ex-summary", Static).update(Text("generating instances…", style="italic"))
         self.evaluate(self.session, self._cancel, self.app.loaded, s)
@@ -192,7 +192,7 @@ class ExtrapolationScreen(Screen):
     def draw(self, iters: list[int], curves: dict[str, list[float]], now: bool = False) -> None:
         series = {name: (iters, acc, COLOURS.get(name.split()[0], "cyan"))
                   for name, acc in curves.items()}
-        self.query_one("#ex-curve", Curve).update_series(series, now=now)
+        self.query_one("#ex-curve", CurveChart).update_series(series, now=now)
 
     def on_extrapolation_progress(self, m: msg.ExtrapolationProgress) -> None:
         if m.session != self.session:

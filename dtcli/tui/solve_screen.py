@@ -14,7 +14,7 @@ from textual.worker import get_current_worker
 from dtcli.contracts.errors import DtError
 from dtcli.tui import messages as msg
 from dtcli.tui.benchmark import PaintBenchmark
-from dtcli.tui.curve import Curve
+from dtcli.tui.curve_chart import CurveChart
 from dtcli.tui.frames import FrameBuffer, produce
 from dtcli.tui.instance_view import InstanceView
 from dtcli.tui.solve_bindings import DEFAULT_SPEED, SOLVE_BINDINGS, SPEEDS
@@ -61,9 +61,9 @@ class SolveScreen(Screen):
                 yield InstanceView(id="instance")
             with Vertical(id="side"):
                 yield SolveStatus(id="status")
-                yield Curve("confidence · changed", ylim=(0, 1), max_hz=3,
+                yield CurveChart("confidence · changed", ylim=(0, 1), max_hz=3,
                             id="curve-confidence")
-                yield Curve("‖Δthought‖ relative (log)", log=True, xlabel="iteration",
+                yield CurveChart("‖Δthought‖ relative (log)", log=True, xlabel="iteration",
                             max_hz=3, id="curve-delta")
         yield Footer(show_command_palette=False)
 
@@ -294,10 +294,10 @@ class SolveScreen(Screen):
         its = s["iterations"]
         first = self.first_correct()
         vlines = [(first, "green")] if first is not None else []
-        self.query_one("#curve-confidence", Curve).update_series(
+        self.query_one("#curve-confidence", CurveChart).update_series(
             {"confidence": (its, s["confidence"], "cyan"),
              "changed": (its, s["changed"], "orange")}, vlines=vlines, now=now)
-        self.query_one("#curve-delta", Curve).update_series(
+        self.query_one("#curve-delta", CurveChart).update_series(
             {"‖Δthought‖": (its, s["delta"], "magenta")}, vlines=vlines, now=now)
 
     def flush_curves(self) -> None:

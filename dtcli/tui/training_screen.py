@@ -18,7 +18,7 @@ from textual.worker import get_current_worker
 
 from dtcli.contracts.errors import DtError
 from dtcli.tui import messages as msg
-from dtcli.tui.curve import Curve
+from dtcli.tui.curve_chart import CurveChart
 from dtcli.tui.workers import TrainBridge, build_train_config, format_settings, parse_settings
 
 
@@ -89,8 +89,8 @@ class TrainingScreen(Screen):
             yield Label("idle", id="train-phase")
             yield ProgressBar(id="train-progress", show_eta=False)
         with Horizontal(id="train-plots"):
-            yield Curve("loss", xlabel="epoch", id="train-loss")
-            yield Curve("accuracy (%)", xlabel="epoch", ylim=(0, 100), id="train-acc")
+            yield CurveChart("loss", xlabel="epoch", id="train-loss")
+            yield CurveChart("accuracy (%)", xlabel="epoch", ylim=(0, 100), id="train-acc")
         yield RichLog(id="train-log", wrap=True, markup=False, max_lines=500)
         yield Footer(show_command_palette=False)
 
@@ -162,8 +162,8 @@ class TrainingScreen(Screen):
         self.running = True
         self.records, self.losses = [], []
         self.query_one("#train-log", RichLog).clear()
-        self.query_one("#train-loss", Curve).clear()
-        self.query_one("#train-acc", Curve).clear()
+        self.query_one("#train-loss", CurveChart).clear()
+        self.query_one("#train-acc", CurveChart).clear()
         self.query_one("#train-start", Button).disabled = True
         cancel = self.query_one("#train-cancel", Button)
         cancel.disabled = False
@@ -243,11 +243,11 @@ class TrainingScreen(Screen):
         epochs = [r["epoch"] for r in self.records]
         loss = {"batch loss": ([x for x, _ in self.losses], [y for _, y in self.losses], "gray"),
                 "epoch loss": (epochs, [r["train_loss"] for r in self.records], "cyan")}
-        self.query_one("#train-loss", Curve).update_series(loss, now=now)
+        self.query_one("#train-loss", CurveChart).update_series(loss, now=now)
         val = [(r["epoch"], r["val_acc"]) for r in self.records if r.get("val_acc") is not None]
         acc = {"train": (epochs, [r["train_acc"] for r in self.records], "orange"),
                "val": ([e for e, _ in val], [v for _, v in val], "green")}
-        self.query_one("#train-acc", Curve).update_series(acc, now=now)
+        self.query_one("#train-acc", CurveChart).update_series(acc, now=now)
 
     def on_train_ended(self, m: msg.TrainEnded) -> None:
         if m.session != self.session:

@@ -117,7 +117,7 @@ def build_train_config(problem: str, arch: str, preset: str | None, overrides: d
                        threads: int | None):
     """A TrainConfig resolved exactly as ``dt train`` does; torch threads default to the
     TUI's cap so training never starves the UI thread."""
-    from dtcli.config import resolve_config
+    from dtcli.experiments.recipe import resolve_config
 
     overrides = dict(overrides)
     overrides.setdefault("threads", threads)

@@ -135,7 +135,7 @@ class ConvNet(_DepthNet):
 HEAD_CHANNELS = 512  # the paper's last conv always has 512 output channels
 
 
-class BasicBlock(nn.Module):
+class ResNetBlock(nn.Module):
     """conv-ReLU-conv plus the identity, then ReLU (no bias, as the paper)."""
 
     def __init__(self, width: int, dilation: int) -> None:
@@ -156,7 +156,7 @@ class ResidualBlock(nn.Module):
 
     def __init__(self, width: int, dilation: int) -> None:
         super().__init__()
-        self.layers = nn.ModuleList([BasicBlock(width, dilation), BasicBlock(width, dilation)])
+        self.layers = nn.ModuleList([ResNetBlock(width, dilation), ResNetBlock(width, dilation)])
 
     def forward(self, x: torch.Tensor, norms: nn.ModuleList | None = None) -> torch.Tensor:
         for j, layer in enumerate(self.layers):

@@ -50,7 +50,7 @@ class DepthFamily(Architecture):
     def depth_of(self, iterations: int) -> int:
         return self.outside + self.per_block * iterations
 
-    def iterations_for(self, depth: int | None, max_iters: int) -> int:
+    def iterations_for(self, depth: int | None, max_iters: int, options=None) -> int:
         if depth is None:
             return max_iters
         iters, rest = divmod(int(depth) - self.outside, self.per_block)

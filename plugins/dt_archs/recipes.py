@@ -28,11 +28,12 @@ class DTFamily(Architecture):
         self.summary = summary
         self.family = "dt-recall" if recall else "dt"
 
-    def iterations_for(self, depth: int | None, max_iters: int) -> int:
+    def iterations_for(self, depth: int | None, max_iters: int, options=None) -> int:
         """Effective depth = 1 (projection) + per-iteration convs x iterations + 3 (head)."""
         if depth is None:
             return max_iters
-        per_iter = 2 * _BLOCKS.default + int(self.recall)
+        blocks = _BLOCKS.parse((options or {}).get("blocks", _BLOCKS.default))
+        per_iter = 2 * blocks + int(self.recall)
         iters, rest = divmod(depth - 4, per_iter)
         if iters < 1 or rest:
             raise DtError(f"{self.name} has effective depth 4 + {per_iter}·iterations; "

@@ -29,7 +29,7 @@ _BITS = np.array([1, 2, 4, 8], dtype=np.uint8)
 
 
 @dataclass
-class Mazes:
+class MazeSet:
     """A batch of mazes on the raw pixel grid (side ``size + 2``)."""
 
     open: np.ndarray  # (N, s+2, s+2) bool, True = open pixel
@@ -149,7 +149,7 @@ def _cells_to_pixels(m: int, cells: np.ndarray, parent: np.ndarray) -> np.ndarra
     return out
 
 
-def generate_mazes(size: int, count: int, seed: int) -> Mazes:
+def generate_mazes(size: int, count: int, seed: int) -> MazeSet:
     """``count`` random size-``size`` mazes with their solutions; deterministic in the arguments."""
     check_size(size)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
@@ -172,10 +172,10 @@ def generate_mazes(size: int, count: int, seed: int) -> Mazes:
     parent = _grow_trees(m, padded(start), rng)
     open_ = _cells_to_pixels(m, np.ones(parent.shape, dtype=bool), parent)
     path = _cells_to_pixels(m, _tree_path(m, parent, padded(start), padded(end)), parent)
-    return Mazes(open=open_, start=raw(start), end=raw(end), path=path, size=size)
+    return MazeSet(open=open_, start=raw(start), end=raw(end), path=path, size=size)
 
 
-def generate_mixed(sizes: tuple[int, ...], count: int, seed: int) -> Mazes:
+def generate_mixed(sizes: tuple[int, ...], count: int, seed: int) -> MazeSet:
     """``count`` mazes of several sizes in equal shares (in a seeded random order), each in a
     raw grid of the largest size: a smaller maze sits at a random even offset, the rest is
     wall. One tensor shape lets a fully convolutional net train on mixed sizes in one batch;
@@ -183,7 +183,7 @@ def generate_mixed(sizes: tuple[int, ...], count: int, seed: int) -> Mazes:
     big = max(sizes)  # generate_mazes checks every size
     rng = np.random.default_rng(seed)
     which = rng.permutation(np.arange(count) % len(sizes))
-    out = Mazes(open=np.zeros((count, big + 2, big + 2), dtype=bool),
+    out = MazeSet(open=np.zeros((count, big + 2, big + 2), dtype=bool),
                 start=np.zeros((count, 2), dtype=np.int64), end=np.zeros((count, 2), dtype=np.int64),
                 path=np.zeros((count, big + 2, big + 2), dtype=bool), size=big)
     for k, size in enumerate(sizes):

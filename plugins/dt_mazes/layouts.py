@@ -14,14 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
-from dt_mazes.generate import Mazes, check_size
+from dt_mazes.generate import MazeSet, check_size
 
 LAYOUTS = ("compact", "e2h")
 START_RGB = (0.0, 1.0, 0.0)
 END_RGB = (1.0, 0.0, 0.0)
 
 
-def to_compact(m: Mazes) -> tuple[np.ndarray, np.ndarray]:
+def to_compact(m: MazeSet) -> tuple[np.ndarray, np.ndarray]:
     """Inputs ``(N, 3, s+2, s+2)`` float32 and targets ``(N, s+2, s+2)`` int64 on the raw grid."""
     n = len(m.open)
     inputs = np.repeat(m.open[:, None].astype(np.float32), 3, axis=1)
@@ -38,7 +38,7 @@ def _upscale(a: np.ndarray) -> np.ndarray:
     return np.pad(big, pad)
 
 
-def to_e2h(m: Mazes) -> tuple[np.ndarray, np.ndarray]:
+def to_e2h(m: MazeSet) -> tuple[np.ndarray, np.ndarray]:
     """Inputs ``(N, 3, 2s+6, 2s+6)`` float32 and targets ``(N, 2s+6, 2s+6)`` int64 (e2h layout)."""
     inputs, targets = to_compact(m)
     return _upscale(inputs), _upscale(targets)

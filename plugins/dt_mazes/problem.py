@@ -239,7 +239,7 @@ class Mazes(Problem):
         import numpy as np
         import torch
 
-        from dt_mazes.generate import Mazes as MazeBatch
+        from dt_mazes.generate import MazeSet as MazeBatch
         from dt_mazes.layouts import to_compact, to_e2h
 
         size = open_.shape[0] - 2

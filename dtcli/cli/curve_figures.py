@@ -7,7 +7,7 @@ suffix: ``.png`` (300 dpi), ``.svg`` or ``.pdf``.
 
 Typical use (``dt test --plot``, ``dt compare --plot``)::
 
-    curves = [Curve("DT-recall", iters, acc, max_iters=30, train="size 9", test="size 21")]
+    curves = [PlotSeries("DT-recall", iters, acc, max_iters=30, train="size 9", test="size 21")]
     schoop_plot(curves, "schoop.pdf")
 """
 
@@ -42,7 +42,7 @@ VLINES = (("0.4", "-"), ("0.4", (0, (1, 1.2))), ("0.6", (0, (5, 1.5))), ("0.6", 
 
 
 @dataclass
-class Curve:
+class PlotSeries:
     """One line of a figure: ``y`` (accuracy, %) at each ``x`` (iterations or depth).
 
     ``err`` (optional, same length) is drawn as a band (schoop plot) or error bars (depth
@@ -77,7 +77,7 @@ def check_figure_path(path: str | Path, option: str = "--plot") -> Path:
     return path
 
 
-def schoop_plot(curves: Sequence[Curve], path: str | Path, *, title: str | None = None,
+def schoop_plot(curves: Sequence[PlotSeries], path: str | Path, *, title: str | None = None,
                 log_x: bool = False, option: str = "--plot") -> Path:
     """Accuracy vs test iterations of several models or modes on one chart; returns the path.
 
@@ -88,7 +88,7 @@ def schoop_plot(curves: Sequence[Curve], path: str | Path, *, title: str | None 
                  bars=False, option=option)
 
 
-def depth_plot(curves: Sequence[Curve], path: str | Path, *, title: str | None = None,
+def depth_plot(curves: Sequence[PlotSeries], path: str | Path, *, title: str | None = None,
                xlabel: str = "effective depth (layers)", option: str = "--plot") -> Path:
     """Accuracy vs effective depth (one curve per architecture), ``err`` as error bars, for
     depth studies; returns the path."""
@@ -96,7 +96,7 @@ def depth_plot(curves: Sequence[Curve], path: str | Path, *, title: str | None =
                  option=option)
 
 
-def _plot(curves: Sequence[Curve], path: str | Path, *, title: str | None, xlabel: str,
+def _plot(curves: Sequence[PlotSeries], path: str | Path, *, title: str | None, xlabel: str,
           log_x: bool, bars: bool, option: str) -> Path:
     path = check_figure_path(path, option)
     if not curves or not any(len(c.x) for c in curves):
@@ -160,7 +160,7 @@ def _plot(curves: Sequence[Curve], path: str | Path, *, title: str | None, xlabe
         return _save(fig, path, option)
 
 
-def _legend_label(c: Curve, trains: set, tests: set) -> str:
+def _legend_label(c: PlotSeries, trains: set, tests: set) -> str:
     extra = [f"train {c.train}" if len(trains) > 1 and c.train else "",
              f"test {c.test}" if len(tests) > 1 and c.test else ""]
     extra = [e for e in extra if e]

@@ -14,7 +14,7 @@ from dtcli.tui.strips import Lines, StyleCache, refresh_changed, to_strips
 Series = tuple[Sequence[float], Sequence[float], str]  # xs, ys, colour
 
 
-class Curve(PlotextPlot):
+class CurveChart(PlotextPlot):
     """A titled plot of named series.
 
     ``update_series`` may be called every frame; the plot is rebuilt at most ``max_hz`` times

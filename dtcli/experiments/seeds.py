@@ -5,7 +5,7 @@ mean ± standard error, and what the authors' filter (final training accuracy >=
 
 A study lives in one directory: ``seeds.json`` (the plan), ``runs/<arch>-s<seed>/`` (ordinary
 run directories), ``results.json`` and ``results.csv``. Running it again skips finished runs
-and resumes half-done ones. No CLI here: events go to a :class:`~dtcli.study.StudyListener`.
+and resumes half-done ones. No CLI here: events go to a :class:`~dtcli.experiments.runner.StudyListener`.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dtcli import runs
-from dtcli.config import TrainConfig, resolve_config
+from dtcli.config import TrainConfig
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.paths import atomic_write_json, atomic_write_text
-from dtcli.study import MACHINE_FIELDS, StudyListener, _check_same, _csv, mean_se, run_state
+from dtcli.experiments.recipe import resolve_config
+from dtcli.experiments.runner import StudyListener, run_all
+from dtcli.experiments.stats import mean_se, peak, succeeded, to_csv
 
 PLAN = "seeds.json"
 RESULTS_JSON = "results.json"
@@ -47,22 +49,33 @@ class SeedPlan:
     preset: str | None = None
     problem_options: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
+    #: architecture options per architecture name (``--arch-option dt-l:conv_norm=operator``)
+    arch_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: a run succeeds when its accuracy reaches this (%) at some iteration <= max_iter
     success_at: float = 99.0
     max_iter: int | None = None
     min_train_acc: float = 99.0
 
+    plan_file = PLAN
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "out": str(self.out)}
 
-    def config(self, arch: str, seed: int) -> TrainConfig:
-        return resolve_config(self.problem, arch, self.preset, self.problem_options, {},
-                              {**self.overrides, "seed": seed})
+    def config(self, spec: SeedRun, registry=None) -> TrainConfig:
+        return resolve_config(self.problem, spec.arch, self.preset, self.problem_options,
+                              self.arch_options.get(spec.arch, {}),
+                              {**self.overrides, "seed": spec.seed})
 
-    def specs(self) -> list[SeedRun]:
+    def specs(self, registry=None) -> list[SeedRun]:
         """Seed by seed, every architecture at each seed: a study stopped early (they take
         hours) still compares the architectures on the same seeds."""
         return [SeedRun(a, s) for s in self.seeds for a in self.archs]
+
+    def record(self, run_dir: Path, spec: SeedRun) -> dict[str, Any]:
+        return run_record(self, run_dir, spec)
+
+    def write(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return write_results(self, records)
 
 
 def check_plan(plan: SeedPlan) -> None:
@@ -70,7 +83,7 @@ def check_plan(plan: SeedPlan) -> None:
     if not plan.archs or not plan.seeds:
         raise DtError("a seeds study needs at least one --arch and one seed")
     for arch in plan.archs:
-        plan.config(arch, plan.seeds[0])
+        plan.config(SeedRun(arch, plan.seeds[0]))
     if not 0 <= plan.success_at <= 100:
         raise DtError(f"--success-at must be a percentage, got {plan.success_at}")
 
@@ -83,13 +96,11 @@ def run_record(plan: SeedPlan, run_dir: Path, spec: SeedRun) -> dict[str, Any]:
         raise DtError(f"{run_dir} has no test results; delete it and run the study again")
     difficulty, res = next(iter(results.items()))
     iters, acc = res["iters"], res["fixed"]["accuracy"]
-    limit = plan.max_iter or iters[-1]
-    window = [(i, a) for i, a in zip(iters, acc) if i <= limit]
-    peak_iter, peak = max(window, key=lambda p: (p[1], -p[0])) if window else (None, 0.0)
+    peak_iter, best = peak(iters, acc, plan.max_iter)
     history = runs.read_metrics(run_dir)
     return {**asdict(spec), "run_dir": str(run_dir), "difficulty": difficulty,
-            "iters": iters, "accuracy": acc, "peak": peak, "peak_iter": peak_iter,
-            "success": peak >= plan.success_at,
+            "iters": iters, "accuracy": acc, "peak": best, "peak_iter": peak_iter,
+            "success": succeeded(iters, acc, plan.success_at, plan.max_iter),
             "final_train_acc": history[-1]["train_acc"] if history else None,
             "best_val_acc": max((r.get("val_acc") or 0.0 for r in history), default=None),
             "epochs": len(history)}
@@ -120,7 +131,7 @@ def write_results(plan: SeedPlan, records: list[dict[str, Any]]) -> dict[str, An
     doc = {"study": plan.to_dict(), "complete": len(records) == len(plan.specs()),
            "summary": rows, "runs": records}
     atomic_write_json(plan.out / RESULTS_JSON, doc)
-    atomic_write_text(plan.out / RESULTS_CSV, _csv(
+    atomic_write_text(plan.out / RESULTS_CSV, to_csv(
         [{k: v for k, v in r.items() if k not in ("iters", "accuracy")} for r in records],
         ["arch", "seed", "difficulty", "peak", "peak_iter", "success", "final_train_acc",
          "best_val_acc", "epochs", "run_dir"]))
@@ -130,36 +141,5 @@ def write_results(plan: SeedPlan, records: list[dict[str, Any]]) -> dict[str, An
 def run_seed_study(plan: SeedPlan, *, registry=None, listener: StudyListener | None = None,
                    cancel: Callable[[], bool] | None = None) -> dict[str, Any]:
     """Train every run not finished yet, then summarise (results rewritten after each run)."""
-    from dtcli.engine.train import train
-    from dtcli.plugins import get_registry
-
-    reg = registry or get_registry()
-    listener = listener or StudyListener()
     check_plan(plan)
-    specs = plan.specs()
-    plan.out.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(plan.out / PLAN, plan.to_dict())
-    listener.on_study_start(plan, specs)
-    records: list[dict[str, Any]] = []
-    for index, spec in enumerate(specs, 1):
-        run_dir = plan.out / "runs" / spec.key
-        state = run_state(run_dir)
-        cfg = plan.config(spec.arch, spec.seed)
-        if state != "new":
-            _check_same(runs.read_run_config(run_dir)["train"], cfg, run_dir)
-        listener.on_run_start(index, len(specs), spec, state)
-        if state != "done":
-            if state == "resume":
-                stored = runs.read_run_config(run_dir)["train"]
-                cfg = TrainConfig.from_dict({**stored, **{k: getattr(cfg, k)
-                                                          for k in MACHINE_FIELDS}})
-            result = train(cfg, run_dir, registry=reg, listener=listener.engine_listener(spec),
-                           cancel=cancel, resume=state == "resume",
-                           info={"study": str(plan.out), "run": spec.key})
-            if result.status != "finished":
-                break
-        record = run_record(plan, run_dir, spec)
-        records.append(record)
-        write_results(plan, records)
-        listener.on_run_end(index, len(specs), spec, record)
-    return write_results(plan, records)
+    return run_all(plan, registry=registry, listener=listener, cancel=cancel)

@@ -1,51 +1,10 @@
-"""The maintainer's side of the zoo: turn a run into a zoo entry (weights, card, index) and
-measure what a card claims. Users only read the zoo (:mod:`dtcli.zoo`)."""
+"""Measuring what a zoo card claims: a loaded model's accuracy at the card's iterations (and
+its curve) on fresh instances, and the figures that answer one claim. `dt zoo add` writes what
+this measures into the card; `dt zoo test` measures again and compares (:func:`dtcli.zoo.agrees`)."""
 
 from __future__ import annotations
 
-import json
-import shutil
-from pathlib import Path
 from typing import Any
-
-from dtcli.contracts.errors import DtError
-from dtcli.contracts.paths import atomic_write, atomic_write_json
-from dtcli.zoo import INDEX, NAME, sha256_of, zoo_dir
-
-
-def add(run_dir: Path, name: str, *, card_fields: dict[str, Any]) -> Path:
-    """Copy a run's best weights into the zoo under ``name`` and write its card and index entry."""
-    from dtcli import runs
-
-    if not NAME.match(name):
-        raise DtError(f"zoo name {name!r} may only hold letters, digits, '-' and '_'")
-    run_dir = Path(run_dir)
-    doc = runs.read_run_config(run_dir)
-    src = run_dir / runs.BEST
-    if not src.exists():
-        raise DtError(f"{run_dir} has no {runs.BEST} to add")
-    root = zoo_dir()
-    dest = root / f"{name}.safetensors"
-    atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
-    full = {"name": name, "problem": doc["train"]["problem"], "arch": doc["train"]["arch"],
-            "problem_options": doc["train"]["problem_options"], "train": doc["train"],
-            "model": doc["model"], "sha256": sha256_of(dest), **card_fields}
-    atomic_write_json(root / f"{name}.json", full)
-    rebuild_index(root)
-    return dest
-
-
-def rebuild_index(root: Path) -> None:
-    """Write the index from the cards present, so two maintainers adding at once lose nothing."""
-    models = {}
-    for path in sorted(root.glob("*.json")):
-        if path.name == INDEX:
-            continue
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        models[doc["name"]] = {"problem": doc["problem"], "arch": doc["arch"],
-                               "summary": doc.get("summary", ""),
-                               "parameters": doc["model"]["parameters"]}
-    atomic_write_json(root / INDEX, {"models": models})
 
 
 def measure(loaded, difficulty: Any, iters: list[int], count: int, seed: int, mode: str = "fixed",

@@ -12,7 +12,7 @@ from dtcli import factory, runs, zoo
 from dtcli.engine.model import load_model
 from dtcli.config import default_curve_iters
 from dtcli.contracts.errors import DtError
-from dtcli.study import mean_se
+from dtcli.experiments.stats import mean_se
 
 #: settings that make two runs "the same setting" apart from their seed
 GROUP_KEYS = ("problem", "arch", "width", "max_iters", "alpha", "train_difficulty", "nk_sampling",
@@ -20,7 +20,7 @@ GROUP_KEYS = ("problem", "arch", "width", "max_iters", "alpha", "train_difficult
 
 
 @dataclass
-class Curve:
+class ModelCurve:
     """One model's accuracy at each iteration on one difficulty."""
 
     label: str
@@ -74,14 +74,14 @@ def _recorded(ref: str, source: str, doc: dict, difficulty: Any, wanted: list[in
 
 def collect(refs: list[str], difficulty: str | None, wanted: list[int] | None, *, count: int,
             seed: int, device: Any = "cpu",
-            measure: Callable[..., Any] | None = None) -> list[Curve]:
+            measure: Callable[..., Any] | None = None) -> list[ModelCurve]:
     """Every model's curve on one difficulty (default: the first model's first test
     difficulty), read when already measured, else measured on ``count`` fresh instances."""
     from dtcli.config import TrainConfig
 
     if not refs:
         raise DtError("name at least one run directory or zoo model to compare")
-    curves: list[Curve] = []
+    curves: list[ModelCurve] = []
     problem_name = None
     for ref in refs:
         label, doc, source = _model_doc(ref)
@@ -112,7 +112,7 @@ def collect(refs: list[str], difficulty: str | None, wanted: list[int] | None, *
                  "test": problem.describe_difficulty(problem.parse_difficulty(str(difficulty)))}
         history = runs.read_metrics(Path(ref)) if source == "run" else []
         train_acc = history[-1].get("train_acc") if history else None
-        curves.append(Curve(label=label, source=source, settings=cfg.to_dict(),
+        curves.append(ModelCurve(label=label, source=source, settings=cfg.to_dict(),
                             iters=list(curve_iters), accuracy=list(curve_acc), count=n,
                             difficulty=difficulty, measured=measured, train_acc=train_acc,
                             extra=extra))
@@ -128,7 +128,7 @@ def _measure(ref: str, difficulty: Any, iters: list[int], count: int, seed: int,
     return extrapolate(loaded.net, loaded.problem, x, y, iters, difficulty=d)
 
 
-def apply_filter(curves: list[Curve], min_train_acc: float | None) -> tuple[list[Curve], list[Curve]]:
+def apply_filter(curves: list[ModelCurve], min_train_acc: float | None) -> tuple[list[ModelCurve], list[ModelCurve]]:
     """The authors' filter: keep runs whose final training accuracy reached ``min_train_acc``
     (zoo models, which record none, are kept). Returns ``(kept, dropped)``."""
     if min_train_acc is None:
@@ -137,11 +137,11 @@ def apply_filter(curves: list[Curve], min_train_acc: float | None) -> tuple[list
     return kept, [c for c in curves if c not in kept]
 
 
-def summary_rows(curves: list[Curve]) -> list[dict[str, Any]]:
+def summary_rows(curves: list[ModelCurve]) -> list[dict[str, Any]]:
     """The make_table summary: per group of identical settings, mean ± s.e. over its runs of
     the peak accuracy, the iteration of the peak, and the accuracy at max_iters and at the
     last iteration."""
-    groups: dict[tuple, list[Curve]] = {}
+    groups: dict[tuple, list[ModelCurve]] = {}
     for c in curves:
         groups.setdefault(c.group(), []).append(c)
     rows = []

@@ -8,7 +8,7 @@ from typing import Any, Callable
 from dtcli.engine.model import load_model
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.paths import atomic_write_json
-from dtcli.study import StudyPlan
+from dtcli.experiments.depth import StudyPlan
 
 ANALYSIS_JSON = "analysis.json"
 
