@@ -16,7 +16,7 @@ from dtcli.contracts.hookspecs import hookimpl
 from dtcli.contracts.options import Option
 from dtcli.contracts.datacache import load_or_make as cached_tensors
 from dtcli.contracts.paths import atomic_write, atomic_write_text, data_dir
-from dtcli.contracts.problem import Problem
+from dtcli.contracts.problem import Problem, split_seed
 
 _LAZY = {
     "IterativeNet": "dtcli.contracts.net",
@@ -35,7 +35,7 @@ _LAZY = {
 }
 
 __all__ = ["Architecture", "DtError", "Option", "Problem", "atomic_write", "atomic_write_text",
-           "cached_tensors", "data_dir", "hookimpl", *_LAZY]
+           "cached_tensors", "data_dir", "hookimpl", "split_seed", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -56,8 +56,8 @@ def check_problem(problem: Problem | type[Problem], *, options: dict[str, Any] |
            "needs `in_channels` >= 1 and `num_classes` >= 2")
     for method in ("generate", "render"):
         overridden = getattr(cls, method) is not getattr(Problem, method)
-        # a problem serving data another way (dataset override) need not implement generate
-        if method == "generate" and cls.dataset is not Problem.dataset:
+        # a problem bringing its own data (make_data) need not implement generate
+        if method == "generate" and cls.make_data is not Problem.make_data:
             continue
         _check(overridden, owner, f"does not implement the required method {method}()")
     for attr in ("default_train_difficulty", "default_test_difficulty"):

@@ -54,7 +54,7 @@ def require_same_inputs(a, b, what: str) -> None:
     if pa.name != pb.name:
         raise DtError(f"{what}: the models solve different problems ({pa.name} vs {pb.name}); "
                       f"compare two models of the same problem")
-    shape_a, shape_b = getattr(pa, "input_shape", None), getattr(pb, "input_shape", None)
+    shape_a, shape_b = pa.input_shape, pb.input_shape
     if shape_a != shape_b or pa.in_channels != pb.in_channels:
         raise DtError(f"{what}: the models read different inputs ({pa!r} vs {pb!r}); compare "
                       f"models trained on the same data set")

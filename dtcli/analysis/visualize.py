@@ -117,7 +117,7 @@ def visualize(loaded, iters: list[int], filters: list[int], settings: Settings |
     iters = sorted(set(iters))
     last = iters[-1]
     check_iterations(net, last)
-    shape = tuple(getattr(problem, "input_shape", ()) or ())
+    shape = tuple(problem.input_shape or ())
     if len(shape) != 3:
         raise DtError(f"visualize draws images; {problem.name} has no (C, H, W) input shape")
     device = next(net.parameters()).device

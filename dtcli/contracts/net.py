@@ -21,6 +21,9 @@ class IterativeNet(nn.Module):
     """
 
     recurrent: bool = True
+    #: spatial dimensions of the thought (1: sequences, 2: grids and boards; None: not a
+    #: spatial map, e.g. an MLP's vector); the engine lays 2D thoughts out channels-last
+    spatial_dims: int | None = None
     layers_before: int = 1
     layers_per_iter: int = 1
     layers_after: int = 1

@@ -28,6 +28,11 @@ UNCACHED_COUNT = 8
 TEST_CHUNK = 16
 
 
+def split_seed(seed: int, split: str) -> int:
+    """The seed a split's data is made from: its own stream for each split."""
+    return zlib.crc32(f"{seed}/{split}".encode())
+
+
 class Problem:
     """Base class for problems. One instance holds one choice of problem options."""
 
@@ -59,6 +64,12 @@ class Problem:
     verify_name: ClassVar[str] = "verified"
     #: names ``dt data fetch NAME`` downloads for this problem (e.g. a data set's name)
     fetchable: ClassVar[tuple[str, ...]] = ()
+    #: whether :meth:`dataset` keeps what :meth:`make_data` made in dt's disk cache (off for
+    #: data read straight from files the user has)
+    cache_data: bool = True
+    #: the shape of one input, ``(channels, *spatial)``, when every difficulty has the same
+    #: one (images); None when it grows with the difficulty (bits, maze size)
+    input_shape: tuple[int, ...] | None = None
 
     def __init__(self, **options: Any) -> None:
         self.option_values: dict[str, Any] = resolve_options(
@@ -91,25 +102,50 @@ class Problem:
     def generate(self, difficulty: Any, count: int, seed: int) -> tuple["torch.Tensor", "torch.Tensor"]:
         """Make ``count`` instances of ``difficulty`` from ``seed``: ``(inputs, targets)``.
 
-        Must be deterministic in its arguments (and the data-affecting options).
+        Must be deterministic in its arguments (and the data-affecting options). The default
+        :meth:`make_data` calls it; a problem whose data comes from elsewhere (files) overrides
+        :meth:`make_data` instead.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement generate()")
 
+    def make_data(self, split: str, difficulty: Any, count: int, seed: int) -> dict[str, Any]:
+        """Make one data set: ``{"inputs", "targets"}`` plus any per-instance extras (a
+        puzzle's rating, its row in a file), every value with ``count`` rows.
+
+        ``seed`` is already the split's own seed (:func:`split_seed`), and :meth:`dataset`
+        has checked ``split`` and ``count`` and caches what this returns; this is the one hook
+        a problem overrides to bring its own data. Default: :meth:`generate`, a test set in
+        seeded chunks of :data:`TEST_CHUNK` unless :attr:`nested_data` (so the first N
+        instances of a seed do not depend on ``count``).
+        """
+        if split == "test" and not self.nested_data:
+            return self._nested(difficulty, count, seed)
+        inputs, targets = self.generate(difficulty, count, seed)
+        return {"inputs": inputs, "targets": targets}
+
     def data_fields(self, split: str, difficulty: Any, count: int, seed: int) -> dict[str, Any]:
-        """Everything that determines a data set: the data cache key."""
+        """Everything that determines a data set: the data cache key. A problem that reads a
+        file adds the file's identity."""
         data_opts = {o.name: self.option_values[o.name] for o in self.options if o.affects_data}
-        return {"problem": self.name, "version": self.data_version, "options": data_opts,
-                "split": split, "difficulty": difficulty, "count": count, "seed": seed}
+        fields = {"problem": self.name, "version": self.data_version, "options": data_opts,
+                  "split": split, "difficulty": difficulty, "count": count, "seed": seed}
+        if split == "test" and not self.nested_data:
+            fields["sampling"] = f"nested/{TEST_CHUNK}"
+        return fields
 
     def dataset(self, split: str, difficulty: Any, count: int, seed: int):
-        """``(inputs, targets)`` for ``split`` ("train" or "test"), deterministic and cached.
+        """``(inputs, targets)`` for ``split`` ("train" or "test"), deterministic and cached
+        (the :meth:`data_record` of the same arguments, without its extras).
 
-        Each split draws from its own seed stream, so a test set never repeats the training
-        generator's draws even when both use the same ``seed``. Test sets are nested: the first
-        N instances of a seed do not depend on ``count`` (a card measured on 1,000 instances
-        and a check on 200 share those 200): made in chunks of :data:`TEST_CHUNK` instances
-        seeded by their position, unless ``generate`` is nested itself (:attr:`nested_data`).
+        Each split draws from its own seed stream (:func:`split_seed`), so a test set never
+        repeats the training generator's draws even when both use the same ``seed``.
         """
+        data = self.data_record(split, difficulty, count, seed)
+        return data["inputs"], data["targets"]
+
+    def data_record(self, split: str, difficulty: Any, count: int, seed: int) -> dict[str, Any]:
+        """What :meth:`make_data` made for these arguments (checked, from the disk cache when
+        :attr:`cache_data`, the last one kept in memory): inputs, targets and extras."""
         from dtcli.contracts.datacache import load_or_make
 
         if split not in SPLITS:
@@ -117,29 +153,26 @@ class Problem:
         if count <= 0:
             raise DtError(f"count must be positive, got {count}")
         fields = self.data_fields(split, difficulty, count, seed)
-        split_seed = zlib.crc32(f"{seed}/{split}".encode())
+        key = repr(sorted(fields.items()))
+        memo = self.__dict__.get("_last_record")
+        if memo is not None and memo[0] == key:
+            return memo[1]
 
-        chunked = split == "test" and not self.nested_data
+        def make() -> dict[str, Any]:
+            return self.make_data(split, difficulty, count, split_seed(seed, split))
 
-        def make() -> dict:
-            if chunked:
-                return self._nested(difficulty, count, split_seed)
-            inputs, targets = self.generate(difficulty, count, split_seed)
-            return {"inputs": inputs, "targets": targets}
-
-        if chunked:
-            fields["sampling"] = f"nested/{TEST_CHUNK}"
-
-        if count <= UNCACHED_COUNT:  # a handful (dt solve, the TUI): cheaper to make than to file
+        # a handful (dt solve, the TUI) is cheaper to make than to file
+        if not self.cache_data or count <= UNCACHED_COUNT:
             data = make()
         else:
             data = load_or_make(self.name, fields, make)
-        return data["inputs"], data["targets"]
+        self._last_record = (key, data)
+        return data
 
-    def _nested(self, difficulty: Any, count: int, split_seed: int) -> dict:
+    def _nested(self, difficulty: Any, count: int, seed: int) -> dict:
         import torch
 
-        parts = [self.generate(difficulty, TEST_CHUNK, zlib.crc32(f"{split_seed}/{c}".encode()))
+        parts = [self.generate(difficulty, TEST_CHUNK, zlib.crc32(f"{seed}/{c}".encode()))
                  for c in range(-(-count // TEST_CHUNK))]
         return {"inputs": torch.cat([x for x, _ in parts])[:count],
                 "targets": torch.cat([y for _, y in parts])[:count]}

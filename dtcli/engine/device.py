@@ -119,7 +119,7 @@ def prepare(net: torch.nn.Module, device: torch.device, compile: bool = False) -
     so state dicts and streaming iteration are unchanged.
     """
     net = net.to(device)
-    if device.type in ("cuda", "cpu") and getattr(net, "dims", None) == 2:
+    if device.type in ("cuda", "cpu") and net.spatial_dims == 2:
         net = net.to(memory_format=torch.channels_last)
     if compile:
         for part in ("start", "think", "answer"):

@@ -101,6 +101,7 @@ class ConvNet(_DepthNet):
     conv after (the final linear classifier is not counted), so depth 4 = one internal conv.
     """
 
+    spatial_dims = 2
     layers_before = 2
     layers_per_iter = 1
     layers_after = 1
@@ -178,6 +179,7 @@ class ResNet(_DepthNet):
     was built for re-uses its last set of norms.
     """
 
+    spatial_dims = 2
     layers_before = 1
     layers_per_iter = 4
     layers_after = 2

@@ -66,7 +66,7 @@ class DepthFamily(Architecture):
               dilation: int = 1, **unused: Any):
         from dt_archs.depth_nets import NETS
 
-        in_shape = getattr(problem, "input_shape", None)
+        in_shape = problem.input_shape
         if not in_shape:
             raise DtError(f"{self.name} needs the image size of {problem.name!r} "
                           f"(its problem has no input_shape)")

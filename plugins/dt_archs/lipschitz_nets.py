@@ -125,7 +125,7 @@ class LipschitzDTNet(IterativeNet):
     def __init__(self, config: dict[str, Any], *, dims: int, in_channels: int,
                  num_classes: int) -> None:
         super().__init__(config)
-        self.dims = dims
+        self.spatial_dims = dims
         width = config["width"]
         self.layers_per_iter = 2 * config["blocks"] + 1
         batch_norm = config.get("batch_norm", "on") == "on"

@@ -71,7 +71,7 @@ class _DTBase(IterativeNet):
     def __init__(self, config: dict[str, Any], *, dims: int, in_channels: int,
                  num_classes: int, recall: bool) -> None:
         super().__init__(config)
-        self.dims = dims
+        self.spatial_dims = dims
         self.recall = recall
         width = config["width"]
         self.layers_per_iter = 2 * config["blocks"] + int(recall)
@@ -79,7 +79,7 @@ class _DTBase(IterativeNet):
         self.head = make_head(dims, width, num_classes)
 
     def recall_layers(self, width: int, in_channels: int) -> list[nn.Module]:
-        layers: list[nn.Module] = [conv(self.dims, width + in_channels, width)]
+        layers: list[nn.Module] = [conv(self.spatial_dims, width + in_channels, width)]
         if self.config["recall_relu"] == "on":
             layers.append(nn.ReLU())
         return layers
@@ -95,13 +95,13 @@ class _DTBase(IterativeNet):
             return x
         weight = self.recall_conv().weight
         width = self.config["width"]
-        x_part = conv_fn(self.dims)(x, weight[:, width:], padding=1)
+        x_part = conv_fn(self.spatial_dims)(x, weight[:, width:], padding=1)
         return RecallInput(x, x_part, weight[:, :width])
 
     def apply_recall(self, thought: torch.Tensor, x: Any) -> torch.Tensor:
         """The recall layer on (thought, input): conv over their concatenation (+ ReLU)."""
         r = x if isinstance(x, RecallInput) else self.encode_input(x)
-        out = conv_fn(self.dims)(thought, r.thought_weight, padding=1)
+        out = conv_fn(self.spatial_dims)(thought, r.thought_weight, padding=1)
         out += r.x_part
         return torch.relu_(out) if self.config["recall_relu"] == "on" else out
 

@@ -3,11 +3,10 @@ move out. Difficulty is a range of puzzles sorted by rating (as the reference) o
 
 from __future__ import annotations
 
-import zlib
 from pathlib import Path
 from typing import Any, Callable
 
-from dtcli.api import DtError, Option, Problem, cached_tensors
+from dtcli.api import DtError, Option, Problem
 
 from dt_chess.presets import PRESETS
 
@@ -53,7 +52,6 @@ class ChessPuzzles(Problem):
         if self.option_values["source"] not in ("generated", "bundled"):
             self.default_train_difficulty = "0:600000"
             self.default_test_difficulty = "600000:700000"
-        self._loaded: dict[str, dict] = {}
 
     # -- difficulty and data ---------------------------------------------------------------
 
@@ -67,38 +65,32 @@ class ChessPuzzles(Problem):
 
         return describe_range(str(difficulty))
 
-    def _data(self, split: str, difficulty: str, count: int, seed: int) -> dict:
-        """Converted tensors (inputs, targets, ratings, state, rows), cached on disk."""
-        import json
-
+    def data_fields(self, split: str, difficulty: Any, count: int, seed: int) -> dict[str, Any]:
+        """The cache key: the source file's identity besides the usual fields."""
         from dt_chess import store
 
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be train or test, got {split!r}")
-        if count <= 0:
-            raise DtError(f"count must be positive, got {count}")
-        difficulty = self.parse_difficulty(difficulty)
         source = self.option_values["source"]
-        path = store.resolve_source(source)
-        fields = {"problem": self.name, "version": self.data_version, "options": {"source": source},
-                  "file": store.file_identity(path), "split": split, "difficulty": difficulty,
-                  "count": count, "seed": seed}
-        key = json.dumps(fields, sort_keys=True)
-        if key in self._loaded:
-            return self._loaded[key]
+        return {"problem": self.name, "version": self.data_version,
+                "options": {"source": source},
+                "file": store.file_identity(store.resolve_source(source)), "split": split,
+                "difficulty": self.parse_difficulty(difficulty), "count": count, "seed": seed}
 
-        split_seed = zlib.crc32(f"{seed}/{split}".encode())  # each split its own draw
+    def make_data(self, split: str, difficulty: Any, count: int, seed: int) -> dict[str, Any]:
+        """Converted tensors (inputs, targets) with each puzzle's rating, side-to-move state
+        and row in the rating-sorted source file."""
+        from dt_chess import store
 
-        def make() -> dict:
-            return self._convert(path, difficulty, count, split_seed, train=split == "train")
+        path = store.resolve_source(self.option_values["source"])
+        return self._convert(path, self.parse_difficulty(difficulty), count, seed,
+                             train=split == "train")
 
-        data = cached_tensors(self.name, fields, make)
-        if len(data["inputs"]) <= _SHOW_LIMIT:
+    def data_record(self, split: str, difficulty: Any, count: int, seed: int) -> dict[str, Any]:
+        data = super().data_record(split, difficulty, count, seed)
+        if len(data["inputs"]) <= _SHOW_LIMIT:  # who moves, for drawing real boards
             from dt_chess.encoding import piece_codes, remember
 
             for code, state in zip(piece_codes(data["inputs"]), data["state"].tolist()):
                 remember(code, int(state))
-        self._loaded = {key: data}
         return data
 
     def _convert(self, path: Path, difficulty: str, count: int, seed: int, train: bool) -> dict:
@@ -132,23 +124,16 @@ class ChessPuzzles(Problem):
         data = self._convert(path, self.parse_difficulty(difficulty), count, seed, train=False)
         return data["inputs"], data["targets"]
 
-    def dataset(self, split: str, difficulty: Any, count: int, seed: int):
-        """Puzzles of ``difficulty`` from the source file, sorted by rating: all of the range
-        when ``count`` covers it, else ``count`` drawn by ``seed`` (in rating order). A test
-        set may come out smaller than ``count``; a training set may not."""
-        data = self._data(split, difficulty, count, seed)
-        return data["inputs"], data["targets"]
-
     def instance_names(self, split: str, difficulty: Any, count: int, seed: int) -> list[str]:
         """The puzzles' places in the rating-sorted file, with their ratings."""
-        data = self._data(split, difficulty, count, seed)
+        data = self.data_record(split, difficulty, count, seed)
         return [f"puzzle {int(r)} (rating {int(g)})" for r, g in zip(data["rows"], data["ratings"])]
 
     def groups(self, split: str, difficulty: Any, count: int, seed: int):
         """Rating bands of 200 points (``1800-1999``), for ``dt test``'s per-group table."""
         import torch
 
-        ratings = self._data(split, difficulty, count, seed)["ratings"].long()
+        ratings = self.data_record(split, difficulty, count, seed)["ratings"].long()
         bands = torch.div(ratings, BAND, rounding_mode="floor") * BAND
         values = sorted(set(bands.tolist()))
         labels = [f"{v}-{v + BAND - 1}" for v in values]

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from dtcli.api import DtError, Option, Problem
+from dtcli.api import DtError, Option, Problem, split_seed
 
 from dt_images import datasets as ds
 from dt_images.presets import PRESETS, for_dataset
@@ -120,14 +120,13 @@ class Images(Problem):
         rng = np.random.default_rng([int(seed), 0 if split == "train" else 1])
         return np.sort(rng.permutation(n)[:count])
 
-    def dataset(self, split: str, difficulty: Any, count: int, seed: int):
-        """``(inputs, targets)``: normalised float32 ``(N, C, H, W)`` and int64 labels."""
+    #: read from the data set's own files (or the bundled digits), which is quick
+    cache_data = False
+
+    def make_data(self, split: str, difficulty: Any, count: int, seed: int) -> dict[str, Any]:
+        """Normalised float32 ``(N, C, H, W)`` images and int64 labels."""
         import torch
 
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be train or test, got {split!r}")
-        if count <= 0:
-            raise DtError(f"count must be positive, got {count}")
         self.parse_difficulty(difficulty)
         images, labels = self.load(split)
         if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
@@ -139,7 +138,7 @@ class Images(Problem):
             mean = torch.tensor(self.spec.mean).view(1, -1, 1, 1)
             std = torch.tensor(self.spec.std).view(1, -1, 1, 1)
             x = (x - mean) / std
-        return x.contiguous(), torch.from_numpy(labels[idx]).long()
+        return {"inputs": x.contiguous(), "targets": torch.from_numpy(labels[idx]).long()}
 
     def groups(self, split: str, difficulty: Any, count: int, seed: int):
         """Per-class accuracy in ``dt test`` (for data sets with up to 20 classes)."""
@@ -148,7 +147,8 @@ class Images(Problem):
         if self.num_classes > MAX_GROUPS:
             return None
         _, labels = self.load(split)
-        return list(self.class_names), torch.from_numpy(labels[self.indices(split, count, seed)]).long()
+        idx = self.indices(split, count, split_seed(seed, split))
+        return list(self.class_names), torch.from_numpy(labels[idx]).long()
 
     def generate_files(self, count: int, seed: int, out: Path | None,
                        progress: Callable[[int, int], None]) -> dict[str, Any] | None:

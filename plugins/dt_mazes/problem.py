@@ -85,10 +85,16 @@ class Mazes(Problem):
         fields["options"].pop("source", None)
         return fields
 
-    def dataset(self, split: str, difficulty: Any, count: int, seed: int):
+    @property
+    def cache_data(self) -> bool:
+        """Generated mazes are cached; an imported set is already on disk."""
+        return self.option_values["source"] == "generated"
+
+    def make_data(self, split: str, difficulty: Any, count: int, seed: int) -> dict[str, Any]:
+        """Generated mazes (the default), or the first ``count`` of an imported set."""
         source = self.option_values["source"]
         if source == "generated":
-            return super().dataset(split, difficulty, count, seed)
+            return super().make_data(split, difficulty, count, seed)
         if isinstance(difficulty, tuple):
             raise DtError(f"mixed maze sizes ({', '.join(map(str, difficulty))}) need generated "
                           f"mazes; the imported data set {source!r} holds one size")
@@ -112,7 +118,7 @@ class Mazes(Problem):
                           " to match")
         if count > len(x):
             raise DtError(f"imported data set {source!r} has {len(x)} mazes, asked for {count}")
-        return x[:count], y[:count]
+        return {"inputs": x[:count], "targets": y[:count]}
 
     def image_side(self, size: int) -> int:
         from dt_mazes.layouts import image_size
