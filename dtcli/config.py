@@ -116,11 +116,23 @@ class TrainConfig:
         return cfg
 
 
-def default_curve_iters(max_iters: int, max_depth: int | None, asked: int | None = None) -> int:
-    """How far an extrapolation curve goes unless told: ``asked``, else 10x the training
-    iterations; never beyond a feed-forward net's depth (it cannot think longer)."""
-    iters = asked or 10 * max_iters
+#: how much longer than it was trained a model thinks unless told (dt test, dt solve, the TUI,
+#: training's final extrapolation, dt compare)
+THINK_LONGER = 10
+
+
+def think_iters(max_iters: int, max_depth: int | None, asked: int | None = None) -> int:
+    """How long a model thinks unless told: ``asked``, else :data:`THINK_LONGER` x its
+    training iterations; never beyond a feed-forward net's depth (it cannot think longer).
+    The one answer to "how many iterations by default" (see also :func:`trained_iters`)."""
+    iters = asked or THINK_LONGER * max_iters
     return min(iters, max_depth) if max_depth is not None else iters
+
+
+def trained_iters(max_iters: int, max_depth: int | None) -> int:
+    """The iterations a model thinks for as trained (a feed-forward net: all its blocks):
+    where the analyses look unless told."""
+    return max_depth or max_iters
 
 
 def rules() -> dict[str, tuple[Any, Rule]]:

@@ -23,7 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
     import torch
 
     from dtcli.plugins import Registry
-    from dtcli.contracts.problem import Problem
 
 
 def resolve(ref: str | Path) -> tuple[str, Any]:

@@ -183,6 +183,13 @@ class Registry:
             raise DtError(f"problem {name!r} (plugin {self.origin.get('problem:' + name, '?')}) "
                           f"failed to start: {type(exc).__name__}: {exc}") from exc
 
+    def reopen(self, problem: Problem, changes: dict[str, Any]) -> Problem:
+        """``problem`` again with some options changed (``-o`` on a trained model's problem),
+        checked as :meth:`problem` checks them."""
+        if not changes:
+            return problem
+        return self.problem(problem.name, {**problem.option_values, **changes})
+
     def arch(self, name: str) -> Architecture:
         if name not in self.archs:
             raise DtError(f"unknown architecture {name!r}{did_you_mean(name, list(self.archs))}; "

@@ -19,6 +19,8 @@ from dtcli.config import TrainConfig
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.paths import atomic_write_json, atomic_write_text
 
+#: where runs go unless told (--out), relative to the working directory
+RUNS_ROOT = Path("runs")
 CONFIG = "config.json"
 LOCK = ".lock"
 STATUSES = ("running", "finished", "cancelled", "interrupted", "failed")

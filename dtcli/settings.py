@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dtcli.contracts.errors import DtError
+from dtcli.contracts.options import parse_scalar
 
 
 @dataclass(frozen=True)
@@ -127,17 +128,9 @@ def parse_text(name: str, text: str, hint: Any, label: str | None = None) -> Any
     if optional and text.lower() in ("none", "null", ""):
         return None
     try:
-        if origin is bool:
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
         if origin is list:
             (item,) = typing.get_args(kind) or (str,)
             return [parse_text(name, v, item, label) for v in text.split(",") if v.strip()]
-        if origin in (int, float):
-            return origin(text)
-        return text
+        return parse_scalar(text, origin) if origin in (bool, int, float) else text
     except ValueError:
         raise DtError(f"{label or 'setting ' + name}: {text!r} is not {_describe(kind)}") from None

@@ -71,9 +71,11 @@ def check_iterations(net, iters: int, flag: str = "--iters") -> int:
     return iters
 
 
-def default_iterations(loaded) -> int:
+def trained_iterations(loaded) -> int:
     """The iterations a model was trained with (a feed-forward net: all its blocks)."""
-    return loaded.net.max_depth or loaded.max_iters
+    from dtcli.config import trained_iters
+
+    return trained_iters(loaded.max_iters, loaded.net.max_depth)
 
 
 def fresh_twin(loaded, seed: int = 0):

@@ -57,8 +57,10 @@ def _load(ref: str, dev, option: list[str] | None, flag: str | None = None):
             raise
         raise DtError(f"{flag}: {exc}") from None
     if option:
+        from dtcli.plugins import get_registry
+
         problem = loaded.problem
-        loaded.problem = type(problem)(**{**problem.option_values, **parse_option_pairs(option)})
+        loaded.problem = get_registry().reopen(problem, parse_option_pairs(option))
     return loaded
 
 
@@ -112,7 +114,7 @@ def reuse(
     """Filter reuse: each filter's positive activations per iteration over its peak, for every
     layer of the recurrent block; the share that stays >= 20% of peak, against an untrained twin.
     """
-    from dtcli.analysis.common import default_iterations, load_data, model_name
+    from dtcli.analysis.common import trained_iterations, load_data, model_name
     from dtcli.analysis.reuse import reuse as run
     from dtcli.cli.analyze_views import reuse_view
 
@@ -121,7 +123,7 @@ def reuse(
     d = _difficulty(loaded.problem, difficulty)
     x, _ = load_data(loaded.problem, d, count, seed, dev)
     with _bar("filter reuse") as cb:
-        res = run(loaded, x, iters or default_iterations(loaded), threshold=threshold,
+        res = run(loaded, x, iters or trained_iterations(loaded), threshold=threshold,
                   control_seed=control_seed, batch_size=batch_size, on_batch=cb)
     name = model_name(loaded)
 
@@ -157,7 +159,7 @@ def probes(
 ) -> None:
     """Linear probes: a classifier on the pooled features after each iteration / block; train
     and test accuracy per depth, the model and its twin side by side (images models)."""
-    from dtcli.analysis.common import (default_iterations, load_data, require_images,
+    from dtcli.analysis.common import (trained_iterations, load_data, require_images,
                                        require_same_inputs)
     from dtcli.analysis.probes import probes as run
     from dtcli.cli.analyze_views import probes_view
@@ -176,7 +178,7 @@ def probes(
     results = []
     with _bar("linear probes") as cb:
         for m, n in zip(models, wanted):
-            results.append(run(m, train, test, n or default_iterations(m), pool=pool, ridge=ridge,
+            results.append(run(m, train, test, n or trained_iterations(m), pool=pool, ridge=ridge,
                                batch_size=batch_size, on_iteration=cb))
 
     def draw(path: Path) -> Path:
@@ -210,7 +212,7 @@ def cka(
     """Linear CKA between every iteration / block of MODEL_A and of MODEL_B, as a matrix and
     a heat map; says whether the same-effective-depth entry is the highest in its row."""
     from dtcli.analysis.cka import cka as run
-    from dtcli.analysis.common import default_iterations, load_data, require_same_inputs
+    from dtcli.analysis.common import trained_iterations, load_data, require_same_inputs
     from dtcli.cli.analyze_views import cka_view
 
     dev = _setup(device, threads, plot)
@@ -219,8 +221,8 @@ def cka(
     require_same_inputs(a, b, "cka")
     d = _difficulty(a.problem, difficulty)
     x, _ = load_data(a.problem, d, count, seed, dev)
-    n_a = iters_a or default_iterations(a)
-    n_b = iters_b or (n_a if b is a else default_iterations(b))
+    n_a = iters_a or trained_iterations(a)
+    n_b = iters_b or (n_a if b is a else trained_iterations(b))
     with _bar("CKA") as cb:
         res = run(a, b, x, n_a, n_b, batch_size=batch_size, on_iteration=cb)
 
@@ -256,7 +258,7 @@ def visualize(
 ) -> None:
     """Activation maximisation: images that excite one filter at one iteration (random-roll
     jitter, total variation, a batch-norm prior); a PNG grid, iterations down, filters across."""
-    from dtcli.analysis.common import check_iterations, default_iterations, require_images
+    from dtcli.analysis.common import check_iterations, trained_iterations, require_images
     from dtcli.analysis.figures import visualize_figure
     from dtcli.analysis.visualize import Settings, visualize as run
     from dtcli.cli.analyze_views import visualize_view
@@ -268,7 +270,7 @@ def visualize(
     if twin is not None:
         models.append(_load(twin, dev, None, "--twin"))
         require_images(models[1].problem, "visualize --twin")
-    wanted = parse_iters(iters) if iters else list(range(1, default_iterations(models[0]) + 1))
+    wanted = parse_iters(iters) if iters else list(range(1, trained_iterations(models[0]) + 1))
     chosen = parse_indices(filters, "--filters")
     settings = Settings(steps=steps, batch=batch, lr=lr, jitter=jitter, tv=tv, bn=bn, seed=seed)
     for m, flag in zip(models, ("MODEL", "--twin")):

@@ -109,8 +109,14 @@ def _click_exceptions() -> Any:
 
 
 def is_main_process() -> bool:
-    """False in the processes torchrun starts with RANK > 0 (they stay silent)."""
-    return os.environ.get("RANK", "0") in ("", "0")
+    """False in the processes torchrun starts with RANK > 0 (they stay silent); a damaged
+    torchrun environment counts as the main process, so its error is said."""
+    from dtcli.engine.distributed import environment
+
+    try:
+        return environment().main
+    except DtError:
+        return True
 
 
 def print_json(obj: Any) -> None:

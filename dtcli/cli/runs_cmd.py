@@ -10,6 +10,7 @@ from rich.table import Table
 
 from dtcli.cli.common import console, print_json
 from dtcli.contracts.errors import DtError
+from dtcli.runs import RUNS_ROOT
 
 SORT_KEYS = ("when", "name", "problem", "arch", "status", "best_val", "peak")
 
@@ -25,7 +26,7 @@ def _sort_key(key: str):
 
 
 def runs_command(
-    folder: Path = typer.Argument(Path("runs"), help="Where to look (run directories below it, studies included)."),
+    folder: Path = typer.Argument(RUNS_ROOT, help="Where to look (run directories below it, studies included)."),
     problem: Optional[str] = typer.Option(None, "--problem", help="Only runs of this problem."),
     status: Optional[str] = typer.Option(None, "--status", help="Only runs in this state: running, finished, cancelled, interrupted, failed (or damaged)."),
     sort: str = typer.Option("when", "--sort", help=f"Order by: {', '.join(SORT_KEYS)} (prefix - for descending)."),

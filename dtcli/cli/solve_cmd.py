@@ -84,7 +84,7 @@ def solve(
                                 autocompletion=complete_model),
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty of a fresh instance."),
     seed: int = typer.Option(0, help="Which fresh instance (seed of the generator)."),
-    iters: Optional[int] = typer.Option(None, "--iters", "-i", help="Iterations to think (default 3 x max_iters)."),
+    iters: Optional[int] = typer.Option(None, "--iters", "-i", help="Iterations to think (default 10 x max_iters; a feed-forward net: its depth)."),
     input_: Optional[str] = typer.Option(None, "--input", "--fen",
                                          help="Your own instance, as text or a file: bits for prefix sums, a maze drawn with # . S E, a FEN for chess."),
     halt: Optional[bool] = typer.Option(None, "--halt/--no-halt",
@@ -114,6 +114,7 @@ def solve(
     correct. A large instance is drawn scaled to the terminal; memory stays flat however many
     iterations you ask for. With output to a file, progress lines replace the live view.
     """
+    from dtcli.config import think_iters
     from dtcli.cli.common import parse_option_pairs
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.solve import solve as engine_solve
@@ -128,8 +129,10 @@ def solve(
     loaded = load_model(model, device=dev)
     problem = loaded.problem
     if option:
-        problem = type(problem)(**{**problem.option_values, **parse_option_pairs(option)})
-    total = iters or (loaded.net.max_depth or 3 * loaded.max_iters)
+        from dtcli.plugins import get_registry
+
+        problem = get_registry().reopen(problem, parse_option_pairs(option))
+    total = think_iters(loaded.max_iters, loaded.net.max_depth, iters)
     if total <= 0:
         raise DtError(f"--iters must be positive, got {total}")
     loaded.net.check_iters(total)

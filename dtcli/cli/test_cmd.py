@@ -59,7 +59,7 @@ def test(
     thinking about an instance once its answer has settled and reports the compute saved.
     """
     from dtcli.cli.common import parse_option_pairs
-    from dtcli.config import default_curve_iters
+    from dtcli.config import think_iters
     from dtcli.engine import distributed
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.extrapolate import MODES, parse_iters
@@ -83,11 +83,13 @@ def test(
     loaded = load_model(model, device=dev)
     problem = loaded.problem
     if option:
-        problem = type(problem)(**{**problem.option_values, **parse_option_pairs(option)})
+        from dtcli.plugins import get_registry
+
+        problem = get_registry().reopen(problem, parse_option_pairs(option))
     ds = [problem.parse_difficulty(t) for t in (difficulty or [problem.default_test_difficulty])]
     max_depth = loaded.net.max_depth
     if wanted is None:
-        wanted = list(range(1, default_curve_iters(loaded.max_iters, max_depth) + 1))
+        wanted = list(range(1, think_iters(loaded.max_iters, max_depth) + 1))
     if max_depth is not None and wanted[-1] > max_depth:
         loaded.net.check_iters(wanted[-1])
     docs = []

@@ -12,7 +12,6 @@ from dtcli.cli.common import (OPTION_HELP, console, err_console, parse_option_pa
 from dtcli.cli.setting_options import with_settings
 from dtcli.contracts.errors import DtError
 
-RUNS_ROOT = Path("runs")
 
 
 def _flagged() -> list[str]:
@@ -74,7 +73,7 @@ def train(
                              parse_option_pairs(option), parse_option_pairs(arch_option),
                              overrides, file_values=file_values, file_label=f"file {config}",
                              sources=sources)
-        run_dir = out or runs.new_run_dir(RUNS_ROOT, problem, arch)
+        run_dir = out or runs.new_run_dir(runs.RUNS_ROOT, problem, arch)
         if (run_dir / runs.CONFIG).exists() and not runs.never_started(run_dir):
             raise DtError(f"{run_dir} already holds a run; use --resume {run_dir} or another --out")
 

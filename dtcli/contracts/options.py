@@ -11,6 +11,19 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+def parse_scalar(text: str, kind: type) -> Any:
+    """``text`` as a ``bool`` (1/true/yes/on, 0/false/no/off), ``int``, ``float`` or ``str``;
+    ValueError when it is not one. The one text-to-value rule of options and settings."""
+    text = text.strip()
+    if kind is bool:
+        if text.lower() in _TRUE:
+            return True
+        if text.lower() in _FALSE:
+            return False
+        raise ValueError(text)
+    return kind(text)
+
+
 @dataclass(frozen=True)
 class Option:
     """One option a problem (or architecture) accepts, e.g. a maze layout or an image dataset.
@@ -34,17 +47,8 @@ class Option:
         """Turn a command-line string (or an already typed value) into the option's type."""
         kind = self.kind
         if isinstance(value, str) and kind is not str:
-            text = value.strip().lower()
             try:
-                if kind is bool:
-                    if text in _TRUE:
-                        value = True
-                    elif text in _FALSE:
-                        value = False
-                    else:
-                        raise ValueError(value)
-                else:
-                    value = kind(value)
+                value = parse_scalar(value, kind)
             except ValueError:
                 raise DtError(
                     f"option {self.name}={value!r} is not a valid {kind.__name__}; "

@@ -12,11 +12,10 @@ import torch
 
 from dtcli import factory
 from dtcli.config import TrainConfig
-from dtcli.engine.device import (batch_to, configure_backends, configure_threads, grad_scaler,
-                                 inference_batch_size, prepare, resolve_device)
-from dtcli.engine.optim import build_optimizer, build_scheduler
+from dtcli.engine.device import (batch_to, configure_backends, configure_threads, inference_batch_size, prepare, resolve_device)
+from dtcli.engine.optim import build_optimizer
 from dtcli.engine.progressive import draw_nk
-from dtcli.engine.step import ProgressiveObjective, TrainStep
+from dtcli.engine.step import training_step
 
 
 def _timed(fn: Callable[[], Any], repeats: int) -> list[float]:
@@ -26,16 +25,6 @@ def _timed(fn: Callable[[], Any], repeats: int) -> list[float]:
         fn()
         times.append(time.perf_counter() - t0)
     return times
-
-
-def training_step(net, problem, cfg: TrainConfig, device: torch.device) -> TrainStep:
-    """The step ``dt train`` runs for ``cfg``: objective, clip, scaler, optimizer, schedule."""
-    objective = ProgressiveObjective(net, problem, alpha=cfg.alpha, max_iters=cfg.max_iters)
-    optimizer = build_optimizer(net, cfg)
-    steps_per_epoch = max(1, -(-int(cfg.train_count * (1 - cfg.val_fraction)) // cfg.batch_size))
-    scheduler = build_scheduler(optimizer, cfg, steps_per_epoch)
-    return TrainStep(objective, objective, optimizer, scheduler, scaler=grad_scaler(device, cfg.amp),
-                     clip=cfg.clip, device=device, amp=cfg.amp)
 
 
 def _timed_pair(first: Callable[[], Any], second: Callable[[], Any] | None,
@@ -89,7 +78,8 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
     xb, yb = batch_to(x[:cfg.batch_size], y[:cfg.batch_size], device)
 
     progress("training steps")
-    step = training_step(net, problem, cfg, device)
+    steps_per_epoch = max(1, -(-int(cfg.train_count * (1 - cfg.val_fraction)) // cfg.batch_size))
+    step = training_step(net, problem, cfg, device, steps_per_epoch)
     draws = random.Random(cfg.seed)
     nks = [draw_nk(cfg.alpha, cfg.max_iters, draws, cfg.nk_sampling) for _ in range(steps + 1)]
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence, TypeVar
-
-import torch
+from typing import TYPE_CHECKING, Any, Callable, Sequence, TypeVar
 
 from dtcli.contracts.errors import DtError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 T = TypeVar("T")
 
@@ -54,6 +55,8 @@ class DistContext:
     def agree(self, flags: Sequence[bool | torch.Tensor], device: torch.device) -> list[bool]:
         """Each flag is true on every rank when it is true on any: one collective for all the
         stop decisions of a step (cancel, signal, divergence, checkpoint due)."""
+        import torch
+
         t = torch.stack([torch.as_tensor(f, device=device).reshape(()).to(torch.int32)
                          for f in flags])
         return [bool(v) for v in self.all_reduce(t, "max").tolist()]
@@ -118,7 +121,7 @@ def environment() -> DistContext:
     return DistContext(rank=rank, world=world, local_rank=local_rank, local_world=local_world)
 
 
-def context(device: torch.device | None = None) -> DistContext:
+def context(device: "torch.device | None" = None) -> DistContext:
     """This process's context; under torchrun (``WORLD_SIZE`` > 1) the process group is joined
     on the first call: nccl when ``device`` is CUDA, gloo otherwise."""
     global _CONTEXT
@@ -126,6 +129,7 @@ def context(device: torch.device | None = None) -> DistContext:
         return _CONTEXT
     ctx = environment()
     if ctx.active:
+        import torch
         import torch.distributed as dist
 
         if not dist.is_available():
@@ -144,6 +148,8 @@ def process_device(device: torch.device) -> torch.device:
     """The device of this process: under torchrun each local rank has its own GPU."""
     ctx = environment()
     if ctx.active and device.type == "cuda":
+        import torch
+
         if torch.cuda.device_count() < ctx.local_world:
             raise DtError(f"{ctx.local_world} processes on this node but only "
                           f"{torch.cuda.device_count()} GPUs; use --nproc-per-node "
@@ -201,6 +207,8 @@ def reduce_counts(ctx: DistContext, values: list[Any], device: torch.device) -> 
             flat.append(int(v))
 
     walk(values)
+    import torch
+
     summed = iter(ctx.all_reduce(torch.tensor(flat, dtype=torch.long, device=device)).tolist())
 
     def rebuild(v: Any) -> Any:

@@ -10,7 +10,7 @@ gradient clip, the optimizer and the learning-rate schedule.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 from torch import nn
@@ -170,3 +170,20 @@ class TrainStep:
         result = self.backward(x, y, nk, scale)
         self.update()
         return result
+
+
+def training_step(net: nn.Module, problem: Any, cfg: Any, device: torch.device,
+                  steps_per_epoch: int,
+                  wrap: Callable[[ProgressiveObjective], nn.Module] | None = None) -> TrainStep:
+    """The step ``dt train`` runs for the settings ``cfg``: the progressive objective (``wrap``
+    may put it in a DDP wrapper), its optimizer and schedule, grad scaler and clip. Training,
+    ``dt bench`` and the studies all assemble their step here."""
+    from dtcli.engine.device import grad_scaler
+    from dtcli.engine.optim import build_optimizer, build_scheduler
+
+    objective = ProgressiveObjective(net, problem, alpha=cfg.alpha, max_iters=cfg.max_iters)
+    module = wrap(objective) if wrap is not None else objective
+    optimizer = build_optimizer(net, cfg)
+    scheduler = build_scheduler(optimizer, cfg, steps_per_epoch)
+    return TrainStep(objective, module, optimizer, scheduler, scaler=grad_scaler(device, cfg.amp),
+                     clip=cfg.clip, device=device, amp=cfg.amp)

@@ -19,21 +19,21 @@ from typing import Any, Callable
 import torch
 
 from dtcli import factory, runs
-from dtcli.config import TrainConfig, default_curve_iters
+from dtcli.config import TrainConfig, think_iters
 from dtcli.engine import checkpoint, distributed, resume
 from dtcli.engine.device import (batch_to, configure_backends, configure_threads,
-                                 describe_hardware, fits_on_device, grad_scaler, prepare,
+                                 describe_hardware, fits_on_device, prepare,
                                  resolve_device, sync_interval)
 from dtcli.engine.evaluate import evaluate
 from dtcli.engine.events import Listener, Listeners
 from dtcli.engine.extrapolate import ExtrapolationResult
-from dtcli.engine.optim import build_optimizer, build_scheduler, warmup_steps
+from dtcli.engine.optim import warmup_steps
 from dtcli.engine.outcome import Diverged, Stopped, TrainResult, converged, divergence_message
 from dtcli.engine.progressive import draw_nk
 from dtcli.engine.rundata import epoch_generator, fingerprint, split_train_val
-from dtcli.engine.step import ProgressiveObjective, TrainStep
+from dtcli.engine.step import ProgressiveObjective, training_step
 from dtcli.engine.tally import EpochTally
-from dtcli.contracts.errors import DtError
+from dtcli.contracts.errors import DtError, error_text
 
 
 class Trainer:
@@ -99,22 +99,21 @@ class Trainer:
                                   "needs GPUs): results differ slightly from one process")
         self.raw_net = net
         self.net = prepare(net, self.device, cfg.compile)
-        self.objective = ProgressiveObjective(self.net, p, alpha=cfg.alpha, max_iters=cfg.max_iters)
-        module: torch.nn.Module = self.objective
-        if ctx.active:
+
+        def ddp(objective: ProgressiveObjective) -> torch.nn.Module:
             from torch.nn.parallel import DistributedDataParallel
 
-            self.objective.touch_skipped = True  # why: see ProgressiveObjective
-            module = DistributedDataParallel(
-                self.objective, device_ids=[self.device.index] if self.device.type == "cuda" else None)
-        self.optimizer = build_optimizer(self.net, cfg)
-        self.scheduler = build_scheduler(self.optimizer, cfg, self.steps_per_epoch)
+            objective.touch_skipped = True  # why: see ProgressiveObjective
+            return DistributedDataParallel(
+                objective, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+
+        self.step = training_step(self.net, p, cfg, self.device, self.steps_per_epoch,
+                                  wrap=ddp if ctx.active else None)
+        self.objective = self.step.objective
+        self.optimizer, self.scheduler = self.step.optimizer, self.step.scheduler
         _, shortened = warmup_steps(cfg, self.steps_per_epoch)
         if shortened:
             self.notes.append(shortened)
-        self.step = TrainStep(self.objective, module, self.optimizer, self.scheduler,
-                              scaler=grad_scaler(self.device, cfg.amp), clip=cfg.clip,
-                              device=self.device, amp=cfg.amp)
 
     # -- files (rank 0 only) ---------------------------------------------------------------
 
@@ -188,7 +187,7 @@ class Trainer:
             raise
         except Exception as exc:
             self.listener.on_exception(exc)
-            reason = str(exc) if isinstance(exc, DtError) else f"{type(exc).__name__}: {exc}"
+            reason = error_text(exc)
             self.set_status("failed", reason)
             raise
         history = position.history
@@ -317,7 +316,7 @@ class Trainer:
 
     def test_iters(self) -> int:
         """How far the periodic and final tests think."""
-        return default_curve_iters(self.cfg.max_iters, self.raw_net.max_depth, self.cfg.test_iters)
+        return think_iters(self.cfg.max_iters, self.raw_net.max_depth, self.cfg.test_iters)
 
     def periodic_test(self) -> dict[str, Any]:
         d = self.test_difficulties[0]

@@ -10,7 +10,7 @@ from typing import Any, Callable
 
 from dtcli import factory, runs, zoo
 from dtcli.engine.model import load_model
-from dtcli.config import default_curve_iters
+from dtcli.config import think_iters
 from dtcli.contracts.errors import DtError
 from dtcli.experiments.stats import mean_se
 
@@ -95,7 +95,7 @@ def collect(refs: list[str], difficulty: str | None, wanted: list[int] | None, *
             if difficulty is None:
                 raise DtError(f"{ref} records no test difficulty: give one with -d")
         depth = (doc.get("model") or {}).get("max_depth")
-        iters = wanted or list(range(1, default_curve_iters(cfg.max_iters, depth, cfg.test_iters) + 1))
+        iters = wanted or list(range(1, think_iters(cfg.max_iters, depth, cfg.test_iters) + 1))
         found = _recorded(ref, source, doc, difficulty, iters)
         if found is not None:
             all_iters, all_acc, n = found

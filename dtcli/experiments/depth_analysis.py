@@ -33,7 +33,7 @@ def analyze_study(plan: StudyPlan, doc: dict[str, Any], *, train_count: int = 20
     import torch
 
     from dtcli.analysis.cka import cka
-    from dtcli.analysis.common import default_iterations, load_data, require_images
+    from dtcli.analysis.common import trained_iterations, load_data, require_images
     from dtcli.analysis.probes import probes
 
     pairs = study_pairs(doc)
@@ -48,9 +48,9 @@ def analyze_study(plan: StudyPlan, doc: dict[str, Any], *, train_count: int = 20
         d = a.problem.parse_difficulty(a.problem.default_test_difficulty)
         train = load_data(a.problem, d, train_count, seed, device, split="train")
         test = load_data(a.problem, d, count, seed, device)
-        probe = [probes(m, train, test, default_iterations(m), label=r["arch"]).to_dict()
+        probe = [probes(m, train, test, trained_iterations(m), label=r["arch"]).to_dict()
                  for m, r in ((a, rec), (b, ff))]
-        sim = cka(a, b, test[0][:cka_count], default_iterations(a), default_iterations(b))
+        sim = cka(a, b, test[0][:cka_count], trained_iterations(a), trained_iterations(b))
         sim.model_a, sim.model_b = rec["arch"], ff["arch"]
         pair = {"depth": rec["depth"], "seed": rec["seed"], "recurrent": rec["run_dir"],
                 "feed_forward": ff["run_dir"], "probes": probe, "cka": sim.to_dict()}
