@@ -31,6 +31,7 @@ BASE_ARCH = {"conv_norm": "operator", "contraction": "0.99"}
 #: name -> (arch options changed from BASE_ARCH, train flags added to BASE)
 LEVERS: dict[str, tuple[dict[str, str], list[str]]] = {
     "base": ({}, []),
+    "recall-thought-only": ({"recall_norm": "thought"}, []),
     "orthogonal-init": ({"init": "orthogonal"}, []),
     "mix-0.1": ({"mix_init": "0.1"}, []),
     "no-batchnorm": ({"batch_norm": "off"}, []),

@@ -135,9 +135,15 @@ class LipschitzDTNet(IterativeNet):
         norm = config.get("conv_norm", "strict")
         init = config.get("init", "default")
         mix_init = config.get("mix_init", 0.5)
-        self.recall_conv = BoundedConv(dims, width + in_channels, width,
-                                       bound=config["contraction"], bias=True, norm=norm,
+        # recall_norm=thought: only the thought's part of the recall conv is norm-bounded; the
+        # input's part (which the Lipschitz constant in the thought does not involve) is free,
+        # so a strong input does not shrink what the thought carries
+        self.split_recall = config.get("recall_norm", "joint") == "thought"
+        self.recall_conv = BoundedConv(dims, width if self.split_recall else width + in_channels,
+                                       width, bound=config["contraction"], bias=True, norm=norm,
                                        init=init)
+        if self.split_recall:
+            self.input_conv = _conv(dims, in_channels, width)
         self.recur_blocks = nn.ModuleList(LipschitzBlock(dims, width, norm, mix_init, init)
                                           for _ in range(config["blocks"]))
         self.mix = nn.Parameter(_logit(mix_init))
@@ -152,7 +158,10 @@ class LipschitzDTNet(IterativeNet):
         return self.projection(x)
 
     def think(self, thought: torch.Tensor, x: Any, i: int) -> torch.Tensor:
-        h = F.elu(self.recall_conv(torch.cat([thought, x], 1)))
+        if self.split_recall:
+            h = F.elu(self.recall_conv(thought) + self.input_conv(x))
+        else:
+            h = F.elu(self.recall_conv(torch.cat([thought, x], 1)))
         for block in self.recur_blocks:
             h = block(h)
         return thought + _mix(self.mix) * (h - thought)

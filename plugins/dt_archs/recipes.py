@@ -88,6 +88,10 @@ _MIX_INIT = Option("mix_init", 0.5,
 _INIT = Option("init", "default", choices=("default", "orthogonal"),
                help="initial recurrent convs: torch's default, or delta-orthogonal (an "
                     "isometry at init, so the norm bound does not shrink the thought)")
+_RECALL_NORM = Option("recall_norm", "joint", choices=("joint", "thought"),
+                      help="joint: the recall conv over [thought, input] is norm-bounded as a "
+                           "whole; thought: only its thought part is (the input part is free: "
+                           "the contraction is in the thought only)")
 _BATCH_NORM = Option("batch_norm", "on", choices=("on", "off"),
                      help="batch norm on the projection and the head (the paper's), or none")
 
@@ -100,13 +104,13 @@ class LipschitzFamily(Architecture):
     recurrent = True
     kinds = frozenset({"sequence", "grid", "board"})
     spatial_dims = frozenset({1, 2})
-    options = (_BLOCKS, _CONTRACTION, _CONV_NORM, _MIX_INIT, _INIT, _BATCH_NORM)
+    options = (_BLOCKS, _CONTRACTION, _CONV_NORM, _MIX_INIT, _INIT, _BATCH_NORM, _RECALL_NORM)
     family = "dt-l"
 
     def build(self, problem, *, width: int, max_iters: int, depth: int | None = None,
               blocks: int = 2, contraction: float = 0.9, conv_norm: str = "strict",
               mix_init: float = 0.5, init: str = "default", batch_norm: str = "on",
-              **unused: Any):
+              recall_norm: str = "joint", **unused: Any):
         from dt_archs.lipschitz_nets import LipschitzDTNet
 
         if width < 2:
@@ -119,7 +123,8 @@ class LipschitzFamily(Architecture):
             raise DtError(f"mix_init must be in (0, 1), got {mix_init}")
         config = {"width": width, "max_iters": max_iters, "blocks": blocks,
                   "contraction": float(contraction), "conv_norm": conv_norm,
-                  "mix_init": float(mix_init), "init": init, "batch_norm": batch_norm}
+                  "mix_init": float(mix_init), "init": init, "batch_norm": batch_norm,
+                  "recall_norm": recall_norm}
         return LipschitzDTNet(config, dims=problem.spatial_dims, in_channels=problem.in_channels,
                               num_classes=problem.num_classes)
 
