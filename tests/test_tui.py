@@ -66,7 +66,7 @@ async def ready(pilot) -> object:
 
     app = pilot.app
     await wait_for(pilot, lambda: isinstance(app.screen, SolveScreen)
-                   and app.screen.inputs is not None, what="the first instance")
+                   and app.screen.instance is not None, what="the first instance")
     return app.screen
 
 
@@ -90,8 +90,8 @@ def test_opens_on_the_zoo_maze_model_and_plays(tui_zoo):
     async def scenario(pilot):
         screen = await ready(pilot)
         app = pilot.app
-        assert app.model_ref == "mazes-dt-recall"
-        assert app.loaded.problem.name == "mazes" and screen.difficulty == 13
+        assert screen.model.ref == "mazes-dt-recall"
+        assert screen.model.loaded.problem.name == "mazes" and screen.difficulty == 13
         assert screen.playing and screen.limit == 100  # 10 x max_iters, at least 100
         await wait_for(pilot, lambda: screen.iteration >= 3, what="playback")
         await pilot.press("space")
@@ -129,20 +129,21 @@ def test_step_forward_and_back(tui_zoo):
 def test_new_instance_bigger_and_smaller(tui_zoo):
     async def scenario(pilot):
         screen = await ready(pilot)
-        first = screen.inputs.clone()
+        first = screen.instance.inputs.clone()
         await pilot.press("n")
-        await wait_for(pilot, lambda: screen.inputs is not None, what="a new maze")
+        await wait_for(pilot, lambda: screen.instance is not None, what="a new maze")
         assert screen.seed == 1 and screen.difficulty == 13
-        assert not bool((screen.inputs == first).all())
+        assert not bool((screen.instance.inputs == first).all())
         await pilot.press("right_square_bracket")
-        await wait_for(pilot, lambda: screen.inputs is not None, what="a bigger maze")
+        await wait_for(pilot, lambda: screen.instance is not None, what="a bigger maze")
         assert screen.difficulty == 15
-        assert screen.inputs.shape[-1] > first.shape[-1]  # compact layout: size + 2 pixels
+        assert screen.instance.inputs.shape[-1] > first.shape[-1]  # compact layout: size + 2 pixels
         await pilot.press("left_square_bracket", "left_square_bracket")
-        await wait_for(pilot, lambda: screen.inputs is not None and screen.difficulty == 11)
+        await wait_for(pilot, lambda: screen.instance is not None and screen.difficulty == 11)
         await pilot.press("right")
         await wait_for(pilot, lambda: screen.iteration == 1)
-        assert "size 11" in pilot.app.sub_title
+        # the sub-title follows in the app, from the message the solve view posts up
+        await wait_for(pilot, lambda: "size 11" in pilot.app.sub_title, what="the sub-title")
 
     run(scenario, autoplay=False)
 
@@ -162,7 +163,7 @@ def test_answer_toggle_help_and_model_picker(tui_zoo):
         assert isinstance(pilot.app.screen, ModelPicker)
         await pilot.press("enter")  # the zoo model is highlighted: open it again
         await wait_for(pilot, lambda: pilot.app.screen is screen and screen.session == 2
-                       and screen.inputs is not None, what="the reopened model")
+                       and screen.instance is not None, what="the reopened model")
 
     run(scenario, autoplay=False)
 
@@ -183,6 +184,78 @@ def test_bad_difficulty_ends_the_app_with_an_error(tui_zoo):
 
     app = run(scenario, difficulty="12")
     assert "odd" in app.error and app.return_code == 2
+
+
+def painted(widget) -> str:
+    """The text a widget paints, row by row."""
+    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
+
+
+def test_the_status_panel_follows_the_reactive_state(tui_zoo):
+    """Keys only set the solve view's reactive attributes; the status panel's ``state`` is
+    computed from them and bound to it, and what the panel paints follows."""
+    from dtcli.tui.status import SolveStatus
+
+    async def scenario(pilot):
+        screen = await ready(pilot)
+        status = screen.query_one(SolveStatus)
+        assert status.state.loading is None and status.state.iteration == 0
+        await pilot.press("right")
+        await wait_for(pilot, lambda: screen.iteration == 1, what="one step")
+        assert status.state.iteration == 1 and status.state.key == (screen.session, 0)
+        assert status.state.figures is not None
+        await pilot.pause()
+        assert "1 / 100" in painted(status)
+        await pilot.press("plus", "a")  # paused: nothing moves but these two rows
+        assert screen.speed_index == 5 and status.state.speed == "30 it/s"
+        assert status.state.answer_shown
+        await pilot.pause()
+        text = painted(status)
+        assert "30 it/s" in text and "solution shown" in text
+        await pilot.press("minus", "minus", "minus", "minus", "minus", "minus", "minus")
+        assert screen.speed_index == 0 and status.state.speed == "1 it/s"  # clamped
+
+    run(scenario, autoplay=False)
+
+
+def test_the_app_and_the_extrapolation_screen_follow_the_solve_view(tui_zoo):
+    """The solve view posts what it shows up to the app (ShowingChanged); the app sets its
+    sub-title and hands it down to the extrapolation screen, whose form starts afresh when
+    the model changes (and only then)."""
+    async def scenario(pilot):
+        app = pilot.app
+        screen = await ready(pilot)
+        await wait_for(pilot, lambda: app.showing is screen.showing, what="the app's showing")
+        assert "size 13" in app.sub_title
+        await pilot.press("e")
+        extrapolation = app.screen
+        assert extrapolation.showing is screen.showing
+        extrapolation.query_one("#ex-count").value = "7"
+        await pilot.press("escape", "right_square_bracket")
+        await wait_for(pilot, lambda: app.showing.difficulty == 15, what="the bigger maze")
+        assert "size 15" in app.sub_title and extrapolation.showing is app.showing
+        assert extrapolation.query_one("#ex-count").value == "7"  # same model: form kept
+        first = screen.model
+        await pilot.press("m", "enter")  # open the zoo model again: a new model
+        await wait_for(pilot, lambda: screen.model is not first and app.showing is screen.showing,
+                       what="the reopened model")
+        assert extrapolation.showing is app.showing
+        assert extrapolation.query_one("#ex-count").value == "100"  # new model: form afresh
+        assert extrapolation.query_one("#ex-difficulty").value == "13"
+
+    run(scenario, autoplay=False)
+
+
+def test_benchmark_reports_to_the_app(tui_zoo):
+    """``dt tui --benchmark N``: each frame is shown once the last one was painted; the
+    report reaches the app in a message and the app ends."""
+    async def scenario(pilot):
+        await wait_for(pilot, lambda: pilot.app.bench_report is not None, what="the report")
+
+    app = run(scenario, benchmark=12)
+    r = app.bench_report
+    assert r["iterations"] == 12 and r["painted"] == 12 and r["difficulty"] == 13
+    assert app.return_code == 0 and app.error is None
 
 
 # -- extrapolation and training ------------------------------------------------------------

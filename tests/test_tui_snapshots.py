@@ -39,7 +39,7 @@ def test_solve_view_with_solution(snap_compare, tui_zoo):
     async def run_before(pilot):
         screen = await ready(pilot)
         await pilot.press("right_square_bracket")
-        await wait_for(pilot, lambda: screen.inputs is not None and screen.difficulty == 15)
+        await wait_for(pilot, lambda: screen.instance is not None and screen.difficulty == 15)
         await pilot.press("right", "a")
         await wait_for(pilot, lambda: screen.iteration == 1 and screen.show_answer)
         await pilot.pause()

@@ -1,9 +1,11 @@
 """``dt tui``: the Textual application.
 
-The app owns the loaded model and the screens: the solve view (the main screen), the
-extrapolation and training screens (installed once, so a running evaluation or training keeps
-going while the user looks elsewhere), the model picker and help. All engine work runs in
-thread workers; torch's threads are capped (``threads``) so the UI thread is never starved.
+The app owns the screens: the solve view (the main screen), the extrapolation and training
+screens (installed once, so a running evaluation or training keeps going while the user looks
+elsewhere), the model picker and help. Each screen gets what it needs when it is made (the
+options, the model shown, the registry); the screens post what changed up to the app
+(:mod:`dtcli.tui.messages`), and the app hands it down. All engine work runs in thread
+workers; torch's threads are capped (``threads``) so the UI thread is never starved.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
+from textual.reactive import var
 
+from dtcli.tui import messages as msg
+from dtcli.tui.layout import NARROW, SHORT
 from dtcli.tui.solve_screen import SolveScreen
-
-#: below this many columns (lines) the stylesheet's -narrow (-short) rules apply
-NARROW, SHORT = 100, 32
+from dtcli.tui.state import Showing, SolveOptions
 
 
 class DtApp(App):
@@ -28,6 +31,12 @@ class DtApp(App):
     SUB_TITLE = "deep thinking"
     BINDINGS = [Binding("ctrl+q", "quit", "quit", show=False, priority=True)]
 
+    #: what the solve view shows (posted up by it); the sub-title and the extrapolation
+    #: screen follow it
+    showing: var[Showing | None] = var(None, init=False)
+    #: a training run is going (posted up by the training screen): quitting asks twice
+    training_running: var[bool] = var(False, init=False)
+
     def __init__(self, model: str | None = None, *, difficulty: str | None = None, seed: int = 0,
                  iters: int | None = None, device: str = "auto", threads: int = 1,
                  autoplay: bool = True, benchmark: int | None = None,
@@ -36,19 +45,13 @@ class DtApp(App):
         super().__init__()
         from dtcli.zoo import DEFAULT_MODEL
 
-        self.model_ref: str = str(model or DEFAULT_MODEL)
-        self.difficulty = difficulty
-        self.seed = seed
-        self.iters = iters
-        self.device = device
-        self.threads = threads
-        self.autoplay = autoplay
-        self.benchmark = benchmark
-        self.runs_root = Path(runs_root)
+        self.options = SolveOptions(model=str(model or DEFAULT_MODEL), difficulty=difficulty,
+                                    seed=seed, iters=iters, device=device, threads=threads,
+                                    autoplay=autoplay, benchmark=benchmark,
+                                    runs_root=Path(runs_root))
         self.training_options = dict(training or {})
         self.screenshot_dir = Path(screenshot_dir)
         self.initial_theme = theme
-        self.loaded: Any = None
         self.error: str | None = None
         self.bench_report: dict[str, Any] | None = None
         self._quit_armed = False
@@ -58,15 +61,6 @@ class DtApp(App):
         keep every control), short under 32 lines."""
         self.set_class(event.size.width < NARROW, "-narrow")
         self.set_class(event.size.height < SHORT, "-short")
-        for screen in self.screen_stack:
-            self.compact_forms(screen)
-
-    def compact_forms(self, screen: Any) -> None:
-        """On short terminals the form controls drop their borders (one line each instead of
-        three), so that the curves below keep enough rows to be read."""
-        short = self.size.height < SHORT
-        for widget in screen.query(".form Input, .form Select, .form Button"):
-            widget.compact = short
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Save an SVG of the screen in the current directory (or --screenshot-dir) and say
@@ -82,32 +76,41 @@ class DtApp(App):
         self.set_class(self.size.width < NARROW, "-narrow")
         self.set_class(self.size.height < SHORT, "-short")
         self.theme = self.initial_theme
-        self.solve_screen = SolveScreen(autoplay=self.autoplay, benchmark=self.benchmark)
-        self.push_screen(self.solve_screen)
+        self.push_screen(SolveScreen(self.options))
 
-    @property
-    def model_name(self) -> str:
-        ref = Path(self.model_ref)
-        return ref.name if ref.exists() else self.model_ref
+    # -- messages from the screens ---------------------------------------------------------
 
-    def set_model(self, loaded: Any, ref: str) -> None:
-        self.loaded = loaded
-        self.model_ref = ref
+    def on_showing_changed(self, m: msg.ShowingChanged) -> None:
+        self.showing = m.showing
+
+    def watch_showing(self, showing: Showing | None) -> None:
+        if showing is None:
+            return
+        self.sub_title = showing.describe()
         if self.is_screen_installed("extrapolation"):
-            self.get_screen("extrapolation").model_changed()
+            self.get_screen("extrapolation").showing = showing
+
+    def on_training_running(self, m: msg.TrainingRunning) -> None:
+        self.training_running = m.running
+
+    def on_fatal(self, m: msg.Fatal) -> None:
+        self.fail(m.error)
+
+    def on_benchmark_done(self, m: msg.BenchmarkDone) -> None:
+        self.bench_report = m.report
+        self.exit()
 
     async def action_quit(self) -> None:
         """Quit; while a training run is going, ask for a second q first (the run then stops
         after its current batch and stays resumable)."""
-        training = self.get_screen("training") if self.is_screen_installed("training") else None
-        if training is not None and training.running:
+        if self.training_running:
             if not self._quit_armed:
                 self._quit_armed = True
                 self.notify("a training run is going: press q again to quit (it stops after "
                             "this batch and stays resumable)", severity="warning", timeout=4)
                 self.set_timer(4, self._disarm_quit)
                 return
-            training.action_cancel()
+            self.get_screen("training").action_cancel()
         self.exit()
 
     def _disarm_quit(self) -> None:
@@ -129,17 +132,23 @@ class DtApp(App):
     def action_extrapolation(self) -> None:
         from dtcli.tui.extrapolation_screen import ExtrapolationScreen
 
-        if self.loaded is None:
+        if self.showing is None:
             self.notify("the model is still loading", severity="warning")
             return
         if not self.is_screen_installed("extrapolation"):
-            self.install_screen(ExtrapolationScreen(), "extrapolation")
+            self.install_screen(ExtrapolationScreen(self.showing), "extrapolation")
         self.push_screen("extrapolation")
 
     def action_training(self) -> None:
+        from dtcli.plugins import get_registry
         from dtcli.tui.training_screen import TrainingScreen
 
         if not self.is_screen_installed("training"):
-            self.install_screen(TrainingScreen(runs_root=self.runs_root, **self.training_options),
+            options = dict(self.training_options)
+            if not options.get("problem") and self.showing is not None:
+                options["problem"] = self.showing.model.loaded.problem.name
+            self.install_screen(TrainingScreen(registry=get_registry(),
+                                               runs_root=self.options.runs_root,
+                                               threads=self.options.threads, **options),
                                 "training")
         self.push_screen("training")

@@ -10,6 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
@@ -17,7 +18,9 @@ from textual.worker import get_current_worker
 from dtcli.contracts.errors import DtError
 from dtcli.tui import messages as msg
 from dtcli.tui.curve_chart import CurveChart
-from dtcli.tui.workers import default_iterations
+from dtcli.tui.layout import compact_forms
+from dtcli.tui.state import Showing
+from dtcli.tui.workers import default_iterations, error_text
 
 MODES = (("fixed", "fixed"), ("max-conf + fixed", "max-conf"), ("halt after K stable", "halt"))
 COLOURS = {"fixed": "cyan", "max-conf": "orange", "halt": "magenta"}  # plotext colours
@@ -31,7 +34,10 @@ def curves_of(result: Any, mode: str, patience: int) -> dict[str, list[float]]:
 
 
 class ExtrapolationScreen(Screen):
-    """N instances of a chosen difficulty; the curve updates after every batch."""
+    """N instances of a chosen difficulty; the curve updates after every batch.
+
+    ``showing`` is what the solve view shows (the app sets it when that changes): the form
+    starts from its model and difficulty, and starts afresh when the model changes."""
 
     BINDINGS = [  # help and quit first: an 80-column footer shows the first bindings
         Binding("question_mark", "app.help", "help", key_display="?"),
@@ -41,10 +47,13 @@ class ExtrapolationScreen(Screen):
         Binding("c", "cancel", "cancel"),
     ]
 
-    def __init__(self, *, difficulty: str | None = None, count: int = 100,
+    showing: var[Showing] = var(None, init=False)  # type: ignore[arg-type] - set in __init__
+
+    def __init__(self, showing: Showing, *, difficulty: str | None = None, count: int = 100,
                  iters: str | None = None, mode: str = "max-conf", patience: int = 10,
                  seed: int = 0) -> None:
         super().__init__()
+        self.set_reactive(ExtrapolationScreen.showing, showing)
         self.defaults = {"difficulty": difficulty, "count": count, "iters": iters, "mode": mode,
                          "patience": patience}
         self.seed = seed
@@ -80,27 +89,37 @@ class ExtrapolationScreen(Screen):
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.app.compact_forms(self)
-        self.model_changed()
+        self.fill_form()
         self.query_one("#ex-run", Button).focus()  # r and c work at once; tab reaches the fields
 
-    def model_changed(self) -> None:
-        """Fill the form with the current model's defaults and clear old results."""
-        loaded = self.app.loaded
-        if loaded is None:
-            return
+    def on_screen_resume(self) -> None:
+        compact_forms(self, self.app.size.height)
+
+    def on_resize(self, event: Any) -> None:
+        compact_forms(self, event.size.height)
+
+    def watch_showing(self, old: Showing, new: Showing) -> None:
+        if new.model is not old.model and self.is_mounted:
+            self.fill_form()
+
+    @property
+    def loaded(self) -> Any:
+        return self.showing.model.loaded
+
+    def fill_form(self) -> None:
+        """Fill the form with the model's defaults and clear old results."""
         self.action_cancel()
+        loaded = self.loaded
         p = loaded.problem
         d = self.defaults
-        solve = getattr(self.app, "solve_screen", None)
-        difficulty = d["difficulty"] or getattr(solve, "difficulty", None) or p.default_test_difficulty
+        difficulty = d["difficulty"] or self.showing.difficulty or p.default_test_difficulty
         limit = default_iterations(loaded.net, loaded.max_iters)
         self.query_one("#ex-difficulty", Input).value = str(difficulty)
         self.query_one("#ex-count", Input).value = str(d["count"])
         self.query_one("#ex-iters", Input).value = d["iters"] or f"1:{limit}"
         self.query_one("#ex-patience", Input).value = str(d["patience"])
         self.query_one("#ex-info", Static).update(Text(
-            f"{self.app.model_name}: {p.name} · {loaded.config.arch} · trained on "
+            f"{self.showing.model.name}: {p.name} · {loaded.config.arch} · trained on "
             f"{loaded.config.train_difficulty or p.default_train_difficulty} with "
             f"{loaded.max_iters} iterations", style="dim"))
         self.query_one("#ex-summary", Static).update(
@@ -114,7 +133,7 @@ class ExtrapolationScreen(Screen):
     def settings(self) -> dict[str, Any]:
         from dtcli.engine.extrapolate import parse_iters
 
-        problem = self.app.loaded.problem
+        problem = self.loaded.problem
         value = lambda name: self.query_one(f"#ex-{name}", Input).value.strip()  # noqa: E731
         difficulty = problem.parse_difficulty(value("difficulty"))
         try:
@@ -125,7 +144,7 @@ class ExtrapolationScreen(Screen):
         if count <= 0:
             raise DtError("instances must be positive")
         iters = parse_iters(value("iters") or "300")
-        limit = self.app.loaded.net.max_depth
+        limit = self.loaded.net.max_depth
         if limit is not None and iters[-1] > limit:
             raise DtError(f"this feed-forward net thinks at most {limit} iterations")
         mode = self.query_one("#ex-mode", Select).value
@@ -135,8 +154,6 @@ class ExtrapolationScreen(Screen):
     @on(Input.Submitted)
     @on(Button.Pressed, "#ex-run")
     def action_run(self) -> None:
-        if self.app.loaded is None:
-            return
         try:
             s = self.settings()
         except DtError as exc:
@@ -148,9 +165,9 @@ class ExtrapolationScreen(Screen):
         self.mode, self.patience = s["mode"], s["patience"]
         self.query_one("#ex-progress", ProgressBar).update(total=s["count"], progress=0)
         self.query_one("#ex-curve", CurveChart).clear(
-            title=f"accuracy (%) vs iteration · {self.app.loaded.problem.describe_difficulty(s['difficulty'])}")
+            title=f"accuracy (%) vs iteration · {self.loaded.problem.describe_difficulty(s['difficulty'])}")
         self.query_one("#ex-summary", Static).update(Text("generating instances…", style="italic"))
-        self.evaluate(self.session, self._cancel, self.app.loaded, s)
+        self.evaluate(self.session, self._cancel, self.loaded, s)
 
     def action_cancel(self) -> None:
         if self.running:
@@ -183,7 +200,7 @@ class ExtrapolationScreen(Screen):
                 res = extrapolate(loaded.net, loaded.problem, x, y, s["iters"], modes=modes,
                                   **common)
         except Exception as exc:  # noqa: BLE001
-            error = str(exc) if isinstance(exc, DtError) else f"{type(exc).__name__}: {exc}"
+            error = error_text(exc)
             self.post_message(msg.ExtrapolationDone(session, None, {}, False, error))
             return
         self.post_message(msg.ExtrapolationDone(session, res, curves_of(res, mode, patience),

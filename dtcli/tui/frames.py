@@ -90,6 +90,17 @@ class FrameBuffer:
             self._cond.notify_all()
             return self.cursor
 
+    @property
+    def current(self) -> Any:
+        """The frame under the cursor (None: the bare instance, or a dropped frame)."""
+        return self.frame(self.cursor)
+
+    def first_correct_iteration(self) -> int | None:
+        """The first correct iteration, once the view has reached it."""
+        if self.first_correct is None or self.first_correct > self.cursor:
+            return None
+        return self.iterations[self.first_correct]
+
     def series(self, upto: int) -> dict[str, list]:
         """Scalars of frames ``0..upto`` for the curves."""
         with self._cond:

@@ -9,6 +9,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
+from dtcli.tui.state import Instance
 from dtcli.tui.strips import Lines, StyleCache, measure, refresh_changed, to_strips
 
 
@@ -19,9 +20,10 @@ def _widest(lines: Lines) -> int:
 class InstanceView(Widget):
     """Shows one Rich renderable from ``Problem.render``, sized to its content.
 
-    ``show`` swaps the renderable; only a new instance (``resized``) re-runs the layout, so a
-    per-iteration redraw of the same instance repaints this widget alone. Lines are cut into
-    strips directly (:mod:`dtcli.tui.strips`). ``painted`` counts distinct frames drawn.
+    ``draw`` asks the problem to draw a frame, ``show`` swaps the renderable in; only a new
+    instance (``resized``) re-runs the layout, so a per-iteration redraw of the same instance
+    repaints this widget alone. Lines are cut into strips directly (:mod:`dtcli.tui.strips`).
+    ``painted`` counts distinct frames drawn.
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -38,6 +40,18 @@ class InstanceView(Widget):
         if self._styles is None:
             self._styles = StyleCache(self.app.console)
         return self._styles
+
+    def draw(self, problem: Any, instance: Instance, frame: Any, answer: bool, key: Hashable,
+             fit: tuple[int, int] | None, resized: bool = False) -> None:
+        """Show ``instance`` as ``problem`` draws it with ``frame``'s prediction (the bare
+        instance when None) and, with ``answer``, the solution; as large as ``fit``."""
+        target = instance.target if answer else None
+        if frame is None:
+            renderable = problem.draw(instance.inputs, None, target, None, None, fit=fit)
+        else:
+            renderable = problem.draw(instance.inputs, frame.prediction, target, frame.confidence,
+                                      frame.probabilities, fit=fit)
+        self.show(renderable, key, resized)
 
     def show(self, renderable: Any, key: Hashable, resized: bool = False) -> None:
         """Draw ``renderable``; rows equal to the previous frame's are not repainted (after

@@ -1,4 +1,5 @@
-"""Messages the engine workers post to the UI.
+"""The TUI's messages: from the engine workers to the screens, and from the screens up to the
+app (attributes go down, messages go up).
 
 Workers run in threads and only talk to the UI through these messages (``post_message`` is
 thread-safe). Messages that report progress carry the latest state and *coalesce*: when the UI
@@ -8,17 +9,19 @@ a slow terminal shows the latest frame instead of replaying a backlog.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from textual.message import Message
 
+from dtcli.tui.state import Showing
 
+
+@dataclass
 class Coalescing(Message):
     """A progress report superseded by a newer one of the same class and session."""
 
-    def __init__(self, session: int) -> None:
-        super().__init__()
-        self.session = session
+    session: int
 
     def can_replace(self, message: Message) -> bool:
         # Textual asks the message it is about to handle whether the next pending one may
@@ -29,128 +32,145 @@ class Coalescing(Message):
 # -- model ---------------------------------------------------------------------------------
 
 
+@dataclass
 class ModelLoaded(Message):
     """A model is loaded; ``difficulty`` is the parsed difficulty to open it on."""
 
-    def __init__(self, loaded: Any, ref: str, difficulty: Any) -> None:
-        super().__init__()
-        self.loaded = loaded
-        self.ref = ref
-        self.difficulty = difficulty
+    loaded: Any
+    ref: str
+    difficulty: Any
 
 
+@dataclass
 class ModelFailed(Message):
-    def __init__(self, ref: str, error: str, initial: bool) -> None:
-        super().__init__()
-        self.ref = ref
-        self.error = error
-        self.initial = initial
+    ref: str
+    error: str
+    initial: bool
 
 
 # -- solve ---------------------------------------------------------------------------------
 
 
+@dataclass
 class InstanceReady(Message):
     """A fresh instance was drawn for solve session ``session``."""
 
-    def __init__(self, session: int, inputs: Any, target: Any) -> None:
-        super().__init__()
-        self.session = session
-        self.inputs = inputs
-        self.target = target
+    session: int
+    inputs: Any
+    target: Any
 
 
+@dataclass
 class FrameComputed(Coalescing):
     """The engine has buffered ``count`` frames of ``session`` (``finished``: no more come)."""
 
-    def __init__(self, session: int, count: int, finished: bool = False) -> None:
-        super().__init__(session)
-        self.count = count
-        self.finished = finished
+    count: int
+    finished: bool = False
 
 
+@dataclass
 class SolveFailed(Message):
-    def __init__(self, session: int, error: str) -> None:
-        super().__init__()
-        self.session = session
-        self.error = error
+    session: int
+    error: str
+
+
+# -- from the screens up to the app --------------------------------------------------------
+
+
+@dataclass
+class ShowingChanged(Message):
+    """The solve view opened another model or difficulty (the app's sub-title, the
+    extrapolation screen's defaults follow)."""
+
+    showing: Showing
+
+
+@dataclass
+class Fatal(Message):
+    """An error the app cannot go on from (the first model does not open): it ends with this
+    line and exit code 2."""
+
+    error: str
+
+
+@dataclass
+class BenchmarkDone(Message):
+    """``dt tui --benchmark`` played its frames; the app ends and ``dt tui`` prints this."""
+
+    report: dict[str, Any]
+
+
+@dataclass
+class TrainingRunning(Message):
+    """A training run started (True) or ended (False): quitting asks twice meanwhile."""
+
+    running: bool
 
 
 # -- extrapolation -------------------------------------------------------------------------
 
 
+@dataclass
 class ExtrapolationProgress(Coalescing):
     """Accuracy per iteration over the ``done`` of ``total`` instances scored so far."""
 
-    def __init__(self, session: int, done: int, total: int, iters: list[int],
-                 curves: dict[str, list[float]]) -> None:
-        super().__init__(session)
-        self.done = done
-        self.total = total
-        self.iters = iters
-        self.curves = curves
+    done: int
+    total: int
+    iters: list[int]
+    curves: dict[str, list[float]]
 
 
+@dataclass
 class ExtrapolationDone(Message):
-    def __init__(self, session: int, result: Any, curves: dict[str, list[float]],
-                 cancelled: bool, error: str | None = None) -> None:
-        super().__init__()
-        self.session = session
-        self.result = result
-        self.curves = curves
-        self.cancelled = cancelled
-        self.error = error
+    session: int
+    result: Any
+    curves: dict[str, list[float]]
+    cancelled: bool
+    error: str | None = None
 
 
 # -- training ------------------------------------------------------------------------------
 
 
+@dataclass
 class TrainStarted(Message):
-    def __init__(self, session: int, info: dict[str, Any]) -> None:
-        super().__init__()
-        self.session = session
-        self.info = info
+    session: int
+    info: dict[str, Any]
 
 
+@dataclass
 class TrainBatch(Coalescing):
     """Progress inside an epoch; ``losses`` holds every batch loss of the run so far."""
 
-    def __init__(self, session: int, epoch: int, epochs: int, step: int, steps: int,
-                 loss: float, losses: list[tuple[float, float]]) -> None:
-        super().__init__(session)
-        self.epoch = epoch
-        self.epochs = epochs
-        self.step = step
-        self.steps = steps
-        self.loss = loss
-        self.losses = losses
+    epoch: int
+    epochs: int
+    step: int
+    steps: int
+    loss: float
+    losses: list[tuple[float, float]]
 
 
+@dataclass
 class TrainEpoch(Message):
     """One finished epoch's record (never coalesced: each is a point on the curves)."""
 
-    def __init__(self, session: int, record: dict[str, Any]) -> None:
-        super().__init__()
-        self.session = session
-        self.record = record
+    session: int
+    record: dict[str, Any]
 
 
+@dataclass
 class TrainPhase(Coalescing):
     """What the run is doing besides batches: ``"preparing"``, ``"extrapolating"``..."""
 
-    def __init__(self, session: int, text: str, done: int = 0, total: int = 0) -> None:
-        super().__init__(session)
-        self.text = text
-        self.done = done
-        self.total = total
+    text: str
+    done: int = 0
+    total: int = 0
 
 
+@dataclass
 class TrainEnded(Message):
-    def __init__(self, session: int, status: str, run_dir: str, summary: dict[str, Any],
-                 error: str | None = None) -> None:
-        super().__init__()
-        self.session = session
-        self.status = status
-        self.run_dir = run_dir
-        self.summary = summary
-        self.error = error
+    session: int
+    status: str
+    run_dir: str
+    summary: dict[str, Any]
+    error: str | None = None

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable, Hashable
+from typing import Callable, Hashable
 
 from rich.text import Text
+from textual.reactive import var
 from textual.strip import Strip
 from textual.widget import Widget
 
+from dtcli.tui.state import Figures, SolveState
 from dtcli.tui.strips import Lines, StyleCache, refresh_changed, to_strips
 
 
-@dataclass
-class SolveState:
-    """Everything the panel shows; the solve screen fills it in."""
-
-    model: str = ""
-    model_line: str = ""
-    instance_line: str = ""
-    iteration: int = 0
-    limit: int = 0
-    playing: bool = False
-    speed: str = ""
-    waiting: bool = False
-    loading: str | None = None
-    frame: Any = None
-    first_correct: int | None = None
-    answer_shown: bool = False
-    note: str = ""
-    verify_name: str = "verified"
-
-
-def _verdict(frame: Any, first_correct: int | None = None, verify_name: str = "verified") -> Text:
+def _verdict(frame: Figures | None, first_correct: int | None = None,
+             verify_name: str = "verified") -> Text:
     text = Text()
     if frame is None or frame.correct is None:
         return text.append("—", style="dim")
@@ -49,11 +31,13 @@ def _verdict(frame: Any, first_correct: int | None = None, verify_name: str = "v
 
 
 class SolveStatus(Widget):
-    """Renders a :class:`SolveState` as label/value lines. Its height is fixed (``app.tcss``)
-    and its lines are cut into strips directly, so a per-frame update repaints this panel
-    only, cheaply."""
+    """Renders its ``state`` (a :class:`SolveState`, bound to the solve view's computed
+    ``state``) as label/value lines. Its height is fixed (``app.tcss``) and its lines are cut
+    into strips directly, so a per-frame update repaints the rows that changed, cheaply."""
 
     LABEL = 14
+
+    state: var[SolveState] = var(SolveState, init=False)
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -66,9 +50,9 @@ class SolveStatus(Widget):
         #: the iteration row changes every frame, so every frame's state gets painted
         self.on_paint: Callable[[Hashable], None] | None = None
 
-    def show(self, s: SolveState, key: Hashable = None) -> None:
+    def watch_state(self, s: SolveState) -> None:
         """Repaint the rows that changed (a few per frame)."""
-        self._key = key
+        self._key = s.key
         self._text = self.build(s)
         old = self._strips
         if old is None or not self.size.width:
@@ -122,11 +106,11 @@ class SolveStatus(Widget):
         if s.waiting:
             play.append("  thinking…", style="italic yellow")
         row("", play)
-        row("answer", _verdict(s.frame, s.first_correct, s.verify_name))
+        row("answer", _verdict(s.figures, s.first_correct, s.verify_name))
         row("first correct", Text(f"at iteration {s.first_correct}", style="bold cyan")
             if s.first_correct is not None else Text("—", style="dim"))
         row("")
-        f = s.frame
+        f = s.figures
         if f is not None:
             row("confidence", f"{f.mean_confidence:.3f}")
             row("changed", f"{100 * f.changed:.2f}% of outputs")

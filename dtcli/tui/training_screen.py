@@ -11,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import (Button, Footer, Header, Input, Label, ProgressBar, RichLog, Select,
                              Static)
@@ -19,7 +20,9 @@ from textual.worker import get_current_worker
 from dtcli.contracts.errors import DtError
 from dtcli.tui import messages as msg
 from dtcli.tui.curve_chart import CurveChart
-from dtcli.tui.workers import TrainBridge, build_train_config, format_settings, parse_settings
+from dtcli.tui.layout import compact_forms
+from dtcli.tui.workers import (TrainBridge, build_train_config, error_text, format_settings,
+                               parse_settings)
 
 
 def _pct(v: float | None) -> str:
@@ -38,19 +41,30 @@ class TrainingScreen(Screen):
         Binding("c", "cancel", "cancel"),
     ]
 
-    def __init__(self, *, problem: str | None = None, arch: str | None = None,
-                 preset: str | None = None, overrides: dict[str, Any] | None = None,
-                 runs_root: str | Path = "runs", train_fn: Callable[..., Any] | None = None) -> None:
-        """``train_fn`` runs the training (default :func:`dtcli.engine.train.train`, called as
-        ``train_fn(cfg, run_dir, listener=..., cancel=..., info=...)``); tests pass one that
-        holds the engine at a known point."""
+    #: a run is going: start is disabled, cancel enabled, and the app asks twice on quit
+    running: var[bool] = var(False, init=False)
+
+    def __init__(self, *, registry: Any = None, problem: str | None = None,
+                 arch: str | None = None, preset: str | None = None,
+                 overrides: dict[str, Any] | None = None, runs_root: str | Path = "runs",
+                 threads: int | None = None, train_fn: Callable[..., Any] | None = None) -> None:
+        """``registry`` offers the problems and architectures (default: the plugins'),
+        ``problem``/``arch``/``preset`` are the initial choices, ``threads`` caps torch's
+        threads unless the settings say otherwise. ``train_fn`` runs the training (default
+        :func:`dtcli.engine.train.train`, called as ``train_fn(cfg, run_dir, listener=...,
+        cancel=..., info=...)``); tests pass one that holds the engine at a known point."""
         super().__init__()
+        if registry is None:
+            from dtcli.plugins import get_registry
+
+            registry = get_registry()
+        self.registry = registry
         self.train_fn = train_fn
         self.initial = {"problem": problem, "arch": arch, "preset": preset}
         self.overrides = dict(overrides or {})
         self.runs_root = Path(runs_root)
+        self.threads = threads
         self.session = 0
-        self.running = False
         self.run_dir: Path | None = None
         self.records: list[dict[str, Any]] = []
         self.losses: list[tuple[float, float]] = []
@@ -59,12 +73,8 @@ class TrainingScreen(Screen):
     # -- layout and the three selectors ----------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        from dtcli.plugins import get_registry
-
-        reg = get_registry()
-        problems = sorted(reg.problems)
-        loaded = self.app.loaded
-        wanted = self.initial["problem"] or (loaded.problem.name if loaded is not None else None)
+        problems = sorted(self.registry.problems)
+        wanted = self.initial["problem"]
         problem = wanted if wanted in problems else ("mazes" if "mazes" in problems else problems[0])
         yield Header()
         with Horizontal(id="train-form", classes="form"):
@@ -94,8 +104,13 @@ class TrainingScreen(Screen):
         yield RichLog(id="train-log", wrap=True, markup=False, max_lines=500)
         yield Footer(show_command_palette=False)
 
+    def on_screen_resume(self) -> None:
+        compact_forms(self, self.app.size.height)
+
+    def on_resize(self, event: Any) -> None:
+        compact_forms(self, event.size.height)
+
     def on_mount(self) -> None:
-        self.app.compact_forms(self)
         self.fill_choices(self.query_one("#train-problem", Select).value)
         self.query_one("#train-start", Button).focus()  # s works at once; tab reaches the rest
         self.query_one("#train-progress", ProgressBar).update(total=1, progress=0)
@@ -106,9 +121,7 @@ class TrainingScreen(Screen):
                            f"run in {self.runs_root}/", style="dim italic"))
 
     def fill_choices(self, problem_name: Any) -> None:
-        from dtcli.plugins import get_registry
-
-        reg = get_registry()
+        reg = self.registry
         try:
             problem = reg.problem(str(problem_name))
         except Exception:  # noqa: BLE001 - a problem that cannot be built offers no choices
@@ -134,6 +147,14 @@ class TrainingScreen(Screen):
     def show_run(self, text: Text | str) -> None:
         self.query_one("#train-run", Static).update(text)
 
+    def watch_running(self, running: bool) -> None:
+        start = self.query_one("#train-start", Button)
+        cancel = self.query_one("#train-cancel", Button)
+        start.disabled, cancel.disabled = running, not running
+        # while a run goes, c (or enter) cancels it; afterwards s (or enter) starts the next
+        (cancel if running else start).focus()
+        self.post_message(msg.TrainingRunning(running))
+
     # -- start and cancel ------------------------------------------------------------------
 
     @on(Button.Pressed, "#train-start")
@@ -152,7 +173,7 @@ class TrainingScreen(Screen):
         preset = None if preset is Select.NULL else str(preset)
         try:
             overrides = parse_settings(self.query_one("#train-settings", Input).value)
-            cfg = build_train_config(str(problem), str(arch), preset, overrides, self.app.threads)
+            cfg = build_train_config(str(problem), str(arch), preset, overrides, self.threads)
         except DtError as exc:
             self.notify(str(exc), title="cannot start", severity="error")
             return
@@ -164,10 +185,6 @@ class TrainingScreen(Screen):
         self.query_one("#train-log", RichLog).clear()
         self.query_one("#train-loss", CurveChart).clear()
         self.query_one("#train-acc", CurveChart).clear()
-        self.query_one("#train-start", Button).disabled = True
-        cancel = self.query_one("#train-cancel", Button)
-        cancel.disabled = False
-        cancel.focus()  # c (or enter) cancels; the keys work while the run goes
         self.show_run(Text.assemble(("run ", "dim"), (str(self.run_dir), "bold"),
                                     (f"   {problem} · {arch} · preset {cfg.preset} · "
                                      f"{cfg.epochs} epochs", "dim")))
@@ -192,7 +209,7 @@ class TrainingScreen(Screen):
                            cancel=lambda: worker.is_cancelled or cancel_event.is_set(),
                            info={"command": "dt tui (training screen)"})
         except Exception as exc:  # noqa: BLE001
-            error = str(exc) if isinstance(exc, DtError) else f"{type(exc).__name__}: {exc}"
+            error = error_text(exc)
             self.post_message(msg.TrainEnded(session, "failed", str(run_dir), {}, error))
             return
         summary = {"epochs": result.epochs_done, "best_val": result.best_val,
@@ -253,10 +270,6 @@ class TrainingScreen(Screen):
         if m.session != self.session:
             return
         self.running = False
-        start = self.query_one("#train-start", Button)
-        start.disabled = False
-        self.query_one("#train-cancel", Button).disabled = True
-        start.focus()
         self.draw(now=True)
         s = m.summary
         if m.error:

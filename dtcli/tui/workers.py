@@ -11,8 +11,14 @@ from typing import Any, Callable
 from dtcli.engine.events import Listener
 from dtcli.contracts.errors import DtError
 from dtcli.tui import messages as msg
+from dtcli.tui.frames import FrameBuffer, produce
 
 RUNS_ROOT = Path("runs")
+
+
+def error_text(exc: BaseException) -> str:
+    """What the user sees of a failure: a DtError's own line, anything else with its type."""
+    return str(exc) if isinstance(exc, DtError) else f"{type(exc).__name__}: {exc}"
 
 
 # -- models --------------------------------------------------------------------------------
@@ -46,6 +52,33 @@ def recent_runs(root: Path = RUNS_ROOT, limit: int = 30) -> list[tuple[str, str]
         found.append((config.stat().st_mtime, str(run), desc))
     found.sort(reverse=True)
     return [(run, desc) for _, run, desc in found[:limit]]
+
+
+def open_model(ref: str, device: str, threads: int, difficulty: str | None) -> tuple[Any, Any]:
+    """Load ``ref`` for the solve view (torch capped at ``threads``): the loaded model and the
+    parsed difficulty to open it on (``difficulty``, or the problem's test difficulty)."""
+    from dtcli.engine.device import configure_threads, resolve_device
+    from dtcli.engine.model import load_model
+
+    configure_threads(threads)
+    loaded = load_model(ref, device=resolve_device(device))
+    problem = loaded.problem
+    return loaded, problem.parse_difficulty(difficulty or problem.default_test_difficulty)
+
+
+def solve_instance(buffer: FrameBuffer, loaded: Any, difficulty: Any, seed: int, *,
+                   on_instance: Callable[[Any, Any], Any], on_frames: Callable[[int, bool], Any],
+                   is_cancelled: Callable[[], bool]) -> None:
+    """Draw test instance ``seed`` of ``difficulty`` (``on_instance(inputs, target)``), then
+    fill ``buffer`` with the engine's frames (``on_frames(count, finished)``) until the net
+    stops or ``is_cancelled()``; a recurrent net thinks as long as the view asks."""
+    from dtcli.engine.solve import solve
+
+    xs, ys = loaded.problem.dataset("test", difficulty, 1, seed)
+    x, y = xs[0], ys[0]
+    on_instance(x, y)
+    frames = solve(loaded.net, loaded.problem, x, loaded.net.max_depth or 10**9, target=y)
+    produce(buffer, frames, is_cancelled, on_frames)
 
 
 def default_iterations(net: Any, max_iters: int) -> int:
