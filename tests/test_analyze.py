@@ -9,6 +9,8 @@ import xml.etree.ElementTree as ET
 import pytest
 import torch
 
+from helpers import one_line_error
+
 pytest.importorskip("sklearn")
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -43,15 +45,6 @@ def digits_pair(tmp_path_factory):
 def json_of(result) -> dict:
     out = result.stdout
     return json.loads(out[out.index("{"):])
-
-
-def one_line_error(result, *needles: str) -> None:
-    assert result.exit_code == 2, result.output
-    lines = [line for line in result.output.strip().splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    assert "Traceback" not in result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 # -- CKA ---------------------------------------------------------------------------------------
@@ -282,19 +275,21 @@ def test_visualize_cli(cli, digits_pair, tmp_path):
 def test_bad_inputs_give_one_clear_line(cli, digits_pair, tiny_run, tmp_path):
     rec, ff = digits_pair
     one_line_error(cli("analyze", "stability", ff, "--iters", "10"),
-                   "feed-forward", "at most 2 iterations")
+                   "feed-forward", "at most 2 iterations", quiet=True)
     one_line_error(cli("analyze", "probes", rec, "--twin", tmp_path / "nowhere"),
-                   "--twin", "no model")
-    one_line_error(cli("analyze", "probes", tiny_run), "image-classification", "prefix-sums")
-    one_line_error(cli("analyze", "visualize", tiny_run), "image-classification")
-    one_line_error(cli("analyze", "reuse", ff), "feed-forward", "recurrent model")
-    one_line_error(cli("analyze", "cka", rec, tiny_run), "different problems")
-    one_line_error(cli("analyze", "perturb", tiny_run, "--at", "20", "--iters", "10"), "--at 20")
+                   "--twin", "no model", quiet=True)
+    one_line_error(cli("analyze", "probes", tiny_run), "image-classification", "prefix-sums",
+                   quiet=True)
+    one_line_error(cli("analyze", "visualize", tiny_run), "image-classification", quiet=True)
+    one_line_error(cli("analyze", "reuse", ff), "feed-forward", "recurrent model", quiet=True)
+    one_line_error(cli("analyze", "cka", rec, tiny_run), "different problems", quiet=True)
+    one_line_error(cli("analyze", "perturb", tiny_run, "--at", "20", "--iters", "10"), "--at 20",
+                   quiet=True)
     one_line_error(cli("analyze", "stability", tiny_run, "--plot", tmp_path / "f.jpg"),
-                   ".png, .svg or .pdf")
-    one_line_error(cli("analyze", "visualize", rec, "--filters", "99"), "out of range")
+                   ".png, .svg or .pdf", quiet=True)
+    one_line_error(cli("analyze", "visualize", rec, "--filters", "99"), "out of range", quiet=True)
     one_line_error(cli("analyze", "visualize", rec, "--twin", ff, "--iters", "3"),
-                   "--twin", "at most 2")
+                   "--twin", "at most 2", quiet=True)
 
 
 def test_study_analyze(cli, tmp_path):

@@ -6,7 +6,7 @@ import json
 import subprocess
 import sys
 
-from conftest import TINY
+from helpers import TINY, one_line_error
 
 
 def test_help_and_version(cli):
@@ -81,13 +81,6 @@ def test_train_then_test_and_solve(cli, tmp_path):
     assert live.exit_code == 0 and "iteration" in live.stdout and "0110100" in live.stdout
     assert cli("train", "--resume", run, "--epochs", "3").exit_code == 0
     assert json.loads((run / "config.json").read_text())["status"] == "finished"
-
-
-def one_line_error(result, needle):
-    assert result.exit_code == 2, result.output
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1 and needle in lines[0], result.stderr
-    assert "Traceback" not in result.output
 
 
 def test_user_errors_are_one_line_exit_2(cli, tiny_run, tmp_path):

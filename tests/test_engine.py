@@ -189,6 +189,19 @@ def test_halting_matches_naive_and_saves_compute(tiny_run):
     assert never.extra["compute_saved"] == 0.0
 
 
+def test_convergence_halting_stops_a_contractive_net(registry):
+    """--mode halt's tolerance rule on a DT-L net (a contraction: its thought converges)."""
+    from dtcli.engine.halting import extrapolate_halting
+
+    p = registry.problem("prefix-sums")
+    torch.manual_seed(0)
+    net = registry.arch("dt-l").build(p, width=8, max_iters=4).eval()
+    x, y = p.dataset("test", 12, 8, seed=0)
+    res = extrapolate_halting(net, p, x, y, 300, tolerance=1e-3)
+    assert res.extra["tolerance"] == 1e-3 and res.extra["compute_saved"] > 0.5
+    assert res.extra["mean_halt_iteration"] < 150
+
+
 def test_group_counts_add_up(small_net):
     net, problem, x, y = small_net
     ids = torch.tensor([0, 1, 0, 1, 1, 0, 2, 2])

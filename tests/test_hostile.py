@@ -17,17 +17,7 @@ import torch
 from dtcli import runs
 from dtcli.contracts.errors import DtError
 from dtcli.plugins import reset_registry
-from test_registry import make_dist
-
-
-def one_line_error(result, *needles: str) -> str:
-    """The result is exit 2 with exactly one line on stderr (no traceback), holding needles."""
-    lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
-    assert result.exit_code == 2, (result.exit_code, result.output, result.stderr)
-    assert len(lines) == 1 and "Traceback" not in result.output, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-    return lines[0]
+from helpers import make_dist, one_line_error
 
 
 # -- plugins ---------------------------------------------------------------------------------

@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from dtcli.contracts.errors import DtError
 from dtcli.plugins import get_registry, load_registry, reset_registry
-
-
-def make_dist(root, dist: str, modules: dict[str, str], entry_points: dict[str, str]) -> None:
-    """Write a minimal installed distribution (dist-info + modules) under ``root``."""
-    info = root / f"{dist}-1.2.3.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: 1.2.3\n")
-    lines = "\n".join(f"{name} = {target}" for name, target in entry_points.items())
-    (info / "entry_points.txt").write_text(f"[dtcli]\n{lines}\n")
-    for name, source in modules.items():
-        (root / f"{name}.py").write_text(textwrap.dedent(source))
+from helpers import make_dist
 
 
 GOOD = '''

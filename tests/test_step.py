@@ -13,7 +13,7 @@ from dtcli.engine.events import Listener
 from dtcli.engine.step import ProgressiveObjective, reachable_parameters
 from dtcli.engine.train import Diverged, train
 from dtcli.contracts.errors import DtError
-from test_train import tiny_config
+from helpers import tiny_config
 
 
 def grads_of(objective: ProgressiveObjective, x, y, nk) -> dict[str, torch.Tensor | None]:

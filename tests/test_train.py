@@ -14,19 +14,10 @@ import torch
 from safetensors.torch import load_file
 
 from dtcli import runs
-from dtcli.config import TrainConfig
 from dtcli.engine.events import Listener
 from dtcli.engine.train import train
 from dtcli.contracts.errors import DtError
-
-
-def tiny_config(**kw) -> TrainConfig:
-    base = dict(problem="prefix-sums", arch="dt-recall", width=6, max_iters=4, epochs=3,
-                batch_size=20, train_count=100, test_count=10, test_iters=6, alpha=0.5,
-                train_difficulty="8", test_difficulties=["10"], seed=7, lr=3e-3,
-                warmup_epochs=1, lr_decay="cosine", clip=1.0, threads=1)
-    base.update(kw)
-    return TrainConfig(**base)
+from helpers import tiny_config
 
 
 def strip_times(history):
@@ -77,7 +68,7 @@ SIGNALLER = textwrap.dedent("""
     from dtcli.engine.events import Listener
     from dtcli.engine.train import train
     sys.path.insert(0, {tests!r})
-    from test_train import tiny_config
+    from helpers import tiny_config
 
     class Signal(Listener):
         def on_batch(self, epoch, step, steps, loss):

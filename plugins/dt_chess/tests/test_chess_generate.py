@@ -117,7 +117,7 @@ def test_stockfish_puzzles(cli, registry, tmp_path):
 
 
 def test_fetch_reports_a_checksum(cli, tmp_path, monkeypatch):
-    from test_chess_loader import LICHESS_ROWS, write_csv
+    from chess_helpers import LICHESS_ROWS, write_csv
 
     src = write_csv(tmp_path / "src.csv.zst", LICHESS_ROWS, compress="zst")
     monkeypatch.setenv("DT_LICHESS_URL", src.as_uri())

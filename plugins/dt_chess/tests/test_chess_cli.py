@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from test_chess_loader import LICHESS_ROWS, random_rows, write_csv
+from chess_helpers import LICHESS_ROWS, random_rows, write_csv
 
 FEN = "r1bqkbnr/pppp1ppp/8/4p3/2BnP3/5N2/PPPP1PPP/RNBQK2R w KQkq - 4 4"
 
