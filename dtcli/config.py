@@ -15,6 +15,7 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 LR_DECAYS = ("none", "step", "cosine")
 WARMUP_SHAPES = ("exp", "linear")
 NK_SAMPLING = ("reference", "uniform-sum")
+INIT_THOUGHTS = ("start", "random", "mix")
 AMP_MODES = ("off", "bf16", "fp16")
 
 
@@ -40,6 +41,10 @@ class TrainConfig:
     alpha: float = setting(1.0, "Weight of the progressive loss (0..1).", low=0, high=1)
     nk_sampling: str = setting("reference", "(n, k) draws: reference | uniform-sum (n+k uniform).",
                                choices=NK_SAMPLING)
+    init_thought: str = setting("start", "Where thinking starts in training: start (the net's "
+                                         "projection) | random (a Gaussian thought: path-"
+                                         "independent training) | mix (random for half the "
+                                         "instances).", choices=INIT_THOUGHTS)
     # optimisation
     optimizer: str = setting("adam", "adam | adamw | sgd.", choices=OPTIMIZERS)
     lr: float = setting(1e-3, "Base learning rate.", above=0)

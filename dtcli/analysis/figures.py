@@ -208,7 +208,14 @@ def stability_figure(result, path: str | Path, name: str = "") -> Path:
                      label="max")
         ax2.axhline(1.0, color="0.4", linestyle="--", linewidth=0.8, label="1 (contraction below)")
         ax2.set_ylabel("local Lipschitz")
-        ax2.legend(frameon=False)
+        ax2.legend(frameon=False, loc="upper left")
+        if result.moving:
+            moving = ax2.twinx()
+            moving.plot(result.iters, result.moving, color="tab:green", linewidth=0.9,
+                        label="positions moving %")
+            moving.set_ylim(-2, 102)
+            moving.set_ylabel("moving %", color="tab:green")
+            moving.legend(frameon=False, loc="upper right")
         ax3.plot(result.iters, result.accuracy, label="accuracy")
         ax3.plot(result.iters, result.agreement, linestyle="--", label="answer = final answer")
         if result.max_iters <= result.iters[-1]:
@@ -244,3 +251,23 @@ def perturb_figure(result, path: str | Path, name: str = "") -> Path:
         ax2.set_xlabel("iteration")
         fig.suptitle(f"perturbation{': ' + name if name else ''}", fontsize=8)
         return save(fig, path)
+
+
+def path_independence_figure(rows: list[dict], path: str | Path) -> Path:
+    """AA score against accuracy, one point a model (Anil et al.'s figure): accuracy from the
+    model's own start (filled) and from random starts (open)."""
+    with figure(3.2) as fig:
+        ax = fig.subplots()
+        for r in rows:
+            s = r["summary"]
+            line = ax.plot(s["aa_mean"], s["accuracy_own"], "o", label=r["model"])[0]
+            ax.plot(s["aa_mean"], s["accuracy_random_mean"], "o", mfc="none",
+                    color=line.get_color())
+        ax.set_xlabel("AA score (cosine of final thoughts)")
+        ax.set_ylabel("accuracy % (filled: own start, open: random starts)")
+        ax.set_ylim(-2, 102)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=6)
+        fig.suptitle("path independence and accuracy", fontsize=8)
+        return save(fig, path)
+

@@ -19,6 +19,7 @@ from typing import Any, Callable
 import torch
 
 from dtcli.analysis.common import batch_size_for, batches, check_iterations, frozen
+from dtcli.analysis.settling import POSITION_TOLERANCE, SolveTrace, moving_share
 from dtcli.contracts.errors import DtError
 
 TOLERANCE = 1e-3
@@ -131,6 +132,11 @@ class StabilityResult:
     lipschitz_max: list[float | None]
     #: per instance, the first iteration whose thought is not finite (overflowed), or None
     overflow: list[int | None] = field(default_factory=list)
+    #: % of positions whose thought still moves (above position_tolerance), per iteration
+    moving: list[float] = field(default_factory=list)
+    position_tolerance: float = POSITION_TOLERANCE
+    #: per instance: first correct, last wrong after it, flickers (analysis.settling)
+    trace: SolveTrace | None = None
     difficulty: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -183,7 +189,10 @@ class StabilityResult:
                 "change_at_last": self.change[-1], "step_ratio_at_last": last_number(self.ratio),
                 "norm_at_max_iters": self.at(self.norm, self.max_iters),
                 "norm_at_last": last_number(self.norm),
-                "lipschitz_at_last": self.lipschitz_mean[-1] if self.lipschitz_mean else None}
+                "lipschitz_at_last": self.lipschitz_mean[-1] if self.lipschitz_mean else None,
+                "settled_positions_at_last": 100.0 - self.moving[-1] if self.moving else None,
+                **({f"solve_{k}": v for k, v in self.trace.summary().items()}
+                   if self.trace else {})}
 
     def to_dict(self) -> dict[str, Any]:
         return {"difficulty": self.difficulty, "total": self.total, "max_iters": self.max_iters,
@@ -195,6 +204,8 @@ class StabilityResult:
                 "overflow": self.overflow,
                 "lipschitz": {"iters": self.lipschitz_iters, "mean": self.lipschitz_mean,
                               "max": self.lipschitz_max},
+                "moving": self.moving, "position_tolerance": self.position_tolerance,
+                "trace": self.trace.to_dict() if self.trace else None,
                 "summary": self.summary(), **self.extra}
 
 
@@ -207,6 +218,7 @@ def stability(net, problem, x: torch.Tensor, y: torch.Tensor, iters: int, *,
               max_iters: int, tolerance: float = TOLERANCE, lipschitz_points: int = 10,
               lipschitz_count: int = 8, power_steps: int = 8, seed: int = 0,
               batch_size: int | None = None, difficulty: Any = None,
+              position_tolerance: float = POSITION_TOLERANCE,
               on_step: Callable[[int, int], None] | None = None) -> StabilityResult:
     """Run ``net`` for ``iters`` iterations on ``(x, y)`` and measure its stability.
 
@@ -224,6 +236,7 @@ def stability(net, problem, x: torch.Tensor, y: torch.Tensor, iters: int, *,
     overflow = torch.zeros(n, iters, dtype=torch.bool)
     step = torch.zeros(n, iters, dtype=torch.float64)  # ‖θ_t − θ_{t−1}‖, for the step ratio
     correct = torch.zeros(n, iters, dtype=torch.bool)
+    moving = torch.zeros(n, iters, dtype=torch.float64)
     prints = torch.zeros(n, iters, dtype=torch.float64)
     sampled = set(sample_points(iters, lipschitz_points)) if lipschitz_count > 0 else set()
     lips: dict[int, torch.Tensor] = {}
@@ -250,6 +263,7 @@ def stability(net, problem, x: torch.Tensor, y: torch.Tensor, iters: int, *,
                 step[s, i] = diff.cpu()
                 norm[s, i] = size.cpu()
                 overflow[s, i] = (~torch.isfinite(thought.flatten(1)).all(1)).cpu()
+                moving[s, i] = moving_share(prev, thought, position_tolerance).double().cpu()
                 pred = problem.predict(net.answer(thought), xb)
                 if weights is None:
                     weights = torch.randn(pred[0].numel(), generator=gen, dtype=torch.float64)
@@ -276,6 +290,7 @@ def stability(net, problem, x: torch.Tensor, y: torch.Tensor, iters: int, *,
         settle=settle_iterations(change, tolerance), lipschitz_iters=lip_iters,
         lipschitz_mean=finite([float(lips[i].nanmean()) for i in lip_iters]),
         lipschitz_max=finite([float(lips[i].max()) for i in lip_iters]), overflow=first_bad,
-        difficulty=difficulty,
+        difficulty=difficulty, moving=(100.0 * moving.mean(0)).tolist(),
+        position_tolerance=position_tolerance, trace=SolveTrace.from_correct(correct),
         extra={"lipschitz_count": min(lipschitz_count, n) if lips else 0,
                "power_steps": power_steps, "seed": seed})

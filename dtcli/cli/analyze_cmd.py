@@ -1,96 +1,19 @@
-"""``dt analyze``: look inside a thinking network (filter reuse, linear probes, CKA, feature
-pictures, stability, error correction). The work is in ``dtcli.analysis``; this module parses,
+"""``dt analyze``: look inside a thinking network: filter reuse, linear probes, CKA, feature
+pictures (the thinking dynamics: stability, path independence, perturb, in
+analyze_dynamics_cmd.py). The work is in ``dtcli.analysis``; this module parses,
 loads, and shows (tables and plots in analyze_views.py)."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional
+from typing import Optional
 
 import typer
 
-from dtcli.cli.common import OPTION_HELP, console, err_console, print_json
+from dtcli.cli.analyze_common import (_PLOT, BATCH, DEVICE, JSON, MODEL, OPTIONS, PLOT, THREADS, _MODEL, _bar, _difficulty, _emit, _load,
+                                  _setup, analyze_app, prepared)
+from dtcli.cli.common import console
 from dtcli.contracts.errors import DtError
-
-analyze_app = typer.Typer(
-    help="Look inside a thinking network: filter reuse, linear probes, CKA, feature pictures, "
-         "stability of the recurrent map, error correction.", no_args_is_help=True)
-
-_MODEL = "A run directory or a zoo name (`dt zoo list`)."
-_PLOT = "Also write a figure: FILE.png, .svg or .pdf."
-_JSON = "Print the result as JSON."
-_DEVICE = "auto | cpu | cuda | mps."
-
-# the options every analysis takes, declared once (Typer reads them as parameter defaults)
-MODEL = typer.Argument(..., help=_MODEL)
-OPTIONS = typer.Option(None, "-o", "--option", help=OPTION_HELP)
-BATCH = typer.Option(None, "--batch-size", "-b")
-DEVICE = typer.Option("auto", help=_DEVICE)
-THREADS = typer.Option(None, help="Torch threads.")
-JSON = typer.Option(False, "--json", help=_JSON)
-PLOT = typer.Option(None, "--plot", help=_PLOT)
-
-
-def _setup(device: str, threads: int | None, plot: Path | None):
-    """Threads, the device, and a --plot path checked before any work."""
-    from dtcli.engine.device import configure_threads, resolve_device
-
-    if plot is not None:
-        from dtcli.analysis.figures import check_path
-
-        check_path(plot)
-    configure_threads(threads)
-    return resolve_device(device)
-
-
-def _load(ref: str, dev, option: list[str] | None, flag: str | None = None):
-    """A model with the command's problem options applied; ``flag`` names the option that gave
-    the model, so that a bad reference says which."""
-    from dtcli.cli.common import parse_option_pairs
-    from dtcli.engine.model import load_model
-
-    try:
-        loaded = load_model(ref, device=dev)
-    except DtError as exc:
-        if flag is None:
-            raise
-        raise DtError(f"{flag}: {exc}") from None
-    if option:
-        from dtcli.plugins import get_registry
-
-        problem = loaded.problem
-        loaded.problem = get_registry().reopen(problem, parse_option_pairs(option))
-    return loaded
-
-
-def _difficulty(problem, given: str | None, default: str | None = None):
-    return problem.parse_difficulty(given or default or problem.default_test_difficulty)
-
-
-@contextmanager
-def _bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A transient progress bar on stderr, advanced by ``callback(done, total)``."""
-    from dtcli.cli.progress import make_progress
-
-    progress = make_progress(err_console)
-    task = progress.add_task(description, total=None, status="")
-    with progress:
-        yield lambda done, total: progress.update(task, completed=done, total=total)
-
-
-def _emit(doc: dict[str, Any], json_out: bool, view: Any, plot: Path | None,
-          draw: Callable[[Path], Path] | None) -> None:
-    if plot is not None and draw is not None:
-        written = draw(plot)
-        doc["figure"] = str(written)
-    if json_out:
-        print_json(doc)
-        return
-    console.print(view)
-    if plot is not None:
-        console.print(f"figure: {plot}")
-
 
 # -- reuse ------------------------------------------------------------------------------------
 
@@ -114,14 +37,12 @@ def reuse(
     """Filter reuse: each filter's positive activations per iteration over its peak, for every
     layer of the recurrent block; the share that stays >= 20% of peak, against an untrained twin.
     """
-    from dtcli.analysis.common import trained_iterations, load_data, model_name
+    from dtcli.analysis.common import trained_iterations, model_name
     from dtcli.analysis.reuse import reuse as run
     from dtcli.cli.analyze_views import reuse_view
 
-    dev = _setup(device, threads, plot)
-    loaded = _load(model, dev, option)
-    d = _difficulty(loaded.problem, difficulty)
-    x, _ = load_data(loaded.problem, d, count, seed, dev)
+    loaded, d, x, _ = prepared(model, device=device, threads=threads, plot=plot, option=option,
+                               difficulty=difficulty, count=count, seed=seed)
     with _bar("filter reuse") as cb:
         res = run(loaded, x, iters or trained_iterations(loaded), threshold=threshold,
                   control_seed=control_seed, batch_size=batch_size, on_batch=cb)
@@ -307,104 +228,9 @@ def parse_indices(text: str, flag: str) -> list[int]:
     return list(dict.fromkeys(values))
 
 
-# -- stability --------------------------------------------------------------------------------
-
-
-@analyze_app.command("stability")
-def stability(
-    model: str = MODEL,
-    difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty (default: the problem's test difficulty)."),
-    iters: int = typer.Option(300, "--iters", "-i", help="Iterations to run (a feed-forward net: at most its blocks)."),
-    count: int = typer.Option(100, "--count", "-n", help="Test instances."),
-    tolerance: float = typer.Option(1e-3, help="A thought has settled once its relative change stays below this."),
-    lipschitz_points: int = typer.Option(10, "--lipschitz-points", help="Iterations at which to estimate the Lipschitz constant (0: none)."),
-    lipschitz_count: int = typer.Option(8, "--lipschitz-count", help="Instances the Lipschitz estimate uses."),
-    power_steps: int = typer.Option(8, "--power-steps", help="Power-iteration steps per estimate."),
-    seed: int = typer.Option(0, help="Seed of the test data and the power iteration."),
-    option: Optional[list[str]] = OPTIONS,
-    batch_size: Optional[int] = BATCH,
-    device: str = DEVICE,
-    threads: Optional[int] = THREADS,
-    json_out: bool = JSON,
-    plot: Optional[Path] = PLOT,
-) -> None:
-    """Stability of the recurrent map: the thought's change per iteration, a local Lipschitz
-    estimate of `think`, whether it settles, and the truncation test (the answer at every
-    iteration against the settled one)."""
-    from dtcli.analysis.common import check_iterations, load_data, model_name
-    from dtcli.analysis.stability import stability as run
-    from dtcli.cli.analyze_views import stability_view
-
-    dev = _setup(device, threads, plot)
-    loaded = _load(model, dev, option)
-    check_iterations(loaded.net, iters)
-    d = _difficulty(loaded.problem, difficulty)
-    x, y = load_data(loaded.problem, d, count, seed, dev)
-    with _bar(f"stability, {iters} iterations") as cb:
-        res = run(loaded.net, loaded.problem, x, y, iters, max_iters=loaded.max_iters,
-                  tolerance=tolerance, lipschitz_points=lipschitz_points,
-                  lipschitz_count=lipschitz_count, power_steps=power_steps, seed=seed,
-                  batch_size=batch_size, difficulty=d, on_step=cb)
-    name = model_name(loaded)
-
-    def draw(path: Path) -> Path:
-        from dtcli.analysis.figures import stability_figure
-
-        return stability_figure(res, path, f"{name}, {loaded.problem.describe_difficulty(d)}")
-
-    _emit({"model": name, **res.to_dict()}, json_out,
-          stability_view(res, name, loaded.problem, console), plot, draw)
-
-
-# -- perturb ----------------------------------------------------------------------------------
-
-
-@analyze_app.command("perturb")
-def perturb(
-    model: str = MODEL,
-    at: int = typer.Option(..., "--at", "-k", help="Corrupt the thought after this iteration."),
-    difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty (default: the problem's test difficulty)."),
-    iters: Optional[int] = typer.Option(None, "--iters", "-i", help="Iterations to run (default: AT + 100)."),
-    kind: str = typer.Option("noise", "--kind", help="noise (Gaussian), zero (erase) or shuffle (another instance's thought)."),
-    scale: float = typer.Option(1.0, "--scale", help="noise: its std relative to the thought's RMS; zero / shuffle: the part replaced (1 = all)."),
-    count: int = typer.Option(100, "--count", "-n", help="Test instances."),
-    tolerance: float = typer.Option(1.0, help="Recovered: accuracy within this many points of the clean run from then on."),
-    seed: int = typer.Option(0, help="Seed of the test data and the noise."),
-    option: Optional[list[str]] = OPTIONS,
-    batch_size: Optional[int] = BATCH,
-    device: str = DEVICE,
-    threads: Optional[int] = THREADS,
-    json_out: bool = JSON,
-    plot: Optional[Path] = PLOT,
-) -> None:
-    """Error correction: corrupt the thought after iteration K, then compare accuracy per
-    iteration with the clean solve and count the iterations it takes to recover."""
-    from dtcli.analysis.common import check_iterations, load_data, model_name
-    from dtcli.analysis.perturb import perturb as run
-    from dtcli.cli.analyze_views import perturb_view
-
-    dev = _setup(device, threads, plot)
-    loaded = _load(model, dev, option)
-    total = iters or at + 100
-    if loaded.net.max_depth is not None and iters is None:
-        total = min(total, loaded.net.max_depth)
-    check_iterations(loaded.net, total)
-    d = _difficulty(loaded.problem, difficulty)
-    x, y = load_data(loaded.problem, d, count, seed, dev)
-    with _bar(f"perturbation at {at}, {total} iterations") as cb:
-        res = run(loaded.net, loaded.problem, x, y, total, at, kind=kind, scale=scale, seed=seed,
-                  tolerance=tolerance, batch_size=batch_size, difficulty=d, on_step=cb)
-    name = model_name(loaded)
-
-    def draw(path: Path) -> Path:
-        from dtcli.analysis.figures import perturb_figure
-
-        return perturb_figure(res, path, f"{name}, {loaded.problem.describe_difficulty(d)}")
-
-    _emit({"model": name, **res.to_dict()}, json_out,
-          perturb_view(res, name, loaded.problem, console), plot, draw)
-
-
 def register(app: typer.Typer) -> None:
+    from dtcli.cli import analyze_dynamics_cmd  # noqa: F401 - registers its commands
+
     app.add_typer(analyze_app, name="analyze",
-                  short_help="Look inside a net: reuse, probes, CKA, pictures, stability, perturb.")
+                  short_help="Look inside a net: reuse, probes, CKA, pictures, stability, "
+                             "path independence, perturb.")

@@ -174,15 +174,17 @@ def stability_view(res, name: str, problem, console) -> Group:
                         f"{res.total} instances (trained with max_iters {res.max_iters})")
     table.add_column("iteration", justify="right", no_wrap=True)
     for col in ("‖Δθ‖/‖θ‖\nmedian", "‖Δθ‖/‖θ‖\nmax", "step\nratio", "Lipschitz\nmean/max",
-                "accuracy\n%", "same as\nfinal %"):
+                "positions\nmoving %", "accuracy\n%", "same as\nfinal %"):
         table.add_column(col, justify="right", no_wrap=True)
-    table.caption = "* max_iters (trained); step ratio: ‖Δθ_t‖ / ‖Δθ_t−1‖, median"
+    table.caption = ("* max_iters (trained); step ratio: ‖Δθ_t‖ / ‖Δθ_t−1‖, median; a position "
+                     f"moves while max over channels |Δθ| > {res.position_tolerance:g} max |θ|")
     for it in spread(res.iters, must, 24):
         j = it - 1
         lm, lx = lips.get(it, (None, None))
         mark = "*" if it == res.max_iters else ""
         table.add_row(f"{it}{mark}", _f(res.change_median[j], ".1e"), _f(res.change_max[j], ".1e"),
                       _f(res.ratio[j], ".3f"), "" if lm is None else f"{_f(lm, '.2f')}/{_f(lx, '.2f')}",
+                      _f(res.moving[j] if res.moving else None, ".1f"),
                       f"{res.accuracy[j]:.1f}", f"{res.agreement[j]:.1f}")
     def log_series(values: list) -> tuple[list, list]:
         known = [(i, math.log10(max(c, 1e-12))) for i, c in zip(res.iters, values) if c is not None]
@@ -234,7 +236,23 @@ def stability_summary(res) -> str:
         trunc += f"; every answer is final from iteration {point}"
     else:
         trunc += "; answers still change at the last iteration"
-    return settled + lip + trunc
+    return settled + lip + trunc + settling_summary(s, res.position_tolerance, last)
+
+
+def settling_summary(s: dict, tolerance: float, last: int) -> str:
+    """Where the thought still moves and whether solved instances stay solved."""
+    if s.get("settled_positions_at_last") is None:
+        return ""
+    text = (f"; positions settled (change < {tolerance:g} of max |θ|) at iteration {last}: "
+            f"{s['settled_positions_at_last']:.1f}%")
+    if s.get("solve_solved") is not None:
+        text += (f"; {s['solve_solved']} instances solved at some iteration, "
+                 f"{s['solve_stayed_solved']} stayed solved to the end, {s['solve_turned_wrong']} "
+                 f"turned wrong again ({s['solve_flickers']} flickers")
+        if s.get("solve_latest_wrong_after_solve"):
+            text += f", the latest wrong at iteration {s['solve_latest_wrong_after_solve']}"
+        text += ")"
+    return text
 
 
 # -- perturb -----------------------------------------------------------------------------------
@@ -283,3 +301,36 @@ def perturb_summary(res) -> str:
             text += (f" (median {s['median_recovery_of_thrown_off']}, slowest "
                      f"{s['slowest_recovery']} iterations after the perturbation)")
     return text
+
+
+# -- path independence ---------------------------------------------------------------------------
+
+
+def path_independence_view(rows: list[dict]) -> Group:
+    """One row a model: AA score (mean, min) beside its peak accuracy over the iterations, the
+    accuracy after them from its own start and from random starts, and how often the answers
+    agree."""
+    same = lambda key: len({str(r[key]) for r in rows}) == 1  # noqa: E731
+    where = f" on {rows[0]['difficulty']}" if same("difficulty") else ""
+    after = f", {rows[0]['iters']} iterations" if same("iters") else ""
+    table = Table(title=f"path independence{where}{after}")
+    table.add_column("model", overflow="fold", ratio=1)
+    if not where:
+        table.add_column("difficulty")
+    if not after:
+        table.add_column("iters", justify="right")
+    for col, width in (("AA\nmean", 6), ("AA\nmin", 6), ("peak %\n(iter)", 10),
+                       ("own / random\nstart %", 13), ("same\nanswer %", 6)):
+        table.add_column(col, justify="right", no_wrap=True, min_width=width)
+    for r in rows:
+        s = r["summary"]
+        cells = [r["model"]] + ([] if where else [str(r["difficulty"])]) + \
+            ([] if after else [str(r["iters"])])
+        table.add_row(*cells, f"{s['aa_mean']:.4f}", _f(s["aa_min"], ".4f"),
+                      f"{_f(s['peak_accuracy'], '.1f')} ({s['peak_iteration']})",
+                      f"{s['accuracy_own']:.1f} / {s['accuracy_random_mean']:.1f}",
+                      f"{s['agreement']:.1f}")
+    table.caption = (f"AA: cosine similarity of the final thoughts from {rows[0]['starts']} "
+                     f"Gaussian starts and from the model's own (1 = path independent); "
+                     f"{rows[0]['total']} instances")
+    return Group(table)

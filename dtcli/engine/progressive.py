@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass
 
@@ -32,6 +33,45 @@ def draw_nk(alpha: float, max_iters: int, rng: random.Random,
 
 
 @dataclass(frozen=True)
+class NoiseDraw:
+    """Where a step's random initial thoughts come from: ``seed`` (the step's), and this
+    batch's rows ``[offset, offset + len)`` of a global batch of ``total`` instances, so a
+    rank of a distributed run draws exactly the noise one process draws for those rows."""
+
+    seed: int
+    offset: int = 0
+    total: int | None = None
+
+
+def initial_thought(net, x: torch.Tensor, mode: str = "start",
+                    draw: NoiseDraw | None = None) -> tuple[torch.Tensor, bool]:
+    """The thought a training step starts from, and whether the projection was used.
+
+    ``start``: ``net.start(x)``. ``random``: a Gaussian thought with the projection's spread
+    (its standard deviation over the batch), as path-independent training starts (Anil et
+    al., NeurIPS 2022). ``mix``: random for each instance with probability 1/2. The draws
+    depend only on ``draw`` (the step's seed and the rows), so a resumed or distributed run
+    repeats them exactly.
+    """
+    if mode == "start":
+        return net.start(x), True
+    if draw is None:
+        raise ValueError("a random initial thought needs the step's NoiseDraw")
+    with torch.no_grad() if mode == "random" else contextlib.nullcontext():
+        start = net.start(x)
+    total = draw.total or len(x)
+    g = torch.Generator().manual_seed(draw.seed)
+    rows = slice(draw.offset, draw.offset + len(x))
+    noise = torch.randn((total, *start.shape[1:]), generator=g)[rows]
+    noise = noise.to(start.device, start.dtype) * start.detach().float().std().clamp_min(1e-6)
+    if mode == "random":
+        return noise, False
+    pick = (torch.rand(total, generator=g)[rows] < 0.5).to(start.device)
+    pick = pick.view(-1, *([1] * (start.dim() - 1)))
+    return torch.where(pick, noise, start), True
+
+
+@dataclass(frozen=True)
 class UsedParts:
     """Which parts of the net ran with gradients in one step: the projection or not, the
     iterations (0-based) whose ``think`` did, and the head (always)."""
@@ -50,39 +90,48 @@ class StepOutput:
 
 
 def progressive_loss(net, problem, x: torch.Tensor, y: torch.Tensor, *, alpha: float,
-                     max_iters: int, nk: tuple[int, int]) -> StepOutput:
+                     max_iters: int, nk: tuple[int, int], init_thought: str = "start",
+                     draw: NoiseDraw | None = None) -> StepOutput:
     """One batch's loss for the draw ``nk = (n, k)``, doing only the work α makes useful.
 
     With α < 1 the full unroll is computed with gradients, and the progressive term reuses its
     (detached) thought after n iterations instead of running n more iterations. With α = 1 the
     full unroll is skipped and the n warm-up iterations run without building a graph (so the
     projection gets no gradient from that step unless n = 0). With α = 0 no progressive term
-    is computed.
+    is computed. ``init_thought`` and ``draw``: where thinking starts (:func:`initial_thought`).
     """
     n, k = nk
+    first_used = [False]
+
+    def first() -> torch.Tensor:
+        thought, used_start = initial_thought(net, x, init_thought, draw)
+        first_used[0] = used_start
+        return thought
+
     loss = torch.zeros((), device=x.device)
     logits = None
     detached = None
 
     if alpha < 1:
-        thought = net.start(x)
+        thought = first()
         for i, thought in net.iterate(x, max_iters, thought):
             if alpha > 0 and i == n:
                 detached = thought.detach()
         logits = net.answer(thought)
         loss = loss + (1 - alpha) * problem.loss(logits, y, x)
-        used = UsedParts(start=True, iterations=range(max_iters))
+        used = UsedParts(start=first_used[0], iterations=range(max_iters))
     else:
         used = UsedParts(start=n == 0, iterations=range(n, n + k))
 
     if alpha > 0:
         if n == 0:
-            start = net.start(x)  # as the reference: the projection learns from this term too
+            start = first()  # as the reference: the projection learns from this term too
+            used = UsedParts(start=first_used[0], iterations=used.iterations)
         elif detached is not None:
             start = detached
         else:
             with torch.no_grad():
-                start = net.start(x)
+                start = first()
                 for _, start in net.iterate(x, n, start):
                     pass
         prog_logits, _ = net(x, k, thought=start, start_iter=n)

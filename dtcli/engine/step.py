@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from dtcli.engine.device import autocast
-from dtcli.engine.progressive import UsedParts, progressive_loss
+from dtcli.engine.progressive import NoiseDraw, UsedParts, progressive_loss
 
 
 def reachable_parameters(output: torch.Tensor) -> set[int]:
@@ -89,20 +89,23 @@ class ProgressiveObjective(nn.Module):
     would move one with a zero gradient by its momentum and weight decay).
     """
 
-    def __init__(self, net: nn.Module, problem: Any, *, alpha: float, max_iters: int) -> None:
+    def __init__(self, net: nn.Module, problem: Any, *, alpha: float, max_iters: int,
+                 init_thought: str = "start") -> None:
         super().__init__()
         self.net = net
         self.problem = problem
         self.alpha = alpha
         self.max_iters = max_iters
+        self.init_thought = init_thought
         self.touch_skipped = False
         self.skipped: list[nn.Parameter] = []
         self._probe: PartProbe | None = None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, nk: tuple[int, int],
-                scale: torch.Tensor | float | None = None):
+                scale: torch.Tensor | float | None = None, draw: NoiseDraw | None = None):
         out = progressive_loss(self.net, self.problem, x, y, alpha=self.alpha,
-                               max_iters=self.max_iters, nk=nk)
+                               max_iters=self.max_iters, nk=nk, init_thought=self.init_thought,
+                               draw=draw)
         loss = out.loss if scale is None else out.loss * scale
         self.skipped = []
         if self.touch_skipped:
@@ -141,10 +144,11 @@ class TrainStep:
         self.amp = amp
 
     def backward(self, x: torch.Tensor, y: torch.Tensor, nk: tuple[int, int],
-                 scale: torch.Tensor | float | None = None) -> StepResult:
+                 scale: torch.Tensor | float | None = None,
+                 draw: NoiseDraw | None = None) -> StepResult:
         self.optimizer.zero_grad(set_to_none=True)
         with autocast(self.device, self.amp):
-            loss, logits, mean = self.module(x, y, nk, scale)
+            loss, logits, mean = self.module(x, y, nk, scale, draw)
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
         else:
@@ -166,8 +170,9 @@ class TrainStep:
         self.scheduler.step()
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, nk: tuple[int, int],
-                 scale: torch.Tensor | float | None = None) -> StepResult:
-        result = self.backward(x, y, nk, scale)
+                 scale: torch.Tensor | float | None = None,
+                 draw: NoiseDraw | None = None) -> StepResult:
+        result = self.backward(x, y, nk, scale, draw)
         self.update()
         return result
 
@@ -181,7 +186,8 @@ def training_step(net: nn.Module, problem: Any, cfg: Any, device: torch.device,
     from dtcli.engine.device import grad_scaler
     from dtcli.engine.optim import build_optimizer, build_scheduler
 
-    objective = ProgressiveObjective(net, problem, alpha=cfg.alpha, max_iters=cfg.max_iters)
+    objective = ProgressiveObjective(net, problem, alpha=cfg.alpha, max_iters=cfg.max_iters,
+                                     init_thought=cfg.init_thought)
     module = wrap(objective) if wrap is not None else objective
     optimizer = build_optimizer(net, cfg)
     scheduler = build_scheduler(optimizer, cfg, steps_per_epoch)

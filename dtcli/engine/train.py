@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 import time
+import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,7 +30,7 @@ from dtcli.engine.events import Listener, Listeners
 from dtcli.engine.extrapolate import ExtrapolationResult
 from dtcli.engine.optim import warmup_steps
 from dtcli.engine.outcome import Diverged, Stopped, TrainResult, converged, divergence_message
-from dtcli.engine.progressive import draw_nk
+from dtcli.engine.progressive import NoiseDraw, draw_nk
 from dtcli.engine.rundata import epoch_generator, fingerprint, split_train_val
 from dtcli.engine.step import ProgressiveObjective, training_step
 from dtcli.engine.tally import EpochTally
@@ -255,7 +256,7 @@ class Trainer:
             x, y = problem.augment(x, y, gen)
             nk = draw_nk(cfg.alpha, cfg.max_iters, rng, cfg.nk_sampling)
             xs, ys, scale, share = distributed.shard_batch(ctx, problem, x, y)
-            out = self.step.backward(xs, ys, nk, scale)
+            out = self.step.backward(xs, ys, nk, scale, self.noise_draw(epoch, step, len(x)))
             count = len(xs) if share else 0
             correct = problem.correct(problem.predict(out.logits, xs), ys).sum() if count else 0
             tally.add(out.loss, share, correct, count)
@@ -281,6 +282,18 @@ class Trainer:
         loss_sum, correct, seen = tally.global_values(ctx)
         return {"train_loss": loss_sum / steps, "train_acc": 100.0 * correct / max(seen, 1),
                 "lr": lr}  # the last step's rate (a cosine schedule ends at zero after it)
+
+    def noise_draw(self, epoch: int, step: int, batch: int) -> NoiseDraw | None:
+        """Where this step's random initial thoughts come from (``--init-thought``): a seed of
+        the run's seed, the epoch and the step, and this rank's rows of the global batch, so a
+        resumed or distributed run draws exactly what one uninterrupted process draws."""
+        if self.cfg.init_thought == "start":
+            return None
+        lo, hi = self.ctx.shard_bounds(batch) if self.ctx.active else (0, batch)
+        if hi <= lo:  # a rank with no instance of this batch computes one with weight 0
+            lo = 0
+        seed = zlib.crc32(f"{self.cfg.seed}:{epoch}:{step}:init".encode())
+        return NoiseDraw(seed=seed, offset=lo, total=batch)
 
     def sync(self, tally: EpochTally, epoch: int, done: int) -> tuple[str | None, bool]:
         """Read the loss and agree on stopping and checkpointing, once per sync interval (one

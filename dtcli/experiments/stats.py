@@ -22,8 +22,7 @@ def peak(iters: list[int], accuracy: list[float],
          max_iter: int | None = None) -> tuple[int | None, float]:
     """``(iteration, accuracy)`` of a curve's best point at or before ``max_iter`` (all of it
     when None); the earliest iteration on a tie; ``(None, 0.0)`` for an empty window."""
-    limit = iters[-1] if max_iter is None else max_iter
-    window = [(i, a) for i, a in zip(iters, accuracy) if i <= limit]
+    window = [(i, a) for i, a in zip(iters, accuracy) if max_iter is None or i <= max_iter]
     if not window:
         return None, 0.0
     return max(window, key=lambda p: (p[1], -p[0]))
@@ -33,7 +32,8 @@ def succeeded(iters: list[int], accuracy: list[float], success_at: float,
               max_iter: int | None = None) -> bool:
     """The success rule of a seeds study: the curve reaches ``success_at`` (%) at some
     iteration up to ``max_iter``."""
-    return peak(iters, accuracy, max_iter)[1] >= success_at
+    at, best = peak(iters, accuracy, max_iter)
+    return at is not None and best >= success_at
 
 
 def to_csv(rows: list[dict[str, Any]], columns: list[str]) -> str:

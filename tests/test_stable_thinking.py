@@ -1,0 +1,148 @@
+"""Stable thinking, measured: the AA score on hand-built nets whose end points are known, the
+settled-share counter on a net that stops moving, the solve trace, and path-independent
+training (random initial thoughts) that keeps resume exact."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from dtcli import runs
+from dtcli.analysis.path_independence import path_independence, random_start
+from dtcli.analysis.settling import SolveTrace, moving_positions, moving_share
+from dtcli.contracts.net import IterativeNet
+from dtcli.engine.progressive import NoiseDraw, initial_thought
+from helpers import tiny_config
+
+
+class Affine(IterativeNet):
+    """think(z) = a·z + b·x on a 1D thought of 3 channels: with |a| < 1 its fixed point is
+    b·x / (1 − a) wherever it starts; with a = 1 and b = 0 it never leaves its start."""
+
+    spatial_dims = 1
+
+    def __init__(self, a: float, b: float) -> None:
+        super().__init__({})
+        self.a, self.b = a, b
+        self.scale = torch.nn.Parameter(torch.ones(()))
+
+    def start(self, x):
+        return x.repeat(1, 3, 1) * self.scale
+
+    def think(self, thought, x, i):
+        return self.a * thought + self.b * x.repeat(1, 3, 1)
+
+    def answer(self, thought):
+        return torch.stack([-thought[:, 0], thought[:, 0]], 1)
+
+
+def test_aa_score_is_one_for_a_contraction_and_the_start_cosine_for_the_identity(registry):
+    problem = registry.problem("prefix-sums")
+    x = torch.rand(6, 1, 8) + 0.5
+    y = torch.ones(6, 8, dtype=torch.long)
+    contraction = path_independence(Affine(0.5, 1.0), problem, x, y, 60, starts=3, seed=1)
+    assert min(contraction.aa) > 1 - 1e-9
+    assert contraction.accuracy_own == 100.0 and contraction.accuracy_random == [100.0] * 3
+    # the identity keeps its start: the AA score is the cosine of each random start with x,
+    # whatever the batching
+    frozen = path_independence(Affine(1.0, 0.0), problem, x, y, 5, starts=3, seed=1)
+    batched = path_independence(Affine(1.0, 0.0), problem, x, y, 5, starts=3, seed=1,
+                                batch_size=8)
+    start = x.repeat(1, 3, 1)
+    expected = []
+    for i in range(6):
+        s = start[i].flatten().double()
+        cos = [float((r @ s) / (r.norm() * s.norm())) for r in
+               (random_start(start[i:i + 1], 1, k, i).flatten().double() for k in range(3))]
+        expected.append(sum(cos) / 3)
+    assert frozen.aa == pytest.approx(expected, abs=1e-9)
+    assert batched.aa == pytest.approx(expected, abs=1e-9)
+    assert frozen.summary()["aa_mean"] < 0.9
+
+
+def test_aa_refuses_a_feed_forward_net(registry):
+    from dtcli.contracts.errors import DtError
+    from dtcli.factory import create_net
+
+    problem, net = create_net("prefix-sums", "ff-recall", width=4, max_iters=3, registry=registry)
+    x, y = problem.dataset("test", 8, 4, seed=0)
+    with pytest.raises(DtError, match="recurrent"):
+        path_independence(net, problem, x.float(), y, 3)
+
+
+def test_settled_share_counts_positions_that_stop_moving():
+    """Half the positions halve their change every step, the other half keep moving: the
+    counter finds the first half still at the iteration a direct computation predicts."""
+    tol = 1e-4
+    z = torch.ones(2, 4, 6)
+    shares = []
+    for t in range(1, 30):
+        nxt = z.clone()
+        nxt[..., :3] = 1 + 0.5 ** t          # change 0.5**t, scale ~1: settles when < tol
+        nxt[..., 3:] = z[..., 3:] + 0.1       # always moving
+        shares.append(float(moving_share(z, nxt, tol).mean()))
+        z = nxt
+    # max |θ_t| is the moving half's 1 + 0.1·t
+    first_still = next(t for t in range(1, 30) if 0.5 ** t < tol * (1 + 0.1 * t))
+    assert shares[first_still - 1] == 0.5 and shares[first_still - 2] == 1.0
+    assert moving_positions(z, z).sum() == 0  # a thought that does not move at all
+
+
+def test_solve_trace_counts_first_solve_turns_and_flickers():
+    c = torch.tensor([[0, 1, 1, 0, 1, 1],   # solved at 2, wrong again at 4, flickers once
+                      [0, 0, 0, 1, 1, 1],   # solved at 4, stays solved
+                      [0, 0, 0, 0, 0, 0],   # never solved
+                      [1, 0, 1, 0, 1, 0]], dtype=torch.bool)
+    trace = SolveTrace.from_correct(c)
+    assert trace.first_correct == [2, 4, None, 1]
+    assert trace.last_wrong == [4, None, None, 6]
+    assert trace.flickers == [1, 0, 0, 3]
+    assert trace.summary() == {"solved": 3, "stayed_solved": 1, "turned_wrong": 2,
+                               "flickers": 4, "flickering_instances": 2,
+                               "latest_wrong_after_solve": 6}
+
+
+@pytest.mark.parametrize("mode", ["random", "mix"])
+def test_a_shard_of_the_batch_draws_its_rows_of_the_global_draw(mode):
+    net = Affine(0.5, 1.0)
+    x = torch.rand(10, 1, 5)
+    whole, _ = initial_thought(net, x, mode, NoiseDraw(seed=3, offset=0, total=10))
+    part, _ = initial_thought(net, x[4:7], mode, NoiseDraw(seed=3, offset=4, total=10))
+    if mode == "random":  # the spread is the shard's own: compare the directions
+        a, b = whole[4:7] / whole[4:7].norm(), part / part.norm()
+        assert torch.allclose(a, b, atol=1e-6)
+    else:
+        picked = ~torch.isclose(whole, net.start(x)).all(2).all(1)
+        assert 0 < int(picked.sum()) < 10  # a mix: some instances start at random
+    again, used = initial_thought(net, x, mode, NoiseDraw(seed=3, offset=0, total=10))
+    assert torch.equal(whole, again) and used == (mode == "mix")
+
+
+def test_random_initial_thoughts_keep_resume_exact(tmp_path):
+    """A run with --init-thought mix cancelled mid-epoch (its resume state written at the
+    step) and resumed ends exactly as the uninterrupted run."""
+    from dtcli.engine.events import Listener
+    from dtcli.engine.train import train
+
+    class CancelAt(Listener):
+        hit = False
+
+        def on_batch(self, epoch, step, steps, loss):
+            self.hit = self.hit or (epoch, step) == (2, 2)
+
+    cfg = lambda: tiny_config(init_thought="mix", checkpoint_every=0.0)  # noqa: E731
+    full = train(cfg(), tmp_path / "full")
+    stopper = CancelAt()
+    assert train(cfg(), tmp_path / "part", listener=stopper,
+                 cancel=lambda: stopper.hit).status == "cancelled"
+    resumed = train(cfg(), tmp_path / "part", resume=True)
+    strip = lambda h: [{k: v for k, v in r.items() if k != "seconds"} for r in h]  # noqa: E731
+    assert strip(resumed.history) == strip(full.history)
+    a, b = load_file(tmp_path / "full" / runs.BEST), load_file(tmp_path / "part" / runs.BEST)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    plain = train(tiny_config(), tmp_path / "plain")  # and the option changes the run
+    assert strip(plain.history) != strip(full.history)
+    assert not math.isnan(full.history[-1]["train_loss"])
