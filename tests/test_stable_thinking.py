@@ -146,3 +146,29 @@ def test_random_initial_thoughts_keep_resume_exact(tmp_path):
     plain = train(tiny_config(), tmp_path / "plain")  # and the option changes the run
     assert strip(plain.history) != strip(full.history)
     assert not math.isnan(full.history[-1]["train_loss"])
+
+
+def test_seeds_study_arms_train_one_architecture_another_way(registry, tmp_path):
+    """An arm LABEL=ARCH with --arm-option: architecture options go to the net, training
+    settings to the recipe; everything else is the study's one recipe."""
+    from dtcli.contracts.errors import DtError
+    from dtcli.experiments.seeds import SeedPlan, SeedRun, check_plan
+
+    plan = SeedPlan(problem="prefix-sums", archs=["dt-recall", "dt-recall-pi", "dt-l"],
+                    seeds=[0, 1], out=tmp_path, preset="quick", overrides={"width": 8},
+                    arms={"dt-recall-pi": "dt-recall"},
+                    arm_options={"dt-recall-pi": {"init_thought": "mix"},
+                                 "dt-l": {"conv_norm": "operator", "epochs": "3"}})
+    check_plan(plan)
+    plain, pi, dtl = (plan.config(SeedRun(a, 1), registry) for a in plan.archs)
+    assert (plain.arch, plain.init_thought) == ("dt-recall", "start")
+    assert (pi.arch, pi.init_thought, pi.seed, pi.width) == ("dt-recall", "mix", 1, 8)
+    assert dtl.arch_options == {"conv_norm": "operator"} and dtl.epochs == 3
+    assert plain.epochs == pi.epochs != 3
+    assert [s.key for s in plan.specs()][:3] == ["dt-recall-s0", "dt-recall-pi-s0", "dt-l-s0"]
+    plan.arm_options["dt-recall-pi"] = {"no_such": "1"}
+    with pytest.raises(DtError, match="no_such"):
+        check_plan(plan)
+    plan.arm_options = {"dt-x": {"width": "4"}}
+    with pytest.raises(DtError, match="not one of --arch"):
+        check_plan(plan)

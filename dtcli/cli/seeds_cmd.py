@@ -22,7 +22,8 @@ SEED_SETTINGS = ("epochs", "width", "max_iters", "alpha", "nk_sampling", "lr", "
 
 def seeds(
     problem: str = typer.Argument(..., help="Problem, e.g. prefix-sums or mazes."),
-    arch: str = typer.Option(..., "--arch", "-a", help="Architectures, comma-separated: dt-recall,dt-l."),
+    arch: str = typer.Option(..., "--arch", "-a", help="Arms, comma-separated: architectures (dt-recall,dt-l), or LABEL=ARCH for an architecture trained another way (dt-recall-pi=dt-recall)."),
+    arm_option: Optional[list[str]] = typer.Option(None, "--arm-option", help="ARM:NAME=VALUE (repeatable): an architecture option (dt-l:conv_norm=operator) or a training setting (dt-recall-pi:init_thought=mix) of one arm."),
     seeds_: str = typer.Option("5", "--seeds", "-s", help="A count (5 = 0..4) or a list of seeds."),
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="quick or paper (default: quick on CPU)."),
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
@@ -45,8 +46,21 @@ def seeds(
         overrides["test_difficulties"] = [test_difficulty]
     if max_iter is not None and max_iter < 1:
         raise DtError(f"--max-iter must be at least 1, got {max_iter}")
-    archs = [a.strip() for a in arch.split(",") if a.strip()]
-    plan = SeedPlan(problem=problem, archs=archs, seeds=parse_seeds(seeds_),
+    archs, arms = [], {}
+    for entry in (a.strip() for a in arch.split(",") if a.strip()):
+        label, sep, name = entry.partition("=")
+        archs.append(label.strip())
+        if sep:
+            arms[label.strip()] = name.strip()
+    arm_options: dict[str, dict[str, str]] = {}
+    for text in arm_option or []:
+        label, sep, pair = text.partition(":")
+        if not sep or "=" not in pair:
+            raise DtError(f"--arm-option expects ARM:NAME=VALUE, got {text!r} "
+                          "(example: --arm-option dt-l:conv_norm=operator)")
+        arm_options.setdefault(label.strip(), {}).update(parse_option_pairs([pair]))
+    plan = SeedPlan(problem=problem, archs=archs, seeds=parse_seeds(seeds_), arms=arms,
+                    arm_options=arm_options,
                     out=out or Path("studies") / f"{problem}-seeds", preset=preset,
                     problem_options=parse_option_pairs(option), overrides=overrides,
                     success_at=success_at, max_iter=max_iter, min_train_acc=min_train_acc)

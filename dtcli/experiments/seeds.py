@@ -49,8 +49,12 @@ class SeedPlan:
     preset: str | None = None
     problem_options: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
-    #: architecture options per architecture name (``--arch-option dt-l:conv_norm=operator``)
-    arch_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: arms that are not an architecture's own name: label -> architecture (``dt-recall-pi=
+    #: dt-recall``): the same architecture trained another way
+    arms: dict[str, str] = field(default_factory=dict)
+    #: per arm (label), architecture options and training settings that differ from the
+    #: recipe (``--arm-option dt-l:conv_norm=operator``, ``dt-recall-pi:init_thought=mix``)
+    arm_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: a run succeeds when its accuracy reaches this (%) at some iteration <= max_iter
     success_at: float = 99.0
     max_iter: int | None = None
@@ -62,9 +66,33 @@ class SeedPlan:
         return {**asdict(self), "out": str(self.out)}
 
     def config(self, spec: SeedRun, registry=None) -> TrainConfig:
-        return resolve_config(self.problem, spec.arch, self.preset, self.problem_options,
-                              self.arch_options.get(spec.arch, {}),
-                              {**self.overrides, "seed": spec.seed})
+        """The recipe of one run: the study's settings, then its arm's own, then its seed."""
+        arch, arch_options, settings = self.arm(spec.arch, registry)
+        return resolve_config(self.problem, arch, self.preset, self.problem_options,
+                              arch_options, {**self.overrides, **settings, "seed": spec.seed})
+
+    def arm(self, label: str, registry=None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """``(architecture, its options, training settings)`` of the arm ``label``: each
+        ``--arm-option`` is an option the architecture declares, else a training setting."""
+        from dtcli.config import rules
+        from dtcli.plugins import get_registry
+        from dtcli.settings import parse_text
+
+        arch = self.arms.get(label, label)
+        declared = {o.name for o in (registry or get_registry()).arch(arch).options}
+        settings_rules = rules()
+        arch_options: dict[str, Any] = {}
+        settings: dict[str, Any] = {}
+        for name, value in self.arm_options.get(label, {}).items():
+            if name in declared:
+                arch_options[name] = value
+            elif name in settings_rules and name not in ("problem", "arch", "seed"):
+                hint = settings_rules[name][0]
+                settings[name] = parse_text(name, str(value), hint, f"--arm-option {label}:{name}")
+            else:
+                raise DtError(f"--arm-option {label}:{name}: {arch} has no option {name!r} and "
+                              f"it is no training setting; `dt list archs -v` lists the options")
+        return arch, arch_options, settings
 
     def specs(self, registry=None) -> list[SeedRun]:
         """Seed by seed, every architecture at each seed: a study stopped early (they take
@@ -82,6 +110,10 @@ def check_plan(plan: SeedPlan) -> None:
     """Every run's settings resolve (one clear error before any training)."""
     if not plan.archs or not plan.seeds:
         raise DtError("a seeds study needs at least one --arch and one seed")
+    unknown = sorted(set(plan.arm_options) - set(plan.archs))
+    if unknown:
+        raise DtError(f"--arm-option names {unknown[0]!r}, which is not one of --arch "
+                      f"({', '.join(plan.archs)})")
     for arch in plan.archs:
         plan.config(SeedRun(arch, plan.seeds[0]))
     if not 0 <= plan.success_at <= 100:
