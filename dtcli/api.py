@@ -11,10 +11,10 @@ import importlib
 from typing import Any
 
 from dtcli.contracts.arch import Architecture
+from dtcli.contracts.datacache import load_or_make as cached_tensors
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.hookspecs import hookimpl
 from dtcli.contracts.options import Option
-from dtcli.contracts.datacache import load_or_make as cached_tensors
 from dtcli.contracts.paths import atomic_write, atomic_write_text, data_dir
 from dtcli.contracts.problem import Problem, split_seed
 

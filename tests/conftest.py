@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import TINY
+from helpers import TINY, make_zoo_model
 
 
 @pytest.fixture(scope="session")
@@ -26,3 +26,14 @@ def tiny_run(tmp_path_factory):
     reset_registry()
     assert result.exit_code == 0, result.output
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def tui_zoo_dir(tmp_path_factory):
+    return make_zoo_model(tmp_path_factory.mktemp("tui-zoo"))
+
+
+@pytest.fixture
+def tui_zoo(tui_zoo_dir, monkeypatch):
+    monkeypatch.setenv("DT_ZOO_DIR", str(tui_zoo_dir))
+    return tui_zoo_dir

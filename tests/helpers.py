@@ -4,6 +4,8 @@ import from here, never from one another."""
 from __future__ import annotations
 
 import textwrap
+import time
+from pathlib import Path
 
 #: ``dt train`` options for a tiny prefix-sums run (seconds on one CPU thread)
 TINY = ["--width", "8", "--max-iters", "4", "--epochs", "2", "--batch-size", "25",
@@ -49,3 +51,58 @@ def make_dist(root, dist: str, modules: dict[str, str], entry_points: dict[str, 
     (info / "entry_points.txt").write_text(f"[dtcli]\n{lines}\n")
     for name, source in modules.items():
         (root / f"{name}.py").write_text(textwrap.dedent(source))
+
+
+# -- the TUI ------------------------------------------------------------------------------
+
+SIZE = (120, 40)
+
+
+def make_zoo_model(root: Path) -> Path:
+    """A tiny maze DT-recall net (seeded, untrained) added to a zoo under ``root``: quick to
+    build and identical on every run, so screenshots are stable."""
+    import torch
+
+    from dtcli import factory, runs, zoo
+    from dtcli.engine import checkpoint
+    from dtcli.experiments.recipe import resolve_config
+    from dtcli.plugins import get_registry
+
+    cfg = resolve_config("mazes", "dt-recall", "quick", {}, {},
+                  {"width": 8, "max_iters": 4, "train_difficulty": "5", "epochs": 1})
+    torch.manual_seed(0)
+    _, net = factory.build_net(get_registry(), cfg)
+    run = root / "run"
+    run.mkdir(parents=True)
+    runs.write_run_config(run, cfg, factory.model_summary(net, cfg), "finished")
+    checkpoint.save_weights(net, run / runs.BEST)
+    zoo_root = root / "zoo"
+    zoo_root.mkdir()
+    import pytest
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DT_ZOO_DIR", str(zoo_root))
+    try:
+        zoo.add(run, zoo.DEFAULT_MODEL, card_fields={"summary": "tiny untrained test model"})
+    finally:
+        mp.undo()
+    return zoo_root
+
+
+async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "") -> None:
+    """Let the app run until ``condition()`` holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.05)
+
+
+async def ready(pilot) -> object:
+    """The solve screen once its model is loaded and its first instance drawn."""
+    from dtcli.tui.solve_screen import SolveScreen
+
+    app = pilot.app
+    await wait_for(pilot, lambda: isinstance(app.screen, SolveScreen)
+                   and app.screen.instance is not None, what="the first instance")
+    return app.screen

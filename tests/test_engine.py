@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from dtcli.config import TrainConfig
+from dtcli.contracts.errors import DtError
 from dtcli.engine.extrapolate import extrapolate, parse_iters
 from dtcli.engine.optim import lr_factor
 from dtcli.engine.progressive import draw_nk, progressive_loss, sample_nk
 from dtcli.engine.solve import solve
-from dtcli.contracts.errors import DtError
 
 
 def naive_all_outputs(net, problem, x, y, iters):

@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from dtcli.contracts.errors import DtError
 from dtcli.cli.curve_figures import PlotSeries, check_figure_path, depth_plot, schoop_plot
+from dtcli.contracts.errors import DtError
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -19,7 +19,6 @@ from dtcli.contracts.errors import DtError
 from dtcli.plugins import reset_registry
 from helpers import make_dist, one_line_error
 
-
 # -- plugins ---------------------------------------------------------------------------------
 
 EXITS = "import sys\nsys.exit(3)\n"

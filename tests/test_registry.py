@@ -8,7 +8,6 @@ from dtcli.contracts.errors import DtError
 from dtcli.plugins import get_registry, load_registry, reset_registry
 from helpers import make_dist
 
-
 GOOD = '''
 from dtcli.api import hookimpl, Problem
 

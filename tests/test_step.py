@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from dtcli import runs
+from dtcli.contracts.errors import DtError
 from dtcli.engine.events import Listener
 from dtcli.engine.step import ProgressiveObjective, reachable_parameters
 from dtcli.engine.train import Diverged, train
-from dtcli.contracts.errors import DtError
 from helpers import tiny_config
 
 

@@ -14,9 +14,9 @@ import torch
 from safetensors.torch import load_file
 
 from dtcli import runs
+from dtcli.contracts.errors import DtError
 from dtcli.engine.events import Listener
 from dtcli.engine.train import train
-from dtcli.contracts.errors import DtError
 from helpers import tiny_config
 
 

@@ -4,70 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
 import pytest
 
-SIZE = (120, 40)
-
-
-def make_zoo_model(root: Path) -> Path:
-    """A tiny maze DT-recall net (seeded, untrained) added to a zoo under ``root``: quick to
-    build and identical on every run, so screenshots are stable."""
-    import torch
-
-    from dtcli import factory, runs, zoo
-    from dtcli.experiments.recipe import resolve_config
-    from dtcli.engine import checkpoint
-    from dtcli.plugins import get_registry
-
-    cfg = resolve_config("mazes", "dt-recall", "quick", {}, {},
-                  {"width": 8, "max_iters": 4, "train_difficulty": "5", "epochs": 1})
-    torch.manual_seed(0)
-    _, net = factory.build_net(get_registry(), cfg)
-    run = root / "run"
-    run.mkdir(parents=True)
-    runs.write_run_config(run, cfg, factory.model_summary(net, cfg), "finished")
-    checkpoint.save_weights(net, run / runs.BEST)
-    zoo_root = root / "zoo"
-    zoo_root.mkdir()
-    mp = pytest.MonkeyPatch()
-    mp.setenv("DT_ZOO_DIR", str(zoo_root))
-    try:
-        zoo.add(run, zoo.DEFAULT_MODEL, card_fields={"summary": "tiny untrained test model"})
-    finally:
-        mp.undo()
-    return zoo_root
-
-
-@pytest.fixture(scope="session")
-def tui_zoo_dir(tmp_path_factory):
-    return make_zoo_model(tmp_path_factory.mktemp("tui-zoo"))
-
-
-@pytest.fixture
-def tui_zoo(tui_zoo_dir, monkeypatch):
-    monkeypatch.setenv("DT_ZOO_DIR", str(tui_zoo_dir))
-    return tui_zoo_dir
-
-
-async def wait_for(pilot, condition, timeout: float = 30.0, what: str = "") -> None:
-    """Let the app run until ``condition()`` holds."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.05)
-
-
-async def ready(pilot) -> object:
-    """The solve screen once its model is loaded and its first instance drawn."""
-    from dtcli.tui.solve_screen import SolveScreen
-
-    app = pilot.app
-    await wait_for(pilot, lambda: isinstance(app.screen, SolveScreen)
-                   and app.screen.instance is not None, what="the first instance")
-    return app.screen
+from helpers import SIZE, ready, wait_for
 
 
 def run(coro_fn, **app_kwargs):
@@ -89,7 +29,6 @@ def run(coro_fn, **app_kwargs):
 def test_opens_on_the_zoo_maze_model_and_plays(tui_zoo):
     async def scenario(pilot):
         screen = await ready(pilot)
-        app = pilot.app
         assert screen.model.ref == "mazes-dt-recall"
         assert screen.model.loaded.problem.name == "mazes" and screen.difficulty == 13
         assert screen.playing and screen.limit == 100  # 10 x max_iters, at least 100

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from test_tui import SIZE, ready, tui_zoo, tui_zoo_dir, wait_for  # noqa: F401 - fixtures
+from helpers import SIZE, ready, wait_for
 
 #: every screen at the default size and at a small terminal's 80x24, where it must keep its
 #: controls (the app lays out narrow and short screens with their own rules)

@@ -81,8 +81,8 @@ def trained_iterations(loaded) -> int:
 def fresh_twin(loaded, seed: int = 0):
     """The same architecture as ``loaded``, freshly initialised from ``seed`` (the untrained
     control), on the same device and in eval mode."""
-    from dtcli.plugins import get_registry
     from dtcli.factory import build_net
+    from dtcli.plugins import get_registry
 
     device = next(loaded.net.parameters()).device
     with torch.random.fork_rng(devices=[]):

@@ -15,10 +15,9 @@ Memory is flat in ``iters`` (one thought per start at a time) and in the data (b
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
-
-import zlib
 
 import torch
 

@@ -14,8 +14,7 @@ from typing import Any, Callable
 
 import torch
 
-from dtcli.analysis.common import (batch_size_for, batches, check_iterations, model_name,
-                                   pooled, require_images)
+from dtcli.analysis.common import batch_size_for, batches, check_iterations, model_name, pooled, require_images
 from dtcli.contracts.errors import DtError
 
 POOL = 1  # global average pooling, as a ResNet head: what the channels encode, not where

@@ -15,8 +15,14 @@ from typing import Any, Callable
 
 import torch
 
-from dtcli.analysis.common import (LayerRecorder, batch_size_for, batches, check_iterations,
-                                   fresh_twin, require_recurrent)
+from dtcli.analysis.common import (
+    LayerRecorder,
+    batch_size_for,
+    batches,
+    check_iterations,
+    fresh_twin,
+    require_recurrent,
+)
 from dtcli.contracts.errors import DtError
 
 THRESHOLD = 0.2

@@ -19,8 +19,7 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
-from dtcli.analysis.common import (LayerRecorder, check_iterations, frozen, load_data,
-                                   model_name, require_images)
+from dtcli.analysis.common import LayerRecorder, check_iterations, frozen, load_data, model_name, require_images
 from dtcli.contracts.errors import DtError
 
 NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)

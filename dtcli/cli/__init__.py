@@ -35,9 +35,22 @@ def _version(value: bool) -> None:
 
 def build_app() -> typer.Typer:
     """A fresh Typer app with the built-in commands and every plugin's commands."""
-    from dtcli.cli import (analyze_cmd, bench_cmd, compare_cmd, data_cmd, list_cmd, plugins_cmd,
-                           runs_cmd, seeds_cmd, solve_cmd, study_cmd, test_cmd, train_cmd,
-                           tui_cmd, zoo_cmd)
+    from dtcli.cli import (
+        analyze_cmd,
+        bench_cmd,
+        compare_cmd,
+        data_cmd,
+        list_cmd,
+        plugins_cmd,
+        runs_cmd,
+        seeds_cmd,
+        solve_cmd,
+        study_cmd,
+        test_cmd,
+        train_cmd,
+        tui_cmd,
+        zoo_cmd,
+    )
     from dtcli.plugins import get_registry
 
     app = typer.Typer(cls=DtGroup, help=HELP, no_args_is_help=True, add_completion=True,

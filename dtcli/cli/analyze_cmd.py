@@ -10,8 +10,24 @@ from typing import Optional
 
 import typer
 
-from dtcli.cli.analyze_common import (_PLOT, BATCH, DEVICE, JSON, MODEL, OPTIONS, PLOT, THREADS, _MODEL, _bar, _difficulty, _emit, _load,
-                                  _setup, analyze_app, prepared)
+from dtcli.cli.analyze_common import (
+    _MODEL,
+    _PLOT,
+    BATCH,
+    DEVICE,
+    JSON,
+    MODEL,
+    OPTIONS,
+    PLOT,
+    THREADS,
+    _bar,
+    _difficulty,
+    _emit,
+    _load,
+    _setup,
+    analyze_app,
+    prepared,
+)
 from dtcli.cli.common import console
 from dtcli.contracts.errors import DtError
 
@@ -37,7 +53,7 @@ def reuse(
     """Filter reuse: each filter's positive activations per iteration over its peak, for every
     layer of the recurrent block; the share that stays >= 20% of peak, against an untrained twin.
     """
-    from dtcli.analysis.common import trained_iterations, model_name
+    from dtcli.analysis.common import model_name, trained_iterations
     from dtcli.analysis.reuse import reuse as run
     from dtcli.cli.analyze_views import reuse_view
 
@@ -80,8 +96,7 @@ def probes(
 ) -> None:
     """Linear probes: a classifier on the pooled features after each iteration / block; train
     and test accuracy per depth, the model and its twin side by side (images models)."""
-    from dtcli.analysis.common import (trained_iterations, load_data, require_images,
-                                       require_same_inputs)
+    from dtcli.analysis.common import load_data, require_images, require_same_inputs, trained_iterations
     from dtcli.analysis.probes import probes as run
     from dtcli.cli.analyze_views import probes_view
 
@@ -133,7 +148,7 @@ def cka(
     """Linear CKA between every iteration / block of MODEL_A and of MODEL_B, as a matrix and
     a heat map; says whether the same-effective-depth entry is the highest in its row."""
     from dtcli.analysis.cka import cka as run
-    from dtcli.analysis.common import trained_iterations, load_data, require_same_inputs
+    from dtcli.analysis.common import load_data, require_same_inputs, trained_iterations
     from dtcli.cli.analyze_views import cka_view
 
     dev = _setup(device, threads, plot)
@@ -179,9 +194,10 @@ def visualize(
 ) -> None:
     """Activation maximisation: images that excite one filter at one iteration (random-roll
     jitter, total variation, a batch-norm prior); a PNG grid, iterations down, filters across."""
-    from dtcli.analysis.common import check_iterations, trained_iterations, require_images
+    from dtcli.analysis.common import check_iterations, require_images, trained_iterations
     from dtcli.analysis.figures import visualize_figure
-    from dtcli.analysis.visualize import Settings, visualize as run
+    from dtcli.analysis.visualize import Settings
+    from dtcli.analysis.visualize import visualize as run
     from dtcli.cli.analyze_views import visualize_view
     from dtcli.engine.extrapolate import parse_iters
 

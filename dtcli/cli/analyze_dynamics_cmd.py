@@ -8,9 +8,20 @@ from typing import Optional
 
 import typer
 
-from dtcli.cli.analyze_common import (BATCH, DEVICE, JSON, MODEL, OPTIONS, PLOT, THREADS, _bar, _emit, analyze_app, prepared)
+from dtcli.cli.analyze_common import (
+    BATCH,
+    DEVICE,
+    JSON,
+    MODEL,
+    OPTIONS,
+    PLOT,
+    THREADS,
+    _bar,
+    _emit,
+    analyze_app,
+    prepared,
+)
 from dtcli.cli.common import console
-
 
 # -- stability --------------------------------------------------------------------------------
 

@@ -11,7 +11,6 @@ from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pai
 from dtcli.cli.setting_options import with_settings
 from dtcli.contracts.errors import DtError
 
-
 BENCH_SETTINGS = ("width", "max_iters", "alpha", "batch_size", "train_difficulty", "device",
                   "threads", "amp", "tf32", "cudnn_benchmark")
 
@@ -39,8 +38,8 @@ def bench(
     machine's peak (a large convolution of the iteration's shape). Seconds per step x steps
     per epoch x epochs is the training time of a recipe.
     """
-    from dtcli.experiments.recipe import resolve_config
     from dtcli.engine.bench import bench as run_bench
+    from dtcli.experiments.recipe import resolve_config
 
     for name, value in (("--steps", steps), ("--infer-iters", infer_iters),
                         ("--infer-count", infer_count), ("--infer-batch", infer_batch),

@@ -35,9 +35,9 @@ def compare(
     max_iters and at the last iteration, grouped by identical settings (mean ± standard error
     over seeds). Curves a run or card already holds are read, not measured again."""
     from dtcli.cli.plot import line_plot
-    from dtcli.experiments.compare import apply_filter, collect, summary_rows
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.extrapolate import parse_iters
+    from dtcli.experiments.compare import apply_filter, collect, summary_rows
 
     if count <= 0:
         raise DtError(f"--count must be positive, got {count}")

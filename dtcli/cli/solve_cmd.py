@@ -114,11 +114,11 @@ def solve(
     correct. A large instance is drawn scaled to the terminal; memory stays flat however many
     iterations you ask for. With output to a file, progress lines replace the live view.
     """
-    from dtcli.config import think_iters
     from dtcli.cli.common import parse_option_pairs
+    from dtcli.config import think_iters
     from dtcli.engine.device import configure_threads, resolve_device
-    from dtcli.engine.solve import solve as engine_solve
     from dtcli.engine.model import load_model
+    from dtcli.engine.solve import solve as engine_solve
 
     if patience < 1:
         raise DtError(f"--patience must be at least 1, got {patience}")

@@ -7,11 +7,9 @@ from typing import Optional
 
 import typer
 
-from dtcli.cli.common import (OPTION_HELP, console, err_console, parse_option_pairs, print_json,
-                              stop_on_signals)
+from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json, stop_on_signals
 from dtcli.cli.setting_options import with_settings
 from dtcli.contracts.errors import DtError
-
 
 
 def _flagged() -> list[str]:
@@ -108,12 +106,12 @@ def show_dry_run(cfg, run_dir: Path, json_out: bool, sources: dict[str, str]) ->
 
 
 def run_training(cfg, run_dir: Path, resume: bool, json_out: bool) -> None:
+    import shlex
+    import sys
+
     from dtcli.cli.progress import RichTrainListener
     from dtcli.engine.distributed import environment
     from dtcli.engine.train import train as engine_train
-
-    import shlex
-    import sys
 
     main = environment().main  # under torchrun only rank 0 prints (the engine writes as rank 0)
     listener = RichTrainListener(err_console if json_out else console)

@@ -11,6 +11,7 @@ from rich.table import Table
 from dtcli.cli.common import console, err_console, print_json
 from dtcli.contracts.errors import DtError
 
+
 def complete_model(incomplete: str) -> list[str]:
     """Shell completion of a MODEL: zoo names, then folders (run directories)."""
     import glob
@@ -230,10 +231,10 @@ def test(name: str = typer.Argument(..., help="Zoo model name.",
     standard errors of the card's, given both counts (a two-sample binomial test: wide for 50
     mazes, narrow for 1,000); the 'allowed' column shows the range it accepts."""
     from dtcli import zoo
-    from dtcli.experiments import zoo_card
     from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.model import load_model
+    from dtcli.experiments import zoo_card
 
     configure_threads()
     doc = zoo.card(name)
@@ -297,11 +298,11 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
         device: str = typer.Option("auto")) -> None:
     """(Maintainers) Turn a run into a zoo entry: copy weights, measure the card's table."""
     from dtcli import runs, zoo
-    from dtcli.experiments import zoo_card
-    from dtcli.engine.model import load_model
     from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.extrapolate import parse_iters
+    from dtcli.engine.model import load_model
+    from dtcli.experiments import zoo_card
 
     configure_threads()
     if not zoo.NAME.match(name):

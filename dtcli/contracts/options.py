@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
@@ -36,11 +37,11 @@ class Option:
     default: Any
     help: str = ""
     choices: tuple[Any, ...] | None = None
-    type: type | None = None
+    type: builtins.type | None = None
     affects_data: bool = True
 
     @property
-    def kind(self) -> type:
+    def kind(self) -> builtins.type:
         return self.type or type(self.default)
 
     def parse(self, value: Any) -> Any:
@@ -79,10 +80,10 @@ def resolve_options(
     declared: Iterable[Option], given: Mapping[str, Any], owner: str
 ) -> dict[str, Any]:
     """Validate ``given`` against ``declared`` and fill in defaults."""
-    declared = {o.name: o for o in declared}
-    unknown = sorted(set(given) - set(declared))
+    by_name = {o.name: o for o in declared}
+    unknown = sorted(set(given) - set(by_name))
     if unknown:
-        known = ", ".join(sorted(declared)) or "none"
+        known = ", ".join(sorted(by_name)) or "none"
         raise DtError(f"{owner} has no option {unknown[0]!r}; its options are: {known}")
     return {name: opt.parse(given[name]) if name in given else opt.default
-            for name, opt in declared.items()}
+            for name, opt in by_name.items()}

@@ -50,7 +50,7 @@ def disk_error(path: Path, exc: OSError) -> DtError | None:
     advice = _ADVICE.get(exc.errno or 0)
     if advice is None:
         return None
-    return DtError(f"cannot write {path}: {os.strerror(exc.errno)}; {advice}")
+    return DtError(f"cannot write {path}: {os.strerror(exc.errno or 0)}; {advice}")
 
 
 def _disk_full(folder: Path) -> bool:
@@ -62,7 +62,7 @@ def _disk_full(folder: Path) -> bool:
         return False
 
 
-def atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then move it into place; on
     any failure nothing is left behind (a full or read-only disk is one clear DtError)."""
     path = Path(path)

@@ -12,7 +12,14 @@ import torch
 
 from dtcli import factory
 from dtcli.config import TrainConfig
-from dtcli.engine.device import (batch_to, configure_backends, configure_threads, inference_batch_size, prepare, resolve_device)
+from dtcli.engine.device import (
+    batch_to,
+    configure_backends,
+    configure_threads,
+    inference_batch_size,
+    prepare,
+    resolve_device,
+)
 from dtcli.engine.optim import build_optimizer
 from dtcli.engine.progressive import draw_nk
 from dtcli.engine.step import training_step
@@ -53,11 +60,10 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
     scored); medians in seconds, throughput, achieved GFLOP/s against this machine's peak and,
     with ``baseline="reference"``, the same work done by the reference's algorithm on the same
     weights and inputs (:mod:`dtcli.engine.baseline`)."""
-    from dtcli.engine.baseline import (reference_copy, reference_inference,
-                                       reference_train_step)
+    from dtcli.contracts.errors import DtError
+    from dtcli.engine.baseline import reference_copy, reference_inference, reference_train_step
     from dtcli.engine.extrapolate import extrapolate
     from dtcli.engine.flops import conv_peak_gflops, flops_per_iteration
-    from dtcli.contracts.errors import DtError
     from dtcli.plugins import get_registry
 
     if baseline not in (None, "reference"):

@@ -12,8 +12,8 @@ from typing import Any, Callable, Sequence
 
 import torch
 
-from dtcli.engine.device import autocast, batch_to, inference_batch_size
 from dtcli.contracts.errors import DtError
+from dtcli.engine.device import autocast, batch_to, inference_batch_size
 
 MODES = ("fixed", "max-conf")
 

@@ -12,9 +12,9 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from dtcli.contracts.errors import DtError
 from dtcli.engine.device import autocast, batch_to, inference_batch_size
 from dtcli.engine.extrapolate import ExtrapolationResult
-from dtcli.contracts.errors import DtError
 
 
 def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tensor,

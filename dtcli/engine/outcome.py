@@ -8,8 +8,8 @@ from typing import Any
 
 from dtcli import runs
 from dtcli.config import TrainConfig
-from dtcli.engine.extrapolate import ExtrapolationResult
 from dtcli.contracts.errors import DtError
+from dtcli.engine.extrapolate import ExtrapolationResult
 
 
 @dataclass

@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from dtcli.engine import checkpoint
 from dtcli.contracts.errors import DtError
+from dtcli.engine import checkpoint
 
 
 @dataclass

@@ -21,10 +21,18 @@ import torch
 
 from dtcli import factory, runs
 from dtcli.config import TrainConfig, think_iters
+from dtcli.contracts.errors import DtError, error_text
 from dtcli.engine import checkpoint, distributed, resume
-from dtcli.engine.device import (batch_to, configure_backends, configure_threads,
-                                 describe_hardware, fits_on_device, prepare,
-                                 resolve_device, sync_interval)
+from dtcli.engine.device import (
+    batch_to,
+    configure_backends,
+    configure_threads,
+    describe_hardware,
+    fits_on_device,
+    prepare,
+    resolve_device,
+    sync_interval,
+)
 from dtcli.engine.evaluate import evaluate
 from dtcli.engine.events import Listener, Listeners
 from dtcli.engine.extrapolate import ExtrapolationResult
@@ -34,7 +42,6 @@ from dtcli.engine.progressive import NoiseDraw, draw_nk
 from dtcli.engine.rundata import epoch_generator, fingerprint, split_train_val
 from dtcli.engine.step import ProgressiveObjective, training_step
 from dtcli.engine.tally import EpochTally
-from dtcli.contracts.errors import DtError, error_text
 
 
 class Trainer:

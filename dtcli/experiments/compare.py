@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dtcli import factory, runs, zoo
-from dtcli.engine.model import load_model
 from dtcli.config import think_iters
 from dtcli.contracts.errors import DtError
+from dtcli.engine.model import load_model
 from dtcli.experiments.stats import mean_se
 
 #: settings that make two runs "the same setting" apart from their seed

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from dtcli.engine.model import load_model
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.paths import atomic_write_json
+from dtcli.engine.model import load_model
 from dtcli.experiments.depth import StudyPlan
 
 ANALYSIS_JSON = "analysis.json"
@@ -33,7 +33,7 @@ def analyze_study(plan: StudyPlan, doc: dict[str, Any], *, train_count: int = 20
     import torch
 
     from dtcli.analysis.cka import cka
-    from dtcli.analysis.common import trained_iterations, load_data, require_images
+    from dtcli.analysis.common import load_data, require_images, trained_iterations
     from dtcli.analysis.probes import probes
 
     pairs = study_pairs(doc)

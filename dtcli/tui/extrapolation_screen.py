@@ -15,12 +15,12 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, Select, Static
 from textual.worker import get_current_worker
 
-from dtcli.contracts.errors import DtError
+from dtcli.contracts.errors import DtError, error_text
 from dtcli.tui import messages as msg
 from dtcli.tui.curve_chart import CurveChart
 from dtcli.tui.layout import compact_forms
 from dtcli.tui.state import Showing
-from dtcli.tui.workers import default_iterations, error_text
+from dtcli.tui.workers import default_iterations
 
 MODES = (("fixed", "fixed"), ("max-conf + fixed", "max-conf"), ("halt after K stable", "halt"))
 COLOURS = {"fixed": "cyan", "max-conf": "orange", "halt": "magenta"}  # plotext colours

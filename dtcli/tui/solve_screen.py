@@ -20,17 +20,16 @@ from textual.timer import Timer
 from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
 
+from dtcli.contracts.errors import error_text
 from dtcli.tui import messages as msg
 from dtcli.tui.benchmark import PaintBenchmark
 from dtcli.tui.curve_chart import CurveChart
 from dtcli.tui.frames import FrameBuffer
 from dtcli.tui.instance_view import InstanceView
 from dtcli.tui.solve_bindings import DEFAULT_SPEED, SOLVE_BINDINGS, SPEEDS
-from dtcli.tui.state import (Figures, Instance, OpenModel, Showing, SolveOptions, SolveState,
-                             display_name)
+from dtcli.tui.state import Figures, Instance, OpenModel, Showing, SolveOptions, SolveState, display_name
 from dtcli.tui.status import SolveStatus
-from dtcli.tui.workers import (default_iterations, error_text, open_model, solve_instance,
-                               step_difficulty)
+from dtcli.tui.workers import default_iterations, open_model, solve_instance, step_difficulty
 
 
 class SolveScreen(Screen):

@@ -13,16 +13,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import (Button, Footer, Header, Input, Label, ProgressBar, RichLog, Select,
-                             Static)
+from textual.widgets import Button, Footer, Header, Input, Label, ProgressBar, RichLog, Select, Static
 from textual.worker import get_current_worker
 
-from dtcli.contracts.errors import DtError
+from dtcli.contracts.errors import DtError, error_text
 from dtcli.tui import messages as msg
 from dtcli.tui.curve_chart import CurveChart
 from dtcli.tui.layout import compact_forms
-from dtcli.tui.workers import (TrainBridge, build_train_config, error_text, format_settings,
-                               parse_settings)
+from dtcli.tui.workers import TrainBridge, build_train_config, format_settings, parse_settings
 
 
 def _pct(v: float | None) -> str:

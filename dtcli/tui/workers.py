@@ -8,18 +8,11 @@ import threading
 from pathlib import Path
 from typing import Any, Callable
 
-from dtcli.engine.events import Listener
 from dtcli.contracts.errors import DtError
+from dtcli.engine.events import Listener
+from dtcli.runs import RUNS_ROOT
 from dtcli.tui import messages as msg
 from dtcli.tui.frames import FrameBuffer, produce
-
-RUNS_ROOT = Path("runs")
-
-
-def error_text(exc: BaseException) -> str:
-    """What the user sees of a failure: a DtError's own line, anything else with its type."""
-    return str(exc) if isinstance(exc, DtError) else f"{type(exc).__name__}: {exc}"
-
 
 # -- models --------------------------------------------------------------------------------
 
@@ -82,9 +75,12 @@ def solve_instance(buffer: FrameBuffer, loaded: Any, difficulty: Any, seed: int,
 
 
 def default_iterations(net: Any, max_iters: int) -> int:
-    """How long the solve view thinks before it pauses: 10x the training iterations (at
-    least 100) for a recurrent net, the depth of a feed-forward one."""
-    return net.max_depth or max(10 * max_iters, 100)
+    """How long the solve view thinks before it pauses: dt's default (:func:`think_iters`,
+    10x the training iterations; a feed-forward net's depth), at least 100 iterations for a
+    recurrent net so a net trained briefly still shows it thinking."""
+    from dtcli.config import think_iters
+
+    return net.max_depth or max(think_iters(max_iters, None), 100)
 
 
 def step_difficulty(problem: Any, current: Any, direction: int, tries: int = 4) -> Any | None:

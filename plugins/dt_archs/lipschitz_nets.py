@@ -49,9 +49,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from dtcli.api import IterativeNet
-
 from dt_archs.conv_norm import operator_norm
+from dtcli.api import IterativeNet
 
 
 def _conv(dims: int, c_in: int, c_out: int, bias: bool = False) -> nn.Module:

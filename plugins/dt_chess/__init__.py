@@ -1,8 +1,7 @@
 """Built-in problem: chess puzzles (Lichess files or dt's own generated puzzles)."""
 
-from dtcli.api import hookimpl
-
 from dt_chess.problem import ChessPuzzles
+from dtcli.api import hookimpl
 
 
 @hookimpl

@@ -12,9 +12,8 @@ import os
 from pathlib import Path
 from typing import Callable
 
-from dtcli.api import DtError
-
 from dt_chess.store import DOWNLOAD_NAME
+from dtcli.api import DtError
 
 URL = "https://database.lichess.org/lichess_db_puzzle.csv.zst"
 #: overrides the address (a mirror, or a file:// URL in tests)

@@ -29,10 +29,9 @@ from typing import Callable
 
 import chess
 
-from dtcli.api import DtError
-
 from dt_chess.lichess import HEADER
 from dt_chess.mates import find_puzzle
+from dtcli.api import DtError
 
 MARGIN_CP = 200
 MATE_CP = 100_000

@@ -6,9 +6,8 @@ import csv
 
 import chess
 
-from dtcli.api import DtError
-
 from dt_chess.encoding import encode_board, encode_move, pack_state, piece_codes, remember
+from dtcli.api import DtError
 
 
 def _problems(board: chess.Board) -> str:

@@ -6,9 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from dtcli.api import DtError, Option, Problem
-
 from dt_chess.presets import PRESETS
+from dtcli.api import DtError, Option, Problem
 
 BAND = 200  # rating band width of `dt test`'s per-group table
 _SHOW_LIMIT = 10_000  # data sets up to this size remember who moves, for drawing real boards

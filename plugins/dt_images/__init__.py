@@ -1,8 +1,7 @@
 """Built-in problem: image classification (CIFAR-10, SVHN, EMNIST, scikit-learn's digits)."""
 
-from dtcli.api import hookimpl
-
 from dt_images.problem import Images
+from dtcli.api import hookimpl
 
 
 @hookimpl

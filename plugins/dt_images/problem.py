@@ -12,10 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from dtcli.api import DtError, Option, Problem, split_seed
-
 from dt_images import datasets as ds
 from dt_images.presets import PRESETS, for_dataset
+from dtcli.api import DtError, Option, Problem, split_seed
 
 AUGMENTS = ("auto", "none", "crop", "flip", "crop-flip")
 STANDARD = "standard"

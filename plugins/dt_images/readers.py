@@ -16,9 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dtcli.api import DtError
-
 from dt_images.safe_pickle import UnsafePickleError, safe_load
+from dtcli.api import DtError
 
 CIFAR_PY_DIR = "cifar-10-batches-py"
 CIFAR_BIN_DIR = "cifar-10-batches-bin"

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from dtcli.api import DtError, Option, Problem
-
 from dt_mazes.presets import PRESETS
+from dtcli.api import DtError, Option, Problem
 
 LAYOUTS = ("compact", "e2h")  # as dt_mazes.layouts.LAYOUTS, kept here to avoid importing numpy
 
@@ -106,7 +105,7 @@ class Mazes(Problem):
             def sizes(layout: str) -> list[int]:
                 return [s for s in range(3, 2 * side, 2) if image_size(s, layout) == side]
 
-            other = next(l for l in LAYOUTS if l != self.layout)
+            other = next(name for name in LAYOUTS if name != self.layout)
             if not sizes(self.layout) and sizes(other):
                 raise DtError(f"imported data set {source!r} is in the {other} layout (size "
                               f"{sizes(other)[0]} mazes) and this model reads the {self.layout} "

@@ -1,8 +1,7 @@
 """Built-in problem: prefix sums (running parity of a bit string)."""
 
-from dtcli.api import hookimpl
-
 from dt_prefix_sums.problem import PrefixSums
+from dtcli.api import hookimpl
 
 
 @hookimpl

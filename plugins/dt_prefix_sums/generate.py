@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-
 BLOCK = 4096  # strings drawn at a time; fixed, so the stream does not depend on ``count``
 
 

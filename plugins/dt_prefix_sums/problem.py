@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from dtcli.api import DtError, Problem
-
 from dt_prefix_sums.render import render_bits
+from dtcli.api import DtError, Problem
 
 _PAPER = {
     "width": 400, "max_iters": 30, "alpha": 1.0, "optimizer": "adam", "lr": 1e-3,

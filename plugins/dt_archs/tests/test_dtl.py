@@ -35,8 +35,8 @@ def lipschitz_after(net, x: torch.Tensor, iters: int) -> float:
 @pytest.mark.parametrize("conv_norm", ["strict", "operator"])
 def test_trained_dtl_stays_a_contraction(registry, tmp_path, conv_norm):
     """After training (weights far from their initialisation) the bound still holds."""
-    from dtcli.engine.train import train
     from dtcli.engine.model import load_model
+    from dtcli.engine.train import train
 
     cfg = TrainConfig(problem="prefix-sums", arch="dt-l", arch_options={"conv_norm": conv_norm},
                       width=8, max_iters=5, epochs=3,
@@ -82,7 +82,6 @@ def test_operator_norm_makes_each_recurrent_conv_1_lipschitz(registry, problem, 
     recurrent conv then has norm 1 (to the power iteration's precision) on inputs of the
     reference size and about 1 on others, where spectral's reaches 1.3-1.6 and strict's 0.5-0.7."""
     from dt_archs.conv_norm import REFERENCE_SIZE
-
     from dtcli.analysis.stability import lipschitz_estimate
 
     p = registry.problem(problem)

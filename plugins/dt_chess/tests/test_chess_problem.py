@@ -127,8 +127,7 @@ def test_frame_rendering_without_known_state(chess_problem):
 def test_planes_round_trip_and_frame_moves():
     import random
 
-    from dt_chess.encoding import (encode_board, frame_square, legal_pairs, pack_state,
-                                   piece_codes, real_board)
+    from dt_chess.encoding import encode_board, frame_square, legal_pairs, pack_state, piece_codes, real_board
 
     rng = random.Random(4)
     for _ in range(40):

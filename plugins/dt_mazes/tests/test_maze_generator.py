@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dt_mazes.generate import MazeSet, bfs_path, check_size, generate_mazes
-from dt_mazes.layouts import (e2h_to_compact, image_size, load_e2h_dir, to_compact, to_e2h)
+from dt_mazes.layouts import e2h_to_compact, image_size, load_e2h_dir, to_compact, to_e2h
 from dt_mazes.render import render_maze
 from dt_mazes.text import format_text_maze, parse_text_maze
 

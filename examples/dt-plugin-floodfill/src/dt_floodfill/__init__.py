@@ -4,9 +4,8 @@ This module is imported by ``dt --help``: it imports only ``dtcli.api`` and the 
 class (which imports numpy and torch lazily, inside its methods).
 """
 
-from dtcli.api import hookimpl
-
 from dt_floodfill.problem import FloodFill
+from dtcli.api import hookimpl
 
 __version__ = "0.1.0"
 
