@@ -6,7 +6,7 @@ Architectures are registered as instances. This module must not import torch at 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping
 
 from dtcli.contracts.options import Option
 
@@ -44,6 +44,13 @@ class Architecture:
         of depth 3 + 4·b iterates its block b times.
         """
         return max_iters
+
+    def reference_think(self, net: "IterativeNet") -> Callable[..., Any] | None:
+        """``think(thought, x, i)`` of ``net`` as the reference code computes it, for ``dt bench
+        --baseline reference`` (the same weights; the host runs the reference's algorithm
+        around it: the head at every iteration, every output kept). None (the default): this
+        architecture has no reference implementation to compare with."""
+        return None
 
     def supports(self, problem: "Problem") -> str | None:
         """None when this architecture can be built for ``problem``, else the reason it cannot."""

@@ -7,59 +7,52 @@ iterations x classes x positions) and scores them afterwards; a training step al
 full ``max_iters`` unroll with the head at every iteration (its last output gives the training
 accuracy), runs the n warm-up iterations of the progressive loss with autograd before
 detaching them, and applies the head at each of the k iterations too. Recall is a
-concatenation followed by one convolution, ReLUs are out of place, tensors are NCHW.
-This covers the DT family (``dt``, ``dt-recall``, ``ff``, ``ff-recall``), whose modules are the
-reference's.
+concatenation followed by one convolution, ReLUs are out of place, tensors are NCHW. The
+iteration itself comes from the architecture plugin (``Architecture.reference_think``: the DT
+family offers it); this module runs the reference's algorithm around it.
 """
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import Any, Callable
 
 import torch
-import torch.nn.functional as F
 
 from dtcli.contracts.errors import DtError
 
 
-def reference_copy(net: torch.nn.Module) -> torch.nn.Module:
-    """The same weights, in the reference's contiguous (NCHW) layout."""
-    if not all(hasattr(net, name) for name in ("projection", "head", "recall")):
-        raise DtError(f"--baseline reference covers the DT family (dt, dt-recall, ff, ff-recall), "
-                      f"not {type(net).__name__}")
-    return copy.deepcopy(net).to(memory_format=torch.contiguous_format)
+class ReferenceNet(torch.nn.Module):
+    """A copy of a net's weights in the reference's contiguous (NCHW) layout, thinking with
+    its architecture's reference iteration."""
+
+    def __init__(self, net: torch.nn.Module, think: Callable[..., torch.Tensor]) -> None:
+        super().__init__()
+        self.net = net
+        self.think = think
 
 
-def _block(block: torch.nn.Module, t: torch.Tensor) -> torch.Tensor:
-    out = F.relu(block.conv1(t))
-    out = block.conv2(out)
-    out += t
-    return F.relu(out)
-
-
-def reference_think(net, thought: torch.Tensor, x: torch.Tensor, i: int) -> torch.Tensor:
-    if net.recall:
-        thought = torch.cat([thought, x], 1)
-        recall = list(net.recur_block)[:-1] if net.recurrent else [net.recall_layer]
-        for layer in recall:
-            thought = layer(thought)
-    stage = net.recur_block[-1] if net.recurrent else net.feedforward_layers[i]
-    for block in stage:
-        thought = _block(block, thought)
-    return thought
+def reference_copy(net: torch.nn.Module, arch) -> ReferenceNet:
+    """The same weights, in the reference's layout, with ``arch``'s reference iteration."""
+    copied = copy.deepcopy(net).to(memory_format=torch.contiguous_format)
+    think = arch.reference_think(copied)
+    if think is None:
+        raise DtError(f"--baseline reference needs an architecture that offers the reference's "
+                      f"iteration (the DT family: dt, dt-recall, ff, ff-recall); {arch.name} "
+                      f"does not")
+    return ReferenceNet(copied, think)
 
 
 def reference_forward(net, x: torch.Tensor, iters: int, thought: torch.Tensor | None = None,
                       start_iter: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(all outputs, last output, last thought)``: the head at every iteration, every output
     kept (in training the reference returns the last output itself, as here)."""
-    initial = net.projection(x)  # computed even when a thought is given, as the reference
+    initial = net.net.start(x)  # computed even when a thought is given, as the reference
     thought = initial if thought is None else thought
     outputs = None
     for j in range(iters):
-        thought = reference_think(net, thought, x, start_iter + j)
-        out = net.head(thought)
+        thought = net.think(thought, x, start_iter + j)
+        out = net.net.answer(thought)
         if outputs is None:
             outputs = out.new_zeros((out.shape[0], iters, *out.shape[1:]))
         outputs[:, j] = out

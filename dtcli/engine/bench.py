@@ -72,8 +72,9 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
     device = resolve_device(cfg.device)
     configure_backends(device, tf32=cfg.tf32, cudnn_benchmark=cfg.cudnn_benchmark)
     torch.manual_seed(cfg.seed)
-    problem, net = factory.build_net(registry or get_registry(), cfg)
-    ref = reference_copy(net).to(device) if baseline else None
+    reg = registry or get_registry()
+    problem, net = factory.build_net(reg, cfg)
+    ref = reference_copy(net, reg.arch(cfg.arch)).to(device) if baseline else None
     net = prepare(net, device, cfg.compile)
     d_train = problem.parse_difficulty(cfg.train_difficulty or problem.default_train_difficulty)
     d_test = problem.parse_difficulty((cfg.test_difficulties or [problem.default_test_difficulty])[0])
@@ -97,7 +98,7 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
 
     ref_step = None
     if ref is not None:
-        ref_opt = build_optimizer(ref, cfg)
+        ref_opt = build_optimizer(ref.net, cfg)
         ref_counter = iter(range(10**9))
 
         def ref_step() -> None:

@@ -40,6 +40,12 @@ class DTFamily(Architecture):
                           f"{depth} is not one of them (e.g. {4 + per_iter}, {4 + 2 * per_iter}, ...)")
         return iters
 
+    def reference_think(self, net):
+        """The deep-thinking reference's iteration (``dt bench --baseline reference``)."""
+        from dt_archs.reference import reference_think
+
+        return reference_think(net)
+
     def build(self, problem, *, width: int, max_iters: int, depth: int | None = None,
               recall_relu: str = "reference", blocks: int = 2, **unused: Any):
         from dt_archs.nets import DTNet, FeedForwardNet

@@ -76,3 +76,25 @@ def test_iterations_for_effective_depth(registry):
     assert registry.arch("dt").iterations_for(None, 7) == 7
     with pytest.raises(DtError, match="not one of them"):
         registry.arch("dt").iterations_for(10, 5)
+
+
+@pytest.mark.parametrize("arch, problem", [("dt-recall", "prefix-sums"), ("dt", "mazes"),
+                                           ("ff-recall", "mazes")])
+def test_reference_iteration_matches_dts_own(registry, arch, problem):
+    """The iteration the DT family offers `dt bench --baseline reference` computes what dt's
+    own think computes on the same weights (it differs only in how: concatenation, out of
+    place); an architecture without one is refused in one line."""
+    from dtcli.contracts.errors import DtError
+    from dtcli.engine.baseline import reference_copy, reference_forward
+
+    torch.manual_seed(0)
+    p = registry.problem(problem)
+    net = registry.arch(arch).build(p, width=6, max_iters=3).eval()
+    x, _ = p.generate(p.parse_difficulty(p.default_train_difficulty), 2, seed=0)
+    ref = reference_copy(net, registry.arch(arch)).eval()
+    with torch.no_grad():
+        logits, _ = net(x.float(), 3)
+        _, last, _ = reference_forward(ref, x.float(), 3)
+    assert torch.allclose(logits, last, atol=1e-5)
+    with pytest.raises(DtError, match="reference"):
+        reference_copy(net, registry.arch("dt-l"))
