@@ -172,3 +172,28 @@ def test_seeds_study_arms_train_one_architecture_another_way(registry, tmp_path)
     plan.arm_options = {"dt-x": {"width": "4"}}
     with pytest.raises(DtError, match="not one of --arch"):
         check_plan(plan)
+
+
+def test_seeds_study_measures_each_runs_dynamics_once(cli, tmp_path):
+    """--dynamics N: every finished run's AA score, settled share, Lipschitz estimate and
+    solve trace, in results.json and the table, measured once (dynamics.json) and read back."""
+    import json
+
+    out = tmp_path / "study"
+    args = ["study", "seeds", "prefix-sums", "--arch", "dt-recall,dt-recall-pi=dt-recall",
+            "--arm-option", "dt-recall-pi:init_thought=mix", "--seeds", "1", "--width", "6",
+            "--epochs", "1", "--train-count", "100", "--test-count", "6", "--test-iters", "8",
+            "--test-difficulty", "10", "--dynamics", "4", "--out", str(out), "--json"]
+    first = cli(*args)
+    assert first.exit_code == 0, first.output
+    doc = json.loads(first.stdout)
+    for run in doc["runs"]:
+        d = run["dynamics"]
+        assert 0 <= d["settled_positions"] <= 100 and -1 <= d["aa"] <= 1 + 1e-9
+        assert d["lipschitz"] > 0 and d["solved"] >= d["stayed_solved"] >= 0
+    assert {r["arch"] for r in doc["summary"]} == {"dt-recall", "dt-recall-pi"}
+    assert all("aa_mean" in r and "lipschitz_max" in r for r in doc["summary"])
+    stamp = (out / "runs" / "dt-recall-s0" / "dynamics.json").stat().st_mtime_ns
+    again = cli(*args)
+    assert json.loads(again.stdout)["runs"] == doc["runs"]
+    assert (out / "runs" / "dt-recall-s0" / "dynamics.json").stat().st_mtime_ns == stamp

@@ -31,6 +31,7 @@ def seeds(
     success_at: float = typer.Option(99.0, "--success-at", help="A run succeeds when its test accuracy reaches this (%)..."),
     max_iter: Optional[int] = typer.Option(None, "--max-iter", help="...at some iteration up to this (default: all it was tested on)."),
     min_train_acc: float = typer.Option(99.0, "--min-train-acc", help="The authors' filter, reported beside: runs whose final training accuracy reached this (%)."),
+    dynamics: int = typer.Option(0, "--dynamics", help="Also measure each finished run's thinking on this many test instances: settled share, solve trace, Lipschitz estimate, AA score (0: not)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Study directory (default studies/<problem>-seeds); re-running resumes it."),
     json_out: bool = typer.Option(False, "--json"),
     settings: dict = None,
@@ -63,7 +64,8 @@ def seeds(
                     arm_options=arm_options,
                     out=out or Path("studies") / f"{problem}-seeds", preset=preset,
                     problem_options=parse_option_pairs(option), overrides=overrides,
-                    success_at=success_at, max_iter=max_iter, min_train_acc=min_train_acc)
+                    success_at=success_at, max_iter=max_iter, min_train_acc=min_train_acc,
+                    dynamics_count=dynamics)
     view = SeedProgress(err_console if json_out else console)
     try:
         doc = run_seed_study(plan, listener=view)
@@ -75,13 +77,25 @@ def seeds(
     show(doc)
 
 
+def _dynamics_cells(r: dict[str, Any]) -> list[str]:
+    f = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
+    stayed = r.get("stayed_solved")
+    return [f(r.get("aa_mean"), ".4f"), f(r.get("settled_mean"), ".1f"),
+            f"{f(r.get('lipschitz_mean'), '.3f')} / {f(r.get('lipschitz_max'), '.3f')}",
+            "-" if stayed is None else f"{100 * stayed:.0f}"]
+
+
 def show(doc: dict[str, Any]) -> None:
     study = doc["study"]
     limit = f" by iteration {study['max_iter']}" if study["max_iter"] else ""
     table = Table(title=f"{study['problem']}: success = test accuracy ≥ {study['success_at']:g}%"
                         f"{limit}")
-    for col in ("arch", "runs", "success rate", "peak % min / median / max", "peak % mean ± s.e.",
-                f"train ≥ {study['min_train_acc']:g}%: successes / runs"):
+    dynamics = any("aa_mean" in r for r in doc["summary"])
+    cols = ["arch", "runs", "success rate", "peak % min / median / max", "peak % mean ± s.e.",
+            f"train ≥ {study['min_train_acc']:g}%: successes / runs"]
+    if dynamics:
+        cols += ["AA", "settled %", "Lipschitz mean / max", "stayed solved %"]
+    for col in cols:
         table.add_column(col, justify="left" if col == "arch" else "right")
     for r in doc["summary"]:
         se = "" if r["peak_se"] is None else f" ± {r['peak_se']:.1f}"
@@ -89,7 +103,8 @@ def show(doc: dict[str, Any]) -> None:
                       f"{r['successes']}/{r['runs']} ({100 * r['success_rate']:.0f}%)",
                       f"{r['peak_min']:.1f} / {r['peak_median']:.1f} / {r['peak_max']:.1f}",
                       f"{r['peak_mean']:.1f}{se}",
-                      f"{r['filtered_successes']}/{r['filtered_runs']}")
+                      f"{r['filtered_successes']}/{r['filtered_runs']}",
+                      *(_dynamics_cells(r) if dynamics else []))
     console.print(table)
     series = {f"{r['arch']} s{r['seed']}": (r["iters"], r["accuracy"]) for r in doc["runs"]}
     if series:

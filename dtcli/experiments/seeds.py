@@ -59,6 +59,9 @@ class SeedPlan:
     success_at: float = 99.0
     max_iter: int | None = None
     min_train_acc: float = 99.0
+    #: instances on which each finished run's dynamics are measured (settled share, solve
+    #: trace, Lipschitz estimate, AA score; experiments.dynamics); 0: not measured
+    dynamics_count: int = 0
 
     plan_file = PLAN
 
@@ -135,7 +138,16 @@ def run_record(plan: SeedPlan, run_dir: Path, spec: SeedRun) -> dict[str, Any]:
             "success": succeeded(iters, acc, plan.success_at, plan.max_iter),
             "final_train_acc": history[-1]["train_acc"] if history else None,
             "best_val_acc": max((r.get("val_acc") or 0.0 for r in history), default=None),
-            "epochs": len(history)}
+            "epochs": len(history), "dynamics": _dynamics(plan, run_dir, difficulty, iters)}
+
+
+def _dynamics(plan: SeedPlan, run_dir: Path, difficulty: Any, iters: list[int]):
+    if not plan.dynamics_count:
+        return None
+    from dtcli.experiments.dynamics import run_dynamics
+
+    return run_dynamics(run_dir, difficulty, plan.max_iter or iters[-1],
+                        count=plan.dynamics_count)
 
 
 def summarize(plan: SeedPlan, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -154,8 +166,29 @@ def summarize(plan: SeedPlan, records: list[dict[str, Any]]) -> list[dict[str, A
             "peak_min": peaks[0], "peak_median": statistics.median(peaks), "peak_max": peaks[-1],
             "peak_mean": mean, "peak_se": se, "peaks": peaks,
             "filtered_runs": len(kept), "filtered_successes": sum(r["success"] for r in kept),
-            "filtered_peak_mean": mean_se([r["peak"] for r in kept])[0] if kept else None})
+            "filtered_peak_mean": mean_se([r["peak"] for r in kept])[0] if kept else None,
+            **_dynamics_means(rs)})
     return rows
+
+
+def _dynamics_means(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Means over the runs that measured them: AA score, settled share, Lipschitz estimate,
+    and the share of solved instances that stayed solved."""
+    measured = [r["dynamics"] for r in records if r.get("dynamics")]
+    if not measured:
+        return {}
+
+    def mean(key: str) -> float | None:
+        values = [m[key] for m in measured if m.get(key) is not None]
+        return sum(values) / len(values) if values else None
+
+    solved = sum(m["solved"] or 0 for m in measured)
+    return {"aa_mean": mean("aa"), "settled_mean": mean("settled_positions"),
+            "lipschitz_mean": mean("lipschitz"),
+            "lipschitz_max": max((m["lipschitz"] for m in measured
+                                  if m.get("lipschitz") is not None), default=None),
+            "stayed_solved": sum(m["stayed_solved"] or 0 for m in measured) / solved
+            if solved else None}
 
 
 def write_results(plan: SeedPlan, records: list[dict[str, Any]]) -> dict[str, Any]:
