@@ -14,6 +14,7 @@ from dtcli.contracts.arch import Architecture
 from dtcli.contracts.datacache import load_or_make as cached_tensors
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.hookspecs import hookimpl
+from dtcli.contracts.instances import Instance
 from dtcli.contracts.options import Option
 from dtcli.contracts.paths import atomic_write, atomic_write_text, data_dir
 from dtcli.contracts.problem import Problem, split_seed
@@ -34,7 +35,7 @@ _LAZY = {
     "create_net": "dtcli.factory",
 }
 
-__all__ = ["Architecture", "DtError", "Option", "Problem", "atomic_write", "atomic_write_text",
+__all__ = ["Architecture", "DtError", "Instance", "Option", "Problem", "atomic_write", "atomic_write_text",
            "cached_tensors", "data_dir", "hookimpl", "split_seed", *_LAZY]
 
 

@@ -173,8 +173,9 @@ def test_prefix_sums_picture_marks_wrong_bits(registry):
 
 def test_chess_picture(registry):
     chess_problem = registry.problems["chess"]()
-    x = chess_problem.parse_instance("6k1/5ppp/8/8/8/8/5PPP/3R2K1 w - - 0 1")
+    inst = chess_problem.parse_instance("6k1/5ppp/8/8/8/8/5PPP/3R2K1 w - - 0 1")
+    x = inst.inputs
     pred = torch.zeros(8, 8, dtype=torch.uint8)
     pred[0, 3] = pred[7, 3] = 3  # Rd1-d8
-    img = chess_problem.render_image(x, pred, chess_problem.target_for(x))
+    img = chess_problem.render_image(x, pred, inst.target, extras=inst.extras)
     assert img.dtype == np.uint8 and img.shape[2] == 3 and min(img.shape[:2]) >= 300

@@ -98,3 +98,35 @@ def test_make_data_is_wrapped_with_split_seeds_checks_and_caching():
         p.dataset("train", 4, 0, seed=0)
     with pytest.raises(ValueError, match="split"):
         p.dataset("valid", 4, 5, seed=0)
+
+
+def test_instance_extras_reach_render_through_one_record():
+    """A data set's per-instance extras (make_data's record) reach render as extras=, for a
+    render that takes them; an older render without the parameter still draws."""
+    from dtcli.contracts.instances import Instance, dataset_instance, draw, read_instance
+
+    class Tagged(_Counting):
+        seen: list = []
+
+        def render(self, inputs, prediction=None, target=None, confidence=None,
+                   probabilities=None, extras=None):
+            Tagged.seen.append(extras)
+            return "drawn"
+
+        def parse_instance(self, text):
+            x = torch.tensor([[int(c) for c in text]])
+            return Instance(x, x.clone(), {"tag": -1})
+
+    class Old(_Counting):
+        def render(self, inputs, prediction=None, target=None, confidence=None,
+                   probabilities=None):
+            return "old"
+
+    p = Tagged()
+    inst = dataset_instance(p, "test", 4, 20, 5, index=3)
+    assert inst.extras == {"tag": split_seed(5, "test")} and torch.equal(
+        inst.inputs, p.dataset("test", 4, 20, 5)[0][3])
+    assert draw(p, inst.inputs, extras=inst.extras) == "drawn" and Tagged.seen[-1] == inst.extras
+    typed = read_instance(p, "0110")
+    assert typed.extras == {"tag": -1} and torch.equal(typed.target, typed.inputs)
+    assert draw(Old(), inst.inputs, extras=inst.extras, fit=(10, 10)) == "old"

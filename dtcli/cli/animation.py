@@ -19,6 +19,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from dtcli.contracts.errors import DtError
+from dtcli.contracts.instances import draw_image
 from dtcli.contracts.problem import Problem
 
 MIN_WIDTH = 320  # pixels: a small picture is enlarged (by a whole factor) to about this
@@ -54,7 +55,8 @@ class Recorder:
     """Taps a solve's frames (:meth:`tap`) and writes them to ``dest`` (:meth:`finish`)."""
 
     def __init__(self, problem: Problem, inputs: Any, target: Any, total: int,
-                 dest: str | Path, max_frames: int = 100, fps: float = 20.0) -> None:
+                 dest: str | Path, max_frames: int = 100, fps: float = 20.0,
+                 extras: dict[str, Any] | None = None) -> None:
         if type(problem).render_image is Problem.render_image:
             raise DtError(f"problem {problem.name!r} cannot draw itself as an image (it has no "
                           "render_image method), so --save cannot write its solve")
@@ -63,6 +65,7 @@ class Recorder:
         self.kind = save_kind(dest)
         self.dest = Path(dest).expanduser()
         self.problem, self.inputs, self.target, self.total = problem, inputs, target, total
+        self.extras = extras
         self.step = frame_step(total, max_frames)
         self.frame_ms = max(20, round(1000 / fps)) if fps > 0 else 50
         self.kept: list[Image.Image] = []  # GIF frames (palette images), a bounded number
@@ -133,8 +136,8 @@ class Recorder:
 
     def frame_image(self, f: Any) -> Image.Image:
         """The problem's picture of frame ``f``, enlarged, above its caption strip."""
-        drawn = self.problem.render_image(self.inputs, f.prediction, self.target, f.confidence,
-                                          f.probabilities, fit=(MAX_SIDE, MAX_SIDE))
+        drawn = draw_image(self.problem, self.inputs, f.prediction, self.target, f.confidence,
+                           f.probabilities, fit=(MAX_SIDE, MAX_SIDE), extras=self.extras)
         picture = as_image(drawn, self.problem.name)
         w, h = picture.size
         grow = max(1, min(MIN_WIDTH // max(w, 1), MAX_SIDE // max(w, h, 1)))

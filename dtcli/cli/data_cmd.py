@@ -12,6 +12,7 @@ from rich.table import Table
 
 from dtcli.cli.common import OPTION_HELP, console, print_json, problem_with_options
 from dtcli.contracts.errors import DtError
+from dtcli.contracts.instances import dataset_instance, draw
 
 data_app = typer.Typer(help="Generate, show, import, fetch and inspect problem data.",
                        no_args_is_help=True)
@@ -105,11 +106,13 @@ def show(
     d = p.parse_difficulty(difficulty or p.default_train_difficulty)
     if count <= 0:
         raise DtError(f"--count must be positive, got {count}")
-    x, y = p.dataset("train", d, count, seed)
+    x, _ = p.dataset("train", d, count, seed)
     names = p.instance_names("train", d, count, seed) or [f"#{i}" for i in range(len(x))]
     for i in range(len(x)):
+        inst = dataset_instance(p, "train", d, count, seed, i)
         console.rule(f"{p.name} {names[i]} ({p.describe_difficulty(d)})")
-        console.print(p.draw(x[i], None, y[i], None, fit=(console.width, 16)))
+        console.print(draw(p, inst.inputs, None, inst.target, None, fit=(console.width, 16),
+                           extras=inst.extras))
 
 
 @data_app.command("fetch")

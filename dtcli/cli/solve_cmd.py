@@ -14,6 +14,7 @@ from rich.text import Text
 from dtcli.cli.common import OPTION_HELP, console, print_json
 from dtcli.cli.zoo_cmd import complete_model
 from dtcli.contracts.errors import DtError
+from dtcli.contracts.instances import Instance, dataset_instance, draw, read_instance
 
 
 def status_line(frame, total: int, first_correct: int | None, rate: float | None = None,
@@ -65,13 +66,13 @@ def load_instance(problem, text_or_path: str):
                           "(`dt solve --help` says how)") from None
         except OSError as exc:
             raise DtError(f"cannot read --input {path}: {exc.strerror}") from None
-        return problem.parse_instance(text)
+        return read_instance(problem, text)
     if path.is_dir():
         raise DtError(f"--input {path} is a directory, not an instance file")
     if text_or_path.startswith(("/", "./", "../", "~")) or path.suffix.lower() in FILE_SUFFIXES:
         raise DtError(f"no file {text_or_path!r}; give an instance file that exists, or the "
                       "instance itself as text")
-    return problem.parse_instance(text_or_path)
+    return read_instance(problem, text_or_path)
 
 
 MAX_INPUT_BYTES = 64 * 2**20
@@ -137,19 +138,19 @@ def solve(
         raise DtError(f"--iters must be positive, got {total}")
     loaded.net.check_iters(total)
     if input_ is not None:
-        x = load_instance(problem, input_)
-        y = problem.target_for(x)
+        inst = load_instance(problem, input_)
     else:
         d = problem.parse_difficulty(difficulty or problem.default_train_difficulty)
-        xs, ys = problem.dataset("test", d, 1, seed)
-        x, y = xs[0], ys[0]
+        inst = dataset_instance(problem, "test", d, 1, seed, 0)
+    x, y, extras = inst.inputs, inst.target, inst.extras
     if halt is None:
         halt = (y.numel() if y is not None else x[0].numel()) >= LARGE
     recorder = None
     if save is not None:
         from dtcli.cli.animation import Recorder
 
-        recorder = Recorder(problem, x, y, total, save, max_frames=max_frames, fps=fps)
+        recorder = Recorder(problem, x, y, total, save, max_frames=max_frames, fps=fps,
+                            extras=extras)
     if tol is not None and not tol > 0:
         raise DtError(f"--tol must be positive, got {tol}")
     frames = engine_solve(loaded.net, problem, x, total, target=y, device=dev,
@@ -171,7 +172,7 @@ def solve(
         return
     began = time.perf_counter()
     watch = live_view if console.is_terminal else progress_lines
-    last, first_correct = watch(frames, problem, x, y, total, fps)
+    last, first_correct = watch(frames, problem, inst, total, fps)
     console.print(verdict(last, first_correct, total, time.perf_counter() - began))
     if recorder is not None:
         saved = recorder.finish()
@@ -180,7 +181,7 @@ def solve(
                       f"{'s' if saved['frames'] != 1 else ''}{every})", soft_wrap=True)
 
 
-def live_view(frames, problem, x, y, total: int, fps: float):
+def live_view(frames, problem, inst: Instance, total: int, fps: float):
     """Redraw the instance (scaled to the terminal) at most ``fps`` times a second; a fast
     net is slowed to ``fps`` so it can be watched, a slow one is never waited for."""
     delay = 1.0 / fps if fps > 0 else 0.0
@@ -197,14 +198,15 @@ def live_view(frames, problem, x, y, total: int, fps: float):
             shown = time.perf_counter()
             rate = f.iteration / max(shown - began, 1e-9)
             fit = (console.width, max(4, console.height - 4))
-            live.update(Group(problem.draw(x, f.prediction, y, f.confidence, f.probabilities,
-                                           fit=fit),
+            live.update(Group(draw(problem, inst.inputs, f.prediction, inst.target,
+                                   f.confidence, f.probabilities, fit=fit, extras=inst.extras),
                               status_line(f, total, first_correct, rate,
                                           problem.verify_name)), refresh=True)
     return last, first_correct
 
 
-def progress_lines(frames, problem, x, y, total: int, fps: float, every: float = 10.0):
+def progress_lines(frames, problem, inst: Instance, total: int, fps: float,
+                   every: float = 10.0):
     """Output to a file: no redraws and no waiting; a progress line every ``every`` seconds,
     then the last frame."""
     last = first_correct = None
@@ -221,8 +223,8 @@ def progress_lines(frames, problem, x, y, total: int, fps: float, every: float =
             console.print(status_line(f, total, first_correct, rate, problem.verify_name)
                           .plain.replace("\n", "   "))
     if last is not None:
-        console.print(problem.draw(x, last.prediction, y, last.confidence, last.probabilities,
-                                   fit=(console.width, 60)))
+        console.print(draw(problem, inst.inputs, last.prediction, inst.target, last.confidence,
+                           last.probabilities, fit=(console.width, 60), extras=inst.extras))
         console.print(status_line(last, total, first_correct, None, problem.verify_name)
                       .plain.replace("\n", "   "))
     return last, first_correct

@@ -20,6 +20,8 @@ from dtcli.contracts.options import Option, resolve_options
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
+    from dtcli.contracts.instances import Instance
+
 SPLITS = ("train", "test")
 #: data sets this small are generated afresh instead of cached
 UNCACHED_COUNT = 8
@@ -263,30 +265,23 @@ class Problem:
     # -- presentation ----------------------------------------------------------------------
 
     def render(self, inputs, prediction=None, target=None, confidence=None,
-               probabilities=None, fit: tuple[int, int] | None = None) -> Any:
+               probabilities=None, fit: tuple[int, int] | None = None,
+               extras: dict[str, Any] | None = None) -> Any:
         """A Rich renderable of one instance (unbatched tensors), with an optional prediction.
 
         ``confidence`` is :meth:`position_confidence` of the prediction; ``probabilities`` the
         softmax over classes (classes first), for problems that show more than the top class.
         ``fit`` is the room on screen, ``(columns, lines)``: a problem whose drawing can scale
         (mazes) makes it as large as fits, or shrinks a large instance into it; others may
-        ignore it (and older plugins may leave the parameter out: the host calls
-        :meth:`draw`).
+        ignore it. ``extras`` are the instance's (:class:`~dtcli.contracts.instances.Instance`).
+        Older plugins may leave either parameter out: the host draws through
+        :func:`dtcli.contracts.instances.draw`, which passes only what ``render`` takes.
         """
         raise NotImplementedError(f"{type(self).__name__} must implement render()")
 
-    def draw(self, inputs, prediction=None, target=None, confidence=None, probabilities=None,
-             fit: tuple[int, int] | None = None) -> Any:
-        """:meth:`render`, passing ``fit`` only to a ``render`` that takes it."""
-        import inspect
-
-        args = (inputs, prediction, target, confidence, probabilities)
-        if fit is not None and "fit" in inspect.signature(self.render).parameters:
-            return self.render(*args, fit=fit)
-        return self.render(*args)
-
     def render_image(self, inputs, prediction=None, target=None, confidence=None,
-                     probabilities=None, fit: tuple[int, int] | None = None) -> Any:
+                     probabilities=None, fit: tuple[int, int] | None = None,
+                     extras: dict[str, Any] | None = None) -> Any:
         """Optional: one instance as a picture, for ``dt solve --save`` (GIF/PNG frames).
 
         Takes what :meth:`render` takes (unbatched CPU tensors) and returns an RGB image as a
@@ -304,8 +299,10 @@ class Problem:
         raise DtError(f"problem {self.name!r} cannot draw itself as an image "
                       "(it has no render_image method), so its solves cannot be saved")
 
-    def parse_instance(self, text: str) -> "torch.Tensor":
-        """Parse one instance typed or stored by the user (``dt solve --input``)."""
+    def parse_instance(self, text: str) -> "torch.Tensor | Instance":
+        """Parse one instance typed or stored by the user (``dt solve --input``): its input, or
+        an :class:`~dtcli.contracts.instances.Instance` when the text says more (the solution,
+        a side to move)."""
         raise DtError(f"problem {self.name!r} cannot read instances from text")
 
     def target_for(self, inputs: "torch.Tensor") -> "torch.Tensor | None":

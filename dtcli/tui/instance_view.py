@@ -9,7 +9,7 @@ from textual.geometry import Size
 from textual.strip import Strip
 from textual.widget import Widget
 
-from dtcli.tui.state import Instance
+from dtcli.contracts.instances import Instance, draw
 from dtcli.tui.strips import Lines, StyleCache, measure, refresh_changed, to_strips
 
 
@@ -47,10 +47,12 @@ class InstanceView(Widget):
         instance when None) and, with ``answer``, the solution; as large as ``fit``."""
         target = instance.target if answer else None
         if frame is None:
-            renderable = problem.draw(instance.inputs, None, target, None, None, fit=fit)
+            renderable = draw(problem, instance.inputs, None, target, None, None, fit=fit,
+                              extras=instance.extras)
         else:
-            renderable = problem.draw(instance.inputs, frame.prediction, target, frame.confidence,
-                                      frame.probabilities, fit=fit)
+            renderable = draw(problem, instance.inputs, frame.prediction, target,
+                              frame.confidence, frame.probabilities, fit=fit,
+                              extras=instance.extras)
         self.show(renderable, key, resized)
 
     def show(self, renderable: Any, key: Hashable, resized: bool = False) -> None:

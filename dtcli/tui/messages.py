@@ -56,8 +56,7 @@ class InstanceReady(Message):
     """A fresh instance was drawn for solve session ``session``."""
 
     session: int
-    inputs: Any
-    target: Any
+    instance: Any  # dtcli.contracts.instances.Instance
 
 
 @dataclass

@@ -21,13 +21,14 @@ from textual.widgets import Footer, Header
 from textual.worker import get_current_worker
 
 from dtcli.contracts.errors import error_text
+from dtcli.contracts.instances import Instance
 from dtcli.tui import messages as msg
 from dtcli.tui.benchmark import PaintBenchmark
 from dtcli.tui.curve_chart import CurveChart
 from dtcli.tui.frames import FrameBuffer
 from dtcli.tui.instance_view import InstanceView
 from dtcli.tui.solve_bindings import DEFAULT_SPEED, SOLVE_BINDINGS, SPEEDS
-from dtcli.tui.state import Figures, Instance, OpenModel, Showing, SolveOptions, SolveState, display_name
+from dtcli.tui.state import Figures, OpenModel, Showing, SolveOptions, SolveState, display_name
 from dtcli.tui.status import SolveStatus
 from dtcli.tui.workers import default_iterations, open_model, solve_instance, step_difficulty
 
@@ -214,7 +215,7 @@ class SolveScreen(Screen):
         worker, post = get_current_worker(), self.post_message
         try:
             solve_instance(buffer, loaded, difficulty, seed,
-                           on_instance=lambda x, y: post(msg.InstanceReady(session, x, y)),
+                           on_instance=lambda inst: post(msg.InstanceReady(session, inst)),
                            on_frames=lambda n, done: post(msg.FrameComputed(session, n, done)),
                            is_cancelled=lambda: worker.is_cancelled)
         except Exception as exc:  # noqa: BLE001
@@ -222,7 +223,7 @@ class SolveScreen(Screen):
 
     def on_instance_ready(self, m: msg.InstanceReady) -> None:
         if m.session == self.session:
-            self.instance = Instance(m.inputs, m.target)
+            self.instance = m.instance
 
     def on_frame_computed(self, m: msg.FrameComputed) -> None:
         if m.session != self.session or self.buffer is None:

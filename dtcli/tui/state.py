@@ -72,13 +72,6 @@ class Showing:
         return f"{self.model.name} · {p.name} {p.describe_difficulty(self.difficulty)}"
 
 
-@dataclass(frozen=True, eq=False)
-class Instance:
-    """One drawn instance (tensors: compared by identity)."""
-
-    inputs: Any
-    target: Any
-
 
 @dataclass(frozen=True)
 class Figures:

@@ -60,17 +60,18 @@ def open_model(ref: str, device: str, threads: int, difficulty: str | None) -> t
 
 
 def solve_instance(buffer: FrameBuffer, loaded: Any, difficulty: Any, seed: int, *,
-                   on_instance: Callable[[Any, Any], Any], on_frames: Callable[[int, bool], Any],
+                   on_instance: Callable[[Any], Any], on_frames: Callable[[int, bool], Any],
                    is_cancelled: Callable[[], bool]) -> None:
-    """Draw test instance ``seed`` of ``difficulty`` (``on_instance(inputs, target)``), then
+    """Draw test instance ``seed`` of ``difficulty`` (``on_instance(instance)``), then
     fill ``buffer`` with the engine's frames (``on_frames(count, finished)``) until the net
     stops or ``is_cancelled()``; a recurrent net thinks as long as the view asks."""
+    from dtcli.contracts.instances import dataset_instance
     from dtcli.engine.solve import solve
 
-    xs, ys = loaded.problem.dataset("test", difficulty, 1, seed)
-    x, y = xs[0], ys[0]
-    on_instance(x, y)
-    frames = solve(loaded.net, loaded.problem, x, loaded.net.max_depth or 10**9, target=y)
+    inst = dataset_instance(loaded.problem, "test", difficulty, 1, seed, 0)
+    on_instance(inst)
+    frames = solve(loaded.net, loaded.problem, inst.inputs, loaded.net.max_depth or 10**9,
+                   target=inst.target)
     produce(buffer, frames, is_cancelled, on_frames)
 
 

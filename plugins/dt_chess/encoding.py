@@ -209,21 +209,3 @@ def move_between(board: chess.Board, squares: Iterable[int]) -> chess.Move | Non
     if not found:
         return None
     return next((m for m in found if m.promotion in (None, chess.QUEEN)), found[0])
-
-
-# -- positions dt knows more about than the planes say ---------------------------------------
-
-_KNOWN: dict[bytes, tuple[int, np.ndarray | None]] = {}
-_KNOWN_MAX = 50_000
-
-
-def remember(code: np.ndarray, state: int, target: np.ndarray | None = None) -> None:
-    """Keep a position's state (and solution target, when known) for drawing and solving it."""
-    if len(_KNOWN) >= _KNOWN_MAX:
-        _KNOWN.clear()
-    _KNOWN[code.tobytes()] = (state, target)
-
-
-def recall(code: np.ndarray) -> tuple[int, np.ndarray | None] | None:
-    """What :func:`remember` kept for a position's code, or None."""
-    return _KNOWN.get(code.tobytes())

@@ -6,8 +6,8 @@ import csv
 
 import chess
 
-from dt_chess.encoding import encode_board, encode_move, pack_state, piece_codes, remember
-from dtcli.api import DtError
+from dt_chess.encoding import encode_board, encode_move, pack_state
+from dtcli.api import DtError, Instance
 
 
 def _problems(board: chess.Board) -> str:
@@ -70,5 +70,6 @@ def parse_position(text: str):
     else:
         board = parse_board(first)
     planes = encode_board(board)
-    remember(piece_codes(planes[None])[0], pack_state(board), target)
-    return torch.from_numpy(planes)
+    return Instance(torch.from_numpy(planes),
+                    None if target is None else torch.from_numpy(target),
+                    {"state": pack_state(board)})

@@ -10,7 +10,6 @@ from dt_chess.presets import PRESETS
 from dtcli.api import DtError, Option, Problem
 
 BAND = 200  # rating band width of `dt test`'s per-group table
-_SHOW_LIMIT = 10_000  # data sets up to this size remember who moves, for drawing real boards
 
 
 class ChessPuzzles(Problem):
@@ -82,15 +81,6 @@ class ChessPuzzles(Problem):
         path = store.resolve_source(self.option_values["source"])
         return self._convert(path, self.parse_difficulty(difficulty), count, seed,
                              train=split == "train")
-
-    def data_record(self, split: str, difficulty: Any, count: int, seed: int) -> dict[str, Any]:
-        data = super().data_record(split, difficulty, count, seed)
-        if len(data["inputs"]) <= _SHOW_LIMIT:  # who moves, for drawing real boards
-            from dt_chess.encoding import piece_codes, remember
-
-            for code, state in zip(piece_codes(data["inputs"]), data["state"].tolist()):
-                remember(code, int(state))
-        return data
 
     def _convert(self, path: Path, difficulty: str, count: int, seed: int, train: bool) -> dict:
         """Select ``count`` puzzles of ``difficulty`` from ``path`` by ``seed`` and convert them."""
@@ -199,34 +189,32 @@ class ChessPuzzles(Problem):
 
     # -- presentation ----------------------------------------------------------------------
 
-    def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None):
-        from dt_chess.encoding import frame_board, piece_codes, real_board, recall
+    def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None,
+               extras=None):
+        """The board (the real one when the instance's extras say who moves, else the frame
+        position with the mover as White), the predicted and best legal squares, the
+        solution."""
         from dt_chess.render import render_position
 
-        code = piece_codes(inputs.unsqueeze(0))[0]
-        known = recall(code)
-        board = real_board(code, known[0]) if known else frame_board(code)
+        board, known = _board(inputs, extras)
         flat = lambda t: None if t is None else t.reshape(64).float().cpu().numpy()  # noqa: E731
         pred = None if prediction is None else prediction.reshape(64).cpu().numpy().astype("uint8")
         # the class-1 probability says how sure the net is of a square; without it, the
         # top-class confidence of the square is the best there is
         move_prob = flat(probabilities[1]) if probabilities is not None else flat(confidence)
-        return render_position(board, known is not None,
+        return render_position(board, known,
                                None if pred is None else pred & 1,
                                None if pred is None else (pred >> 1) & 1,
                                None if target is None else flat(target).astype("uint8"), move_prob)
 
     def render_image(self, inputs, prediction=None, target=None, confidence=None,
-                     probabilities=None, fit=None):
+                     probabilities=None, fit=None, extras=None):
         """The board as an RGB array, with the predicted squares and the solution marked."""
-        from dt_chess.encoding import frame_board, piece_codes, real_board, recall
         from dt_chess.picture import board_image
 
-        code = piece_codes(inputs.unsqueeze(0))[0]
-        known = recall(code)
-        board = real_board(code, known[0]) if known else frame_board(code)
+        board, known = _board(inputs, extras)
         pred = None if prediction is None else prediction.reshape(64).cpu().numpy().astype("uint8")
-        return board_image(board, known is not None, None if pred is None else pred & 1,
+        return board_image(board, known, None if pred is None else pred & 1,
                            None if pred is None else (pred >> 1) & 1,
                            None if target is None else target.reshape(64).cpu().numpy())
 
@@ -235,12 +223,14 @@ class ChessPuzzles(Problem):
 
         return parse_position(text)
 
-    def target_for(self, inputs):
-        import torch
 
-        from dt_chess.encoding import piece_codes, recall
+def _board(inputs, extras) -> tuple[Any, bool]:
+    """``(board, known)``: the real position when ``extras`` hold its state (a data set's
+    record, a parsed FEN), else the frame position the planes encode."""
+    from dt_chess.encoding import frame_board, piece_codes, real_board
 
-        known = recall(piece_codes(inputs.unsqueeze(0))[0])
-        if known is None or known[1] is None:
-            return None
-        return torch.from_numpy(known[1])
+    code = piece_codes(inputs.unsqueeze(0))[0]
+    state = (extras or {}).get("state")
+    if state is None:
+        return frame_board(code), False
+    return real_board(code, int(state)), True

@@ -35,7 +35,7 @@ def square_index(name: str, black: bool = False) -> int:
 
 
 def test_predict_is_the_reference_top2(chess_problem):
-    x = chess_problem.parse_instance(FEN_WHITE).unsqueeze(0).repeat(16, 1, 1, 1).float()
+    x = chess_problem.parse_instance(FEN_WHITE).inputs.unsqueeze(0).repeat(16, 1, 1, 1).float()
     logits = torch.randn(16, 2, 8, 8, generator=torch.Generator().manual_seed(0))
     logits[3, 1, 0, :3] = 9.0  # a three-way tie: the reference keeps all three
     pred = chess_problem.predict(logits, x)
@@ -46,7 +46,7 @@ def test_predict_is_the_reference_top2(chess_problem):
 
 
 def test_verify_reads_the_best_legal_move(chess_problem):
-    x = chess_problem.parse_instance(FEN_WHITE).unsqueeze(0).float()
+    x = chess_problem.parse_instance(FEN_WHITE).inputs.unsqueeze(0).float()
     target = torch.zeros(1, 64, dtype=torch.long)
     target[0, [square_index("f3"), square_index("e5")]] = 1
     target = target.view(1, 8, 8)
@@ -69,28 +69,34 @@ def test_verify_reads_the_best_legal_move(chess_problem):
 
 
 def test_fen_input_and_orientation(chess_problem):
-    x = chess_problem.parse_instance(FEN_BLACK)
+    inst = chess_problem.parse_instance(FEN_BLACK)
+    x = inst.inputs
     assert x.shape == (12, 8, 8) and x.dtype == torch.uint8
     # Black to move: its king (plane 0) is on e8, shown on row 0 (the frame is mirrored)
     assert x[0, 0, 4] == 1 and x[6, 7, 4] == 1 and x[5, 1].sum() == 7 and x[5, 3, 4] == 1
-    assert chess_problem.target_for(x) is None
+    assert inst.target is None and "state" in inst.extras
     console = Console(record=True, width=80, color_system=None)
-    console.print(chess_problem.render(x))
+    console.print(chess_problem.render(x, extras=inst.extras))
     text = console.export_text()
     assert "Black to move" in text and "♚" in text and "♔" in text
+    # without the instance's extras the planes alone say nothing of who moves: the frame
+    # position (the mover as White) is drawn, and nothing is kept between calls
+    console = Console(record=True, width=80, color_system=None)
+    console.print(chess_problem.render(x))
+    assert "Black to move" not in console.export_text()
 
 
 def test_lichess_row_input_knows_its_answer(chess_problem):
     row = "00sO1,1k1r4/pp3pp1/2p1p3/4b3/P3n1P1/8/KPP2PN1/3rBR1R b - - 2 31,b8c7 e1a5 b7b6 f1d1,998,85,94,293,x,y,"
-    x = chess_problem.parse_instance("PuzzleId,FEN,Moves,Rating\n" + row)
-    target = chess_problem.target_for(x)
+    inst = chess_problem.parse_instance("PuzzleId,FEN,Moves,Rating\n" + row)
+    x, target = inst.inputs, inst.target
     assert target is not None and target.sum() == 2
     assert target.view(-1)[square_index("e1")] == 1 and target.view(-1)[square_index("a5")] == 1
     logits = torch.full((1, 2, 64), -4.0)
     logits[0, 1, [square_index("e1"), square_index("a5")]] = 4.0
     pred = chess_problem.predict(logits.view(1, 2, 8, 8), x.unsqueeze(0).float())
     console = Console(record=True, width=80, color_system=None)
-    console.print(chess_problem.render(x, pred[0], target, torch.rand(8, 8)))
+    console.print(chess_problem.render(x, pred[0], target, torch.rand(8, 8), extras=inst.extras))
     text = console.export_text()
     assert "White to move" in text and "prediction: Ba5+" in text and "solution: Ba5+" in text
     assert "found" in text
