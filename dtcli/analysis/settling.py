@@ -3,7 +3,8 @@
 A thought can look settled as a whole (its relative change small) while some positions still
 move, or never settle while its answers stay right. Two counters make that visible:
 
-- :func:`moving_positions`: per instance and output position (a bit, a maze cell), whether the
+- :func:`~dtcli.engine.settle.moving_positions` (in the engine, which the solve view shares):
+  per instance and output position (a bit, a maze cell), whether the
   thought there still moves: the largest change over channels, ``max_c |θ_t − θ_{t−1}|``,
   above ``tolerance`` times the thought's largest value ``max |θ_t|`` (so the test does not
   depend on the thought's scale). Its complement over all positions is the *settled share*.
@@ -21,29 +22,9 @@ from dataclasses import dataclass
 
 import torch
 
-#: a position still moves while its change is above this share of the thought's largest value
-POSITION_TOLERANCE = 1e-4
+from dtcli.engine.settle import POSITION_TOLERANCE, moving_positions, moving_share
 
-
-def moving_positions(prev: torch.Tensor, thought: torch.Tensor,
-                     tolerance: float = POSITION_TOLERANCE) -> torch.Tensor:
-    """Per instance and spatial position, True where the thought still moves (see the module
-    doc); a thought without spatial dimensions counts as one position. Non-finite thoughts
-    count as moving."""
-    change = (thought - prev).abs().float()
-    scale = thought.abs().float().flatten(1).amax(1).clamp_min(1e-30)
-    per_position = change.amax(1) if thought.dim() > 2 else change.amax(1, keepdim=True)
-    scale = scale.view(-1, *[1] * (per_position.dim() - 1))
-    moving = per_position > tolerance * scale
-    return moving | ~torch.isfinite(per_position)
-
-
-def moving_share(prev: torch.Tensor, thought: torch.Tensor,
-                 tolerance: float = POSITION_TOLERANCE) -> torch.Tensor:
-    """Per instance, the share (0..1) of its positions whose thought still moves."""
-    moving = moving_positions(prev, thought, tolerance)
-    return moving.flatten(1).float().mean(1)
-
+__all__ = ["POSITION_TOLERANCE", "SolveTrace", "moving_positions", "moving_share"]
 
 @dataclass
 class SolveTrace:

@@ -20,8 +20,6 @@ from dtcli.contracts.options import Option, resolve_options
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-    from dtcli.contracts.instances import Instance
-
 SPLITS = ("train", "test")
 #: data sets this small are generated afresh instead of cached
 UNCACHED_COUNT = 8
@@ -299,7 +297,7 @@ class Problem:
         raise DtError(f"problem {self.name!r} cannot draw itself as an image "
                       "(it has no render_image method), so its solves cannot be saved")
 
-    def parse_instance(self, text: str) -> "torch.Tensor | Instance":
+    def parse_instance(self, text: str) -> Any:
         """Parse one instance typed or stored by the user (``dt solve --input``): its input, or
         an :class:`~dtcli.contracts.instances.Instance` when the text says more (the solution,
         a side to move)."""

@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import torch
 
 from dtcli.engine.device import batch_to
+from dtcli.engine.settle import moving_share
 
 
 @dataclass
@@ -25,10 +26,13 @@ class SolveFrame:
     verified: bool | None
     #: iterations in a row the prediction has not changed
     stable: int = 0
+    #: share of the thought's positions that still move (engine.settle)
+    moving: float = 1.0
 
     def summary(self) -> dict[str, Any]:
         return {"iteration": self.iteration, "mean_confidence": self.mean_confidence,
                 "delta_thought": self.delta_thought, "changed": self.changed,
+                "moving": self.moving,
                 "correct": self.correct, "verified": self.verified}
 
 
@@ -78,7 +82,7 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
                              probabilities=probs[0].cpu(),
                              mean_confidence=mean(conf), delta_thought=float(delta),
                              changed=float(changed), correct=correct, verified=verified,
-                             stable=stable)
+                             stable=stable, moving=float(moving_share(prev_thought, thought)))
             if halt_patience is not None and stable >= halt_patience and verified is not False:
                 return
             if halt_tolerance is not None and delta < halt_tolerance:

@@ -33,6 +33,7 @@ class FrameBuffer:
         self.confidence: list[float] = []
         self.changed: list[float] = []
         self.delta: list[float] = []
+        self.moving: list[float] = []
         self.correct: list[bool | None] = []
         self.first_correct: int | None = None  # index of the first correct frame
         self.oldest = 0  # frames before this index have dropped their tensors
@@ -50,6 +51,7 @@ class FrameBuffer:
             self.confidence.append(frame.mean_confidence)
             self.changed.append(frame.changed)
             self.delta.append(frame.delta_thought)
+            self.moving.append(frame.moving)
             self.correct.append(frame.correct)
             if frame.correct and self.first_correct is None:
                 self.first_correct = len(self._frames) - 1
@@ -106,7 +108,8 @@ class FrameBuffer:
         with self._cond:
             n = upto + 1
             return {"iterations": self.iterations[:n], "confidence": self.confidence[:n],
-                    "changed": self.changed[:n], "delta": self.delta[:n]}
+                    "changed": self.changed[:n], "delta": self.delta[:n],
+                    "moving": self.moving[:n]}
 
 
 def produce(buffer: FrameBuffer, frames, is_cancelled: Callable[[], bool],

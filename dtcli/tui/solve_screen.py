@@ -78,7 +78,7 @@ class SolveScreen(Screen):
                 yield InstanceView(id="instance")
             with Vertical(id="side"):
                 yield SolveStatus(id="status").data_bind(SolveScreen.state)
-                yield CurveChart("confidence · changed", ylim=(0, 1), max_hz=3,
+                yield CurveChart("confidence · changed · moving", ylim=(0, 1), max_hz=3,
                                  id="curve-confidence")
                 yield CurveChart("‖Δthought‖ relative (log)", log=True, xlabel="iteration",
                                  max_hz=3, id="curve-delta")
@@ -307,7 +307,8 @@ class SolveScreen(Screen):
         vlines = [(first, "green")] if first is not None else []
         self.query_one("#curve-confidence", CurveChart).update_series(
             {"confidence": (its, s["confidence"], "cyan"),
-             "changed": (its, s["changed"], "orange")}, vlines=vlines, now=now)
+             "changed": (its, s["changed"], "orange"),
+             "moving": (its, s["moving"], "green")}, vlines=vlines, now=now)
         self.query_one("#curve-delta", CurveChart).update_series(
             {"‖Δthought‖": (its, s["delta"], "magenta")}, vlines=vlines, now=now)
 

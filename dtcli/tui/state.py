@@ -82,13 +82,14 @@ class Figures:
     delta_thought: float
     correct: bool | None
     verified: bool | None
+    moving: float = 1.0  # share of the thought's positions still moving
 
     @classmethod
     def of(cls, frame: Any) -> Figures | None:
         if frame is None:
             return None
         return cls(frame.mean_confidence, frame.changed, frame.delta_thought, frame.correct,
-                   frame.verified)
+                   frame.verified, frame.moving)
 
 
 @dataclass(frozen=True)

@@ -115,8 +115,9 @@ class SolveStatus(Widget):
             row("confidence", f"{f.mean_confidence:.3f}")
             row("changed", f"{100 * f.changed:.2f}% of outputs")
             row("‖Δthought‖", f"{f.delta_thought:.2e} (relative)")
+            row("moving", f"{100 * f.moving:.1f}% of the thought")
         else:
-            for name in ("confidence", "changed", "‖Δthought‖"):
+            for name in ("confidence", "changed", "‖Δthought‖", "moving"):
                 row(name, Text("—", style="dim"))
         row("")
         row("view", "solution shown (a)" if s.answer_shown else "prediction only (a)")
