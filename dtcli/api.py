@@ -11,6 +11,7 @@ import importlib
 from typing import Any
 
 from dtcli.contracts.arch import Architecture
+from dtcli.contracts.datacache import load_imported as imported_data
 from dtcli.contracts.datacache import load_or_make as cached_tensors
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.hookspecs import hookimpl
@@ -36,7 +37,7 @@ _LAZY = {
 }
 
 __all__ = ["Architecture", "DtError", "Instance", "Option", "Problem", "atomic_write", "atomic_write_text",
-           "cached_tensors", "data_dir", "hookimpl", "split_seed", *_LAZY]
+           "cached_tensors", "data_dir", "imported_data", "hookimpl", "split_seed", *_LAZY]
 
 
 def __getattr__(name: str) -> Any:

@@ -72,6 +72,8 @@ def save_imported(problem: str, name: str, tensors: dict, fields: dict[str, Any]
 
 
 def load_imported(problem: str, name: str) -> dict:
+    """The data set ``dt data import`` stored for ``problem`` under ``name`` (``inputs``,
+    ``targets``); plugins reach it as ``dtcli.api.imported_data``."""
     from safetensors.torch import load_file
 
     path = imported_path(problem, name)

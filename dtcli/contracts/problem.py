@@ -203,13 +203,6 @@ class Problem:
         """Download the published data set ``name`` (one of :attr:`fetchable`) into ``dest``."""
         raise DtError(f"problem {self.name!r} has nothing to download")
 
-    def imported(self, name: str) -> tuple["torch.Tensor", "torch.Tensor"]:
-        """A data set stored by ``dt data import`` under ``name``."""
-        from dtcli.contracts.datacache import load_imported
-
-        data = load_imported(self.name, name)
-        return data["inputs"], data["targets"]
-
     def augment(self, inputs: "torch.Tensor", targets: "torch.Tensor",
                 generator: "torch.Generator") -> tuple["torch.Tensor", "torch.Tensor"]:
         """Train-time augmentation of one batch (on its device); draw randomness only from

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from dt_mazes.presets import PRESETS
-from dtcli.api import DtError, Option, Problem
+from dtcli.api import DtError, Option, Problem, imported_data
 
 LAYOUTS = ("compact", "e2h")  # as dt_mazes.layouts.LAYOUTS, kept here to avoid importing numpy
 
@@ -97,7 +97,8 @@ class Mazes(Problem):
         if isinstance(difficulty, tuple):
             raise DtError(f"mixed maze sizes ({', '.join(map(str, difficulty))}) need generated "
                           f"mazes; the imported data set {source!r} holds one size")
-        x, y = self.imported(source)
+        data = imported_data(self.name, source)
+        x, y = data["inputs"], data["targets"]
         side = x.shape[-1]
         if side != self.image_side(difficulty):
             from dt_mazes.layouts import image_size
