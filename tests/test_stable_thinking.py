@@ -183,7 +183,8 @@ def test_seeds_study_measures_each_runs_dynamics_once(cli, tmp_path):
     args = ["study", "seeds", "prefix-sums", "--arch", "dt-recall,dt-recall-pi=dt-recall",
             "--arm-option", "dt-recall-pi:init_thought=mix", "--seeds", "1", "--width", "6",
             "--epochs", "1", "--train-count", "100", "--test-count", "6", "--test-iters", "8",
-            "--test-difficulty", "10", "--dynamics", "4", "--out", str(out), "--json"]
+            "--test-difficulty", "10", "--test-difficulty", "12", "--dynamics", "4",
+            "--out", str(out), "--json"]
     first = cli(*args)
     assert first.exit_code == 0, first.output
     doc = json.loads(first.stdout)
@@ -192,6 +193,11 @@ def test_seeds_study_measures_each_runs_dynamics_once(cli, tmp_path):
         assert 0 <= d["settled_positions"] <= 100 and -1 <= d["aa"] <= 1 + 1e-9
         assert d["lipschitz"] > 0 and d["solved"] >= d["stayed_solved"] >= 0
     assert {r["arch"] for r in doc["summary"]} == {"dt-recall", "dt-recall-pi"}
+    # success is judged on the first test difficulty; the second's peaks come beside it
+    assert all(r["difficulty"] == "10" and set(r["also"]) == {"12"} for r in doc["runs"])
+    for row in doc["summary"]:
+        peaks = sorted(r["also"]["12"]["peak"] for r in doc["runs"] if r["arch"] == row["arch"])
+        assert row["also"]["12"]["peaks"] == peaks
     assert all("aa_mean" in r and "lipschitz_max" in r for r in doc["summary"])
     stamp = (out / "runs" / "dt-recall-s0" / "dynamics.json").stat().st_mtime_ns
     again = cli(*args)

@@ -27,7 +27,7 @@ def seeds(
     seeds_: str = typer.Option("5", "--seeds", "-s", help="A count (5 = 0..4) or a list of seeds."),
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="quick or paper (default: quick on CPU)."),
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
-    test_difficulty: Optional[str] = typer.Option(None, "--test-difficulty", help="Where success is judged (default: the recipe's first test difficulty)."),
+    test_difficulty: Optional[list[str]] = typer.Option(None, "--test-difficulty", help="Where the runs are tested (repeatable); success is judged on the first (default: the recipe's test difficulties)."),
     success_at: float = typer.Option(99.0, "--success-at", help="A run succeeds when its test accuracy reaches this (%)..."),
     max_iter: Optional[int] = typer.Option(None, "--max-iter", help="...at some iteration up to this (default: all it was tested on)."),
     min_train_acc: float = typer.Option(99.0, "--min-train-acc", help="The authors' filter, reported beside: runs whose final training accuracy reached this (%)."),
@@ -44,7 +44,7 @@ def seeds(
 
     overrides = dict(settings or {})
     if test_difficulty:
-        overrides["test_difficulties"] = [test_difficulty]
+        overrides["test_difficulties"] = list(test_difficulty)
     if max_iter is not None and max_iter < 1:
         raise DtError(f"--max-iter must be at least 1, got {max_iter}")
     archs, arms = [], {}
@@ -77,6 +77,13 @@ def seeds(
     show(doc)
 
 
+def _mean_se(cell: dict[str, Any] | None) -> str:
+    if cell is None:
+        return "-"
+    se = "" if cell["peak_se"] is None else f" ± {cell['peak_se']:.1f}"
+    return f"{cell['peak_mean']:.1f}{se}"
+
+
 def _dynamics_cells(r: dict[str, Any]) -> list[str]:
     f = lambda v, spec: "-" if v is None else format(v, spec)  # noqa: E731
     stayed = r.get("stayed_solved")
@@ -88,11 +95,14 @@ def _dynamics_cells(r: dict[str, Any]) -> list[str]:
 def show(doc: dict[str, Any]) -> None:
     study = doc["study"]
     limit = f" by iteration {study['max_iter']}" if study["max_iter"] else ""
-    table = Table(title=f"{study['problem']}: success = test accuracy ≥ {study['success_at']:g}%"
-                        f"{limit}")
+    where = f" on {doc['runs'][0]['difficulty']}" if doc["runs"] else ""
+    table = Table(title=f"{study['problem']}: success = test accuracy{where} ≥ "
+                        f"{study['success_at']:g}%{limit}")
     dynamics = any("aa_mean" in r for r in doc["summary"])
     cols = ["arch", "runs", "success rate", "peak % min / median / max", "peak % mean ± s.e.",
             f"train ≥ {study['min_train_acc']:g}%: successes / runs"]
+    also = list(doc["summary"][0].get("also", {})) if doc["summary"] else []
+    cols += [f"{d}: peak % mean ± s.e." for d in also]
     if dynamics:
         cols += ["AA", "settled %", "Lipschitz mean / max", "stayed solved %"]
     for col in cols:
@@ -104,6 +114,7 @@ def show(doc: dict[str, Any]) -> None:
                       f"{r['peak_min']:.1f} / {r['peak_median']:.1f} / {r['peak_max']:.1f}",
                       f"{r['peak_mean']:.1f}{se}",
                       f"{r['filtered_successes']}/{r['filtered_runs']}",
+                      *(_mean_se(r["also"].get(d)) for d in also),
                       *(_dynamics_cells(r) if dynamics else []))
     console.print(table)
     series = {f"{r['arch']} s{r['seed']}": (r["iters"], r["accuracy"]) for r in doc["runs"]}

@@ -133,12 +133,17 @@ def run_record(plan: SeedPlan, run_dir: Path, spec: SeedRun) -> dict[str, Any]:
     iters, acc = res["iters"], res["fixed"]["accuracy"]
     peak_iter, best = peak(iters, acc, plan.max_iter)
     history = runs.read_metrics(run_dir)
+    others = {}
+    for other, r in list(results.items())[1:]:  # further test difficulties: their peaks
+        at, value = peak(r["iters"], r["fixed"]["accuracy"], plan.max_iter)
+        others[other] = {"peak": value, "peak_iter": at}
     return {**asdict(spec), "run_dir": str(run_dir), "difficulty": difficulty,
             "iters": iters, "accuracy": acc, "peak": best, "peak_iter": peak_iter,
             "success": succeeded(iters, acc, plan.success_at, plan.max_iter),
             "final_train_acc": history[-1]["train_acc"] if history else None,
             "best_val_acc": max((r.get("val_acc") or 0.0 for r in history), default=None),
-            "epochs": len(history), "dynamics": _dynamics(plan, run_dir, difficulty, iters)}
+            "epochs": len(history), "also": others,
+            "dynamics": _dynamics(plan, run_dir, difficulty, iters)}
 
 
 def _dynamics(plan: SeedPlan, run_dir: Path, difficulty: Any, iters: list[int]):
@@ -167,8 +172,18 @@ def summarize(plan: SeedPlan, records: list[dict[str, Any]]) -> list[dict[str, A
             "peak_mean": mean, "peak_se": se, "peaks": peaks,
             "filtered_runs": len(kept), "filtered_successes": sum(r["success"] for r in kept),
             "filtered_peak_mean": mean_se([r["peak"] for r in kept])[0] if kept else None,
-            **_dynamics_means(rs)})
+            "also": _also_means(rs), **_dynamics_means(rs)})
     return rows
+
+
+def _also_means(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per further test difficulty: the peaks' mean ± s.e."""
+    out: dict[str, dict[str, Any]] = {}
+    for d in records[0].get("also", {}):
+        peaks = [r["also"][d]["peak"] for r in records if d in r.get("also", {})]
+        mean, se = mean_se(peaks)
+        out[d] = {"peak_mean": mean, "peak_se": se, "peaks": sorted(peaks)}
+    return out
 
 
 def _dynamics_means(records: list[dict[str, Any]]) -> dict[str, Any]:
