@@ -9,14 +9,18 @@ projection and the non-recurrent convs, bias on the recall convs. What it leaves
 here (and made options):
 
 - ``conv_norm``, how each recurrent conv is held to norm 1 (the recall conv to ``contraction``):
-  ``strict`` (default) divides the weight by the spectral norm of the weight reshaped to
+  ``strict`` divides the weight by the spectral norm of the weight reshaped to
   (out, in·k^d) (torch's ``spectral_norm``) and scales it by 1/sqrt(k^d): the conv applies that
   matrix to k^d shifted copies of its input, so it is then at most 1-Lipschitz, a guarantee,
   but its measured norm is only 0.5 (2D) to 0.7 (1D). ``spectral`` leaves out the 1/sqrt(k^d),
   as the paper's description reads: measured conv norms 1.3–1.6, so the contraction is no
-  longer guaranteed. ``operator`` divides by the conv's own operator norm (power iteration on
-  the conv and its transpose, :mod:`dt_archs.conv_norm`): norm 1.00 (1.005–1.008 on larger
-  inputs than the reference), the tight form of the guarantee.
+  longer guaranteed: **a net trained with ``spectral`` is not a contraction** (trained
+  estimates 1.3–1.7). ``operator`` (the default, with ``contraction`` 0.99) divides by the
+  conv's own operator norm (power iteration on the conv and its transpose,
+  :mod:`dt_archs.conv_norm`): norm 1.00 (1.005–1.008 on larger inputs than the reference), the
+  tight form of the guarantee; trained on prefix sums its estimate is 0.94 (it learns 36% of
+  32-bit training strings in 30 epochs, and extrapolates to neither 128 nor 512 bits: the
+  lever study in ``benchmarks/dtl_levers.md``).
 
   Why the tightness matters: if ``think`` is L-Lipschitz and one iteration reaches r cells
   (five 3-wide convs: r = 5), a bit D cells away moves the fixed point's answer by at most
@@ -34,7 +38,7 @@ here (and made options):
 - the residual blocks inside an iteration also interpolate (h + β·(g(h) − h)), each β a
   sigmoid of a learned scalar, so every block is at most 1-Lipschitz.
 
-With ``strict`` (and, to the power iteration's precision, ``operator``), ``think`` is at most
+With ``operator`` (to the power iteration's precision) and ``strict``, ``think`` is at most
 ``1 − β·(1 − contraction)``-Lipschitz in the thought: a contraction, whose iterates converge to
 a unique fixed point for each input (the tests check it with the Jacobian power iteration of ``dt analyze stability``).
 """

@@ -68,10 +68,12 @@ def test_dtl_spectral_variant(registry):
     p = registry.problem("mazes")
     arch = registry.arch("dt-l")
     torch.manual_seed(0)
-    net = arch.build(p, width=8, max_iters=4, conv_norm="spectral").eval()
-    strict = arch.build(p, width=8, max_iters=4).eval()
+    net = arch.build(p, width=8, max_iters=4, conv_norm="spectral", contraction=0.9).eval()
+    strict = arch.build(p, width=8, max_iters=4, conv_norm="strict", contraction=0.9).eval()
     assert net.recall_conv.scale == 0.9 and strict.recall_conv.scale == pytest.approx(0.3)
     assert net.config["conv_norm"] == "spectral" and strict.config["conv_norm"] == "strict"
+    default = arch.build(p, width=8, max_iters=4)  # the default: the tight contraction
+    assert (default.config["conv_norm"], default.config["contraction"]) == ("operator", 0.99)
     x, _ = p.generate(p.parse_difficulty("9"), 4, seed=1)
     assert lipschitz_after(net, x.float(), 25) < 1.0
 
