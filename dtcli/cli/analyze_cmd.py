@@ -12,14 +12,8 @@ import typer
 
 from dtcli.cli.analyze_common import (
     _MODEL,
-    _PLOT,
-    BATCH,
-    DEVICE,
-    JSON,
     MODEL,
-    OPTIONS,
-    PLOT,
-    THREADS,
+    RunOptions,
     _bar,
     _difficulty,
     _emit,
@@ -27,6 +21,7 @@ from dtcli.cli.analyze_common import (
     _setup,
     analyze_app,
     prepared,
+    with_run_options,
 )
 from dtcli.cli.common import console
 from dtcli.contracts.errors import DtError
@@ -35,6 +30,7 @@ from dtcli.contracts.errors import DtError
 
 
 @analyze_app.command("reuse")
+@with_run_options()
 def reuse(
     model: str = MODEL,
     count: int = typer.Option(1000, "--count", "-n", help="Test instances."),
@@ -43,25 +39,19 @@ def reuse(
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty of the test data."),
     control_seed: int = typer.Option(0, "--control-seed", help="Seed of the untrained twin's initialisation."),
     seed: int = typer.Option(0, help="Seed of the test data."),
-    option: Optional[list[str]] = OPTIONS,
-    batch_size: Optional[int] = BATCH,
-    device: str = DEVICE,
-    threads: Optional[int] = THREADS,
-    json_out: bool = JSON,
-    plot: Optional[Path] = PLOT,
+    run: RunOptions = None,  # type: ignore[assignment] - given by with_run_options
 ) -> None:
     """Filter reuse: each filter's positive activations per iteration over its peak, for every
     layer of the recurrent block; the share that stays >= 20% of peak, against an untrained twin.
     """
     from dtcli.analysis.common import model_name, trained_iterations
-    from dtcli.analysis.reuse import reuse as run
+    from dtcli.analysis.reuse import reuse as analyse
     from dtcli.cli.analyze_views import reuse_view
 
-    loaded, d, x, _ = prepared(model, device=device, threads=threads, plot=plot, option=option,
-                               difficulty=difficulty, count=count, seed=seed)
+    loaded, d, x, _ = prepared(model, run, difficulty=difficulty, count=count, seed=seed)
     with _bar("filter reuse") as cb:
-        res = run(loaded, x, iters or trained_iterations(loaded), threshold=threshold,
-                  control_seed=control_seed, batch_size=batch_size, on_batch=cb)
+        res = analyse(loaded, x, iters or trained_iterations(loaded), threshold=threshold,
+                  control_seed=control_seed, batch_size=run.batch_size, on_batch=cb)
     name = model_name(loaded)
 
     def draw(path: Path) -> Path:
@@ -69,14 +59,15 @@ def reuse(
 
         return reuse_figure(res, path)
 
-    _emit({"model": name, "difficulty": d, **res.to_dict()}, json_out,
-          reuse_view(res, name, console), plot, draw)
+    _emit({"model": name, "difficulty": d, **res.to_dict()}, run,
+          reuse_view(res, name, console), draw)
 
 
 # -- probes -----------------------------------------------------------------------------------
 
 
 @analyze_app.command("probes")
+@with_run_options()
 def probes(
     model: str = typer.Argument(..., help=_MODEL + " An images model."),
     twin: Optional[str] = typer.Option(None, "--twin", "-t", help="Its twin (e.g. the feed-forward net of the same effective depth), probed side by side."),
@@ -87,24 +78,19 @@ def probes(
     pool: int = typer.Option(1, help="Average-pool each feature map to at most POOL x POOL cells (1: global average)."),
     ridge: float = typer.Option(1e-3, help="Ridge penalty (features are standardised)."),
     seed: int = typer.Option(0, help="Seed of the image subsets."),
-    option: Optional[list[str]] = OPTIONS,
-    batch_size: Optional[int] = BATCH,
-    device: str = DEVICE,
-    threads: Optional[int] = THREADS,
-    json_out: bool = JSON,
-    plot: Optional[Path] = PLOT,
+    run: RunOptions = None,  # type: ignore[assignment] - given by with_run_options
 ) -> None:
     """Linear probes: a classifier on the pooled features after each iteration / block; train
     and test accuracy per depth, the model and its twin side by side (images models)."""
     from dtcli.analysis.common import load_data, require_images, require_same_inputs, trained_iterations
-    from dtcli.analysis.probes import probes as run
+    from dtcli.analysis.probes import probes as analyse
     from dtcli.cli.analyze_views import probes_view
 
-    dev = _setup(device, threads, plot)
-    models = [_load(model, dev, option)]
+    dev = _setup(run)
+    models = [_load(model, dev, run.option)]
     require_images(models[0].problem, "linear probes")
     if twin is not None:
-        models.append(_load(twin, dev, option, "--twin"))
+        models.append(_load(twin, dev, run.option, "--twin"))
         require_same_inputs(models[0], models[1], "probes")
     wanted = [iters, twin_iters]
     problem = models[0].problem
@@ -114,22 +100,22 @@ def probes(
     results = []
     with _bar("linear probes") as cb:
         for m, n in zip(models, wanted):
-            results.append(run(m, train, test, n or trained_iterations(m), pool=pool, ridge=ridge,
-                               batch_size=batch_size, on_iteration=cb))
+            results.append(analyse(m, train, test, n or trained_iterations(m), pool=pool, ridge=ridge,
+                               batch_size=run.batch_size, on_iteration=cb))
 
     def draw(path: Path) -> Path:
         from dtcli.analysis.figures import probes_figure
 
         return probes_figure(results, path)
 
-    _emit({"models": [r.to_dict() for r in results]}, json_out, probes_view(results, console),
-          plot, draw)
+    _emit({"models": [r.to_dict() for r in results]}, run, probes_view(results, console), draw)
 
 
 # -- cka --------------------------------------------------------------------------------------
 
 
 @analyze_app.command("cka")
+@with_run_options()
 def cka(
     model_a: str = typer.Argument(..., help=_MODEL),
     model_b: Optional[str] = typer.Argument(None, help="The second model (default: MODEL_A itself: CKA between its own iterations)."),
@@ -138,42 +124,38 @@ def cka(
     iters_b: Optional[int] = typer.Option(None, "--iters-b", help="Iterations of MODEL_B (default: its max_iters)."),
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty of the test data."),
     seed: int = typer.Option(0, help="Seed of the test data."),
-    option: Optional[list[str]] = OPTIONS,
-    batch_size: Optional[int] = BATCH,
-    device: str = DEVICE,
-    threads: Optional[int] = THREADS,
-    json_out: bool = JSON,
-    plot: Optional[Path] = PLOT,
+    run: RunOptions = None,  # type: ignore[assignment] - given by with_run_options
 ) -> None:
     """Linear CKA between every iteration / block of MODEL_A and of MODEL_B, as a matrix and
     a heat map; says whether the same-effective-depth entry is the highest in its row."""
-    from dtcli.analysis.cka import cka as run
+    from dtcli.analysis.cka import cka as analyse
     from dtcli.analysis.common import load_data, require_same_inputs, trained_iterations
     from dtcli.cli.analyze_views import cka_view
 
-    dev = _setup(device, threads, plot)
-    a = _load(model_a, dev, option)
-    b = a if model_b is None or model_b == model_a else _load(model_b, dev, option, "MODEL_B")
+    dev = _setup(run)
+    a = _load(model_a, dev, run.option)
+    b = a if model_b is None or model_b == model_a else _load(model_b, dev, run.option, "MODEL_B")
     require_same_inputs(a, b, "cka")
     d = _difficulty(a.problem, difficulty)
     x, _ = load_data(a.problem, d, count, seed, dev)
     n_a = iters_a or trained_iterations(a)
     n_b = iters_b or (n_a if b is a else trained_iterations(b))
     with _bar("CKA") as cb:
-        res = run(a, b, x, n_a, n_b, batch_size=batch_size, on_iteration=cb)
+        res = analyse(a, b, x, n_a, n_b, batch_size=run.batch_size, on_iteration=cb)
 
     def draw(path: Path) -> Path:
         from dtcli.analysis.figures import cka_figure
 
         return cka_figure(res, path)
 
-    _emit({"difficulty": d, **res.to_dict()}, json_out, cka_view(res, console), plot, draw)
+    _emit({"difficulty": d, **res.to_dict()}, run, cka_view(res, console), draw)
 
 
 # -- visualize --------------------------------------------------------------------------------
 
 
 @analyze_app.command("visualize")
+@with_run_options("device", "threads", "json_out", "plot")
 def visualize(
     model: str = typer.Argument(..., help=_MODEL + " An images model."),
     filters: str = typer.Option("0:3", "--filters", "-f", help="Filters (channels of the thought): A:B (inclusive) or a list 0,5,9."),
@@ -187,21 +169,18 @@ def visualize(
     tv: float = typer.Option(0.05, help="Weight of the four-direction total variation."),
     bn: float = typer.Option(0.1, help="Weight of the batch-norm-statistics prior (nets with BN)."),
     seed: int = typer.Option(0, help="Seed of the starting noise and the jitter."),
-    device: str = DEVICE,
-    threads: Optional[int] = THREADS,
-    json_out: bool = JSON,
-    plot: Optional[Path] = typer.Option(None, "--plot", help=_PLOT + " Both models side by side."),
+    run: RunOptions = None,  # type: ignore[assignment] - given by with_run_options
 ) -> None:
     """Activation maximisation: images that excite one filter at one iteration (random-roll
     jitter, total variation, a batch-norm prior); a PNG grid, iterations down, filters across."""
     from dtcli.analysis.common import check_iterations, require_images, trained_iterations
     from dtcli.analysis.figures import visualize_figure
     from dtcli.analysis.visualize import Settings
-    from dtcli.analysis.visualize import visualize as run
+    from dtcli.analysis.visualize import visualize as analyse
     from dtcli.cli.analyze_views import visualize_view
     from dtcli.engine.extrapolate import parse_iters
 
-    dev = _setup(device, threads, plot)
+    dev = _setup(run)
     models = [_load(model, dev, None)]
     require_images(models[0].problem, "visualize")
     if twin is not None:
@@ -218,15 +197,15 @@ def visualize(
     results, files = [], []
     with _bar("activation maximisation") as cb:
         for m in models:
-            res = run(m, wanted, chosen, settings, on_step=cb)
+            res = analyse(m, wanted, chosen, settings, on_step=cb)
             results.append(res)
             files.append(str(visualize_figure([res], Path(out) / f"{res.model}.png")))
 
     def draw(path: Path) -> Path:
         return visualize_figure(results, path)
 
-    _emit({"models": [r.to_dict() for r in results], "images": files}, json_out,
-          visualize_view(results, files, console), plot, draw)
+    _emit({"models": [r.to_dict() for r in results], "images": files}, run,
+          visualize_view(results, files, console), draw)
 
 
 def parse_indices(text: str, flag: str) -> list[int]:

@@ -3,9 +3,12 @@ the command's problem options, the data, a progress bar, and printing or plottin
 
 from __future__ import annotations
 
+import functools
+import inspect
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Optional
 
 import typer
 
@@ -32,16 +35,56 @@ JSON = typer.Option(False, "--json", help=_JSON)
 PLOT = typer.Option(None, "--plot", help=_PLOT)
 
 
-def _setup(device: str, threads: int | None, plot: Path | None):
+@dataclass
+class RunOptions:
+    """What every analysis takes besides its own settings (declared once, below)."""
+
+    option: list[str] | None = None
+    batch_size: int | None = None
+    device: str = "auto"
+    threads: int | None = None
+    json_out: bool = False
+    plot: Path | None = None
+
+
+_COMMON: dict[str, tuple[Any, Any]] = {
+    "option": (Optional[list[str]], OPTIONS), "batch_size": (Optional[int], BATCH),
+    "device": (str, DEVICE), "threads": (Optional[int], THREADS), "json_out": (bool, JSON),
+    "plot": (Optional[Path], PLOT)}
+
+
+def with_run_options(*names: str) -> Callable:
+    """Give an analysis command the options every analysis takes (``names`` of them, default
+    all: -o, --batch-size, --device, --threads, --json, --plot); the command receives them as
+    one :class:`RunOptions`, ``run``."""
+    names = names or tuple(_COMMON)
+
+    def decorate(fn: Callable) -> Callable:
+        params = [p for p in inspect.signature(fn).parameters.values() if p.name != "run"]
+        extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, annotation=_COMMON[n][0],
+                                   default=_COMMON[n][1]) for n in names]
+
+        @functools.wraps(fn)
+        def command(**kwargs: Any) -> Any:
+            run = RunOptions(**{n: kwargs.pop(n) for n in names})
+            return fn(**kwargs, run=run)
+
+        command.__signature__ = inspect.Signature(params + extra)  # type: ignore[attr-defined]
+        return command
+
+    return decorate
+
+
+def _setup(run: RunOptions):
     """Threads, the device, and a --plot path checked before any work."""
     from dtcli.engine.device import configure_threads, resolve_device
 
-    if plot is not None:
+    if run.plot is not None:
         from dtcli.analysis.figures import check_path
 
-        check_path(plot)
-    configure_threads(threads)
-    return resolve_device(device)
+        check_path(run.plot)
+    configure_threads(run.threads)
+    return resolve_device(run.device)
 
 
 def _load(ref: str, dev, option: list[str] | None, flag: str | None = None):
@@ -79,8 +122,9 @@ def _bar(description: str) -> Iterator[Callable[[int, int], None]]:
         yield lambda done, total: progress.update(task, completed=done, total=total)
 
 
-def _emit(doc: dict[str, Any], json_out: bool, view: Any, plot: Path | None,
+def _emit(doc: dict[str, Any], run: RunOptions, view: Any,
           draw: Callable[[Path], Path] | None) -> None:
+    json_out, plot = run.json_out, run.plot
     if plot is not None and draw is not None:
         written = draw(plot)
         doc["figure"] = str(written)
@@ -92,14 +136,13 @@ def _emit(doc: dict[str, Any], json_out: bool, view: Any, plot: Path | None,
         console.print(f"figure: {plot}")
 
 
-def prepared(model: str, *, device: str, threads: int | None, plot: Path | None,
-             option: list[str] | None, difficulty: str | None, count: int, seed: int):
+def prepared(model: str, run: RunOptions, *, difficulty: str | None, count: int, seed: int):
     """``(loaded model, difficulty, inputs, targets)`` as most analyses start: threads and
     device set, --plot checked, the model loaded with -o applied, the test data on the device."""
     from dtcli.analysis.common import load_data
 
-    dev = _setup(device, threads, plot)
-    loaded = _load(model, dev, option)
+    dev = _setup(run)
+    loaded = _load(model, dev, run.option)
     d = _difficulty(loaded.problem, difficulty)
     x, y = load_data(loaded.problem, d, count, seed, dev)
     return loaded, d, x, y
