@@ -20,7 +20,7 @@ from dtcli.config import TrainConfig
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.paths import atomic_write_json, atomic_write_text
 from dtcli.experiments.recipe import resolve_config
-from dtcli.experiments.runner import StudyListener, run_all
+from dtcli.experiments.runner import RecipePlan, StudyListener, run_all
 from dtcli.experiments.stats import mean_se, to_csv
 
 PLAN = "study.json"
@@ -44,28 +44,17 @@ class RunSpec:
         return f"{self.arch}-d{self.depth}-s{self.seed}"
 
 
-@dataclass
-class StudyPlan:
-    """What a study trains; ``overrides`` are TrainConfig settings applied to every run."""
+@dataclass(kw_only=True)
+class StudyPlan(RecipePlan):
+    """What a depth study trains; ``overrides`` are TrainConfig settings applied to every run."""
 
-    problem: str
     family: str
     members: list[str]
     depths: list[int]
-    seeds: list[int]
-    out: Path
-    preset: str | None = None
-    problem_options: dict[str, Any] = field(default_factory=dict)
-    overrides: dict[str, Any] = field(default_factory=dict)
     #: architecture options every member is built with (``--arch-option blocks=3``)
     arch_options: dict[str, Any] = field(default_factory=dict)
 
     plan_file = PLAN
-
-    def to_dict(self) -> dict[str, Any]:
-        doc = asdict(self)
-        doc["out"] = str(self.out)
-        return doc
 
     # -- what the runner asks of a study (experiments.runner.Study) --
 

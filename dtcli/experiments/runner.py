@@ -11,6 +11,7 @@ has. A study supplies what differs (:class:`Study`); events go to a :class:`Stud
 from __future__ import annotations
 
 import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Protocol, Sequence
 
@@ -42,6 +43,22 @@ class Study(Protocol):
     def config(self, spec: Any, registry) -> TrainConfig: ...
     def record(self, run_dir: Path, spec: Any) -> dict[str, Any]: ...
     def write(self, records: list[dict[str, Any]]) -> dict[str, Any]: ...
+
+
+@dataclass(kw_only=True)
+class RecipePlan:
+    """What every study plan holds: the problem, where the study lives, and the one recipe its
+    runs share (a preset, problem options, training settings over them)."""
+
+    problem: str
+    out: Path
+    seeds: list[int]
+    preset: str | None = None
+    problem_options: dict[str, Any] = field(default_factory=dict)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "out": str(self.out)}
 
 
 class StudyListener:

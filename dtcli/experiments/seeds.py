@@ -20,7 +20,7 @@ from dtcli.config import TrainConfig
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.paths import atomic_write_json, atomic_write_text
 from dtcli.experiments.recipe import resolve_config
-from dtcli.experiments.runner import StudyListener, run_all
+from dtcli.experiments.runner import RecipePlan, StudyListener, run_all
 from dtcli.experiments.stats import mean_se, peak, succeeded, to_csv
 
 PLAN = "seeds.json"
@@ -38,17 +38,11 @@ class SeedRun:
         return f"{self.arch}-s{self.seed}"
 
 
-@dataclass
-class SeedPlan:
+@dataclass(kw_only=True)
+class SeedPlan(RecipePlan):
     """What a seeds study trains and how it judges success."""
 
-    problem: str
     archs: list[str]
-    seeds: list[int]
-    out: Path
-    preset: str | None = None
-    problem_options: dict[str, Any] = field(default_factory=dict)
-    overrides: dict[str, Any] = field(default_factory=dict)
     #: arms that are not an architecture's own name: label -> architecture (``dt-recall-pi=
     #: dt-recall``): the same architecture trained another way
     arms: dict[str, str] = field(default_factory=dict)
@@ -64,9 +58,6 @@ class SeedPlan:
     dynamics_count: int = 0
 
     plan_file = PLAN
-
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "out": str(self.out)}
 
     def config(self, spec: SeedRun, registry=None) -> TrainConfig:
         """The recipe of one run: the study's settings, then its arm's own, then its seed."""
