@@ -203,3 +203,14 @@ def test_seeds_study_measures_each_runs_dynamics_once(cli, tmp_path):
     again = cli(*args)
     assert json.loads(again.stdout)["runs"] == doc["runs"]
     assert (out / "runs" / "dt-recall-s0" / "dynamics.json").stat().st_mtime_ns == stamp
+
+
+def test_aa_score_of_a_thought_that_overflows_is_left_out(registry):
+    """A thought that grows to infinity has no direction: it is counted as overflowed, not
+    averaged in as NaN."""
+    problem = registry.problem("prefix-sums")
+    x = torch.rand(3, 1, 4) + 0.5
+    y = torch.ones(3, 4, dtype=torch.long)
+    res = path_independence(Affine(3.0, 0.0), problem, x, y, 200, starts=2, seed=0)
+    s = res.summary()
+    assert s["overflowed"] == 3 and s["aa_mean"] is None and res.to_dict()["aa"] == [None] * 3

@@ -260,6 +260,8 @@ def path_independence_figure(rows: list[dict], path: str | Path) -> Path:
         ax = fig.subplots()
         for r in rows:
             s = r["summary"]
+            if s["aa_mean"] is None:  # every thought overflowed: no direction to compare
+                continue
             line = ax.plot(s["aa_mean"], s["accuracy_own"], "o", label=r["model"])[0]
             ax.plot(s["aa_mean"], s["accuracy_random_mean"], "o", mfc="none",
                     color=line.get_color())

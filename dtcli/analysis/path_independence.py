@@ -15,6 +15,7 @@ Memory is flat in ``iters`` (one thought per start at a time) and in the data (b
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -64,13 +65,17 @@ class PathIndependence:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def aa_mean(self) -> float:
-        return sum(self.aa) / max(1, len(self.aa))
+    def aa_mean(self) -> float | None:
+        """The mean AA score over the instances whose thoughts stayed finite (None if none
+        did: a thought that overflows has no direction)."""
+        finite = [v for v in self.aa if math.isfinite(v)]
+        return sum(finite) / len(finite) if finite else None
 
     def summary(self) -> dict[str, Any]:
-        finite = sorted(v for v in self.aa if v == v)
+        finite = sorted(v for v in self.aa if math.isfinite(v))
         return {"aa_mean": self.aa_mean, "aa_min": finite[0] if finite else None,
                 "aa_median": finite[len(finite) // 2] if finite else None,
+                "overflowed": len(self.aa) - len(finite),
                 "accuracy_own": self.accuracy_own,
                 "accuracy_random_mean": sum(self.accuracy_random) / max(1, self.starts),
                 "agreement": self.agreement,
@@ -79,7 +84,7 @@ class PathIndependence:
 
     def to_dict(self) -> dict[str, Any]:
         return {"difficulty": self.difficulty, "iters": self.iters, "starts": self.starts,
-                "total": self.total, "aa": self.aa, "accuracy_own": self.accuracy_own,
+                "total": self.total, "aa": [v if math.isfinite(v) else None for v in self.aa], "accuracy_own": self.accuracy_own,
                 "accuracy_random": self.accuracy_random, "agreement": self.agreement,
                 "curve": self.curve,
                 "summary": self.summary(), **self.extra}

@@ -326,7 +326,9 @@ def path_independence_view(rows: list[dict]) -> Group:
         s = r["summary"]
         cells = [r["model"]] + ([] if where else [str(r["difficulty"])]) + \
             ([] if after else [str(r["iters"])])
-        table.add_row(*cells, f"{s['aa_mean']:.4f}", _f(s["aa_min"], ".4f"),
+        aa = _f(s["aa_mean"], ".4f") + (f" ({s['overflowed']} overflowed)" if s["overflowed"]
+                                        else "")
+        table.add_row(*cells, aa, _f(s["aa_min"], ".4f"),
                       f"{_f(s['peak_accuracy'], '.1f')} ({s['peak_iteration']})",
                       f"{s['accuracy_own']:.1f} / {s['accuracy_random_mean']:.1f}",
                       f"{s['agreement']:.1f}")
