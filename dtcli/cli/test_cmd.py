@@ -11,6 +11,7 @@ from rich.table import Table
 
 from dtcli.cli.common import OPTION_HELP, console, err_console, print_json
 from dtcli.cli.plot import line_plot
+from dtcli.cli.test_states import TestStates
 from dtcli.cli.zoo_cmd import complete_model
 from dtcli.contracts.errors import DtError
 
@@ -51,12 +52,17 @@ def test(
     plot: Optional[Path] = typer.Option(None, "--plot", metavar="FILE",
                                         help="Also draw every mode's accuracy curve to FILE "
                                              "(.png, .svg or .pdf; one paper column wide)."),
+    state: Optional[Path] = typer.Option(None, "--state", metavar="DIR",
+                                         help="Keep a resumable state in DIR (the thoughts, the tallies, where it stands), written every --state-every minutes and on Ctrl-C; continue with --resume. For tests of big instances that take hours."),
+    state_every: float = typer.Option(5.0, "--state-every", help="Minutes between states written to --state."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the test whose state --state DIR holds (the same arguments), ending exactly as an uninterrupted run."),
 ) -> None:
     """Extrapolate: accuracy at every iteration on (harder) fresh data, with a curve.
 
     Memory stays flat however many iterations you ask for: each iteration is scored as it
     is computed. max-conf picks, per instance, its most confident iteration so far; halt stops
     thinking about an instance once its answer has settled and reports the compute saved.
+    A long test keeps its state with --state DIR and continues with --resume.
     """
     from dtcli.cli.common import parse_option_pairs
     from dtcli.config import think_iters
@@ -77,8 +83,12 @@ def test(
         from dtcli.cli.curve_figures import check_figure_path
 
         check_figure_path(plot)  # before minutes of measuring, not after
+    if resume and state is None:
+        raise DtError("--resume continues the test whose state --state DIR holds: give --state")
     dev = distributed.process_device(resolve_device(device))
     ctx = distributed.context(dev)  # under torchrun: each rank tests its share of the instances
+    if state is not None and ctx.active:
+        raise DtError("--state keeps one process's state: run the resumable test in one process")
     configure_threads(threads, processes=ctx.local_world)
     loaded = load_model(model, device=dev)
     problem = loaded.problem
@@ -93,9 +103,14 @@ def test(
     if max_depth is not None and wanted[-1] > max_depth:
         loaded.net.check_iters(wanted[-1])
     docs = []
+    keeper = None if state is None else TestStates(
+        state, {"model": str(loaded.source), "count": count, "seed": seed, "iters": wanted,
+                "modes": sorted(set(mode)), "patience": patience, "tol": tol,
+                "batch_size": batch_size, "options": problem.option_values},
+        every=state_every, resume=resume)
     for d in ds:
         res, halt = test_one(loaded, problem, d, wanted, mode, patience, count, seed, batch_size,
-                             dev, ctx, tol)
+                             dev, ctx, tol, keeper)
         if not ctx.main:
             continue
         doc = {"model": str(loaded.source), "seed": seed, "max_iters": loaded.max_iters,
@@ -119,8 +134,25 @@ def test(
 
 
 def test_one(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx,
-             tol=None):
-    """One difficulty: the streaming modes' pass and, with halt, the halting pass."""
+             tol=None, keeper: "TestStates | None" = None):
+    """One difficulty: the streaming modes' pass and, with halt, the halting pass; with
+    ``keeper`` each pass resumable, a finished one read back instead of run again."""
+
+    if keeper is not None:
+        return keeper.run(lambda pass_, state, cancel: _pass(
+            loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx, tol,
+            pass_, state, cancel), d, mode)
+    res = _pass(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx,
+                tol, "stream", None, None)
+    halt = _pass(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx,
+                 tol, "halt", None, None)
+    return res, halt
+
+
+def _pass(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx, tol,
+          pass_: str, state, cancel):
+    """The streaming modes' pass (``stream``) or the halting pass (``halt``) of one difficulty
+    (None when ``mode`` asks for neither)."""
     from dtcli.cli.progress import extrapolation_bar
     from dtcli.engine.evaluate import evaluate
 
@@ -131,19 +163,20 @@ def test_one(loaded, problem, d, wanted, mode, patience, count, seed, batch_size
         label += f", {ctx.world} processes"
     stream_modes = tuple(m for m in dict.fromkeys(mode) if m != "halt")
     bar = extrapolation_bar if ctx.main else _no_bar
-    res = halt = None
-    if stream_modes:  # --mode halt alone runs the halting pass only
+    kept = {} if state is None else {"state": state, "cancel": cancel}
+    if pass_ == "stream" and stream_modes:  # --mode halt alone runs the halting pass only
         with bar(err_console, label, len(x)) as on_batch:
-            res = evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, modes=stream_modes,
-                           verify=True, batch_size=batch_size, device=dev, on_batch=on_batch,
-                           on_step=on_batch.step, difficulty=d, groups=groups)
-    if "halt" in mode:
+            return evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, modes=stream_modes,
+                            verify=True, batch_size=batch_size, device=dev, on_batch=on_batch,
+                            on_step=on_batch.step, difficulty=d, groups=groups, **kept)
+    if pass_ == "halt" and "halt" in mode:
         rule = f"tol={tol:g}" if tol is not None else f"K={patience}"
         with bar(err_console, label + f", halting ({rule})", len(x)) as on_batch:
-            halt = evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, halt=True,
-                            patience=patience, tolerance=tol, batch_size=batch_size, device=dev,
-                            on_batch=on_batch, on_step=on_batch.step, difficulty=d)
-    return res, halt
+            return evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, halt=True,
+                            patience=patience, tolerance=tol, batch_size=batch_size,
+                            device=dev, on_batch=on_batch, on_step=on_batch.step,
+                            difficulty=d, **kept)
+    return None
 
 
 MODE_LABELS = {"fixed": "fixed iterations", "max-conf": "max confidence",

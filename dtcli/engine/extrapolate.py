@@ -135,7 +135,8 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
                 cancel: Callable[[], bool] | None = None,
                 difficulty: Any = None,
                 on_step: Callable[[float], None] | None = None,
-                groups: tuple[list[str], torch.Tensor] | None = None) -> ExtrapolationResult:
+                groups: tuple[list[str], torch.Tensor] | None = None,
+                state: Any = None) -> ExtrapolationResult:
     """Score ``net`` on ``(inputs, targets)`` after each requested iteration.
 
     ``modes``: ``fixed`` (the prediction at that iteration) and/or ``max-conf`` (per sample,
@@ -144,7 +145,9 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
     ``on_step(fraction)`` is called after every iteration of every batch with the share of
     the work done, for progress that moves inside a batch.
     ``verify`` also counts predictions that pass the problem's stronger check. ``groups``
-    (labels, one group id per sample) adds per-group counts, e.g. per rating band.
+    (labels, one group id per sample) adds per-group counts, e.g. per rating band. With
+    ``state`` (:class:`~dtcli.engine.resumable.ResumeState`) the position is written every few
+    minutes and, when the state was loaded, the evaluation continues from it exactly.
     """
     unknown = set(modes) - set(MODES)
     if unknown:
@@ -170,17 +173,48 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
     if batch_size is None and n_total:
         batch_size = inference_batch_size(net, inputs, device)
     done = 0
+    resumed = state.loaded if state is not None else None
+    if resumed is not None:
+        saved, pos = resumed
+        for mode in list(tallies):
+            if f"tally.{mode}" in saved:
+                tallies[mode].counts = saved[f"tally.{mode}"].to(device)
+            else:  # the problem has no verify: dropped before the state was written
+                del tallies[mode]
+        group_totals = saved["group_totals"]
+        done, batch_size = pos["done"], pos["batch_size"]
     with torch.inference_mode(), autocast(device, amp):
         for lo in range(0, n_total, batch_size):
+            if resumed is not None and lo < resumed[1]["lo"]:
+                continue  # counted before the state was written
             if cancel is not None and cancel():
                 break
             x, y = batch_to(inputs[lo:lo + batch_size], targets[lo:lo + batch_size], device)
             g = group_ids[lo:lo + batch_size]
-            group_totals += torch.bincount(g, minlength=n_groups)
-            g = g.to(device)
+            start_iter, thought0 = 0, None
             best_conf = torch.full((len(x),), float("-inf"), device=device)
             best_ok = torch.zeros(len(x), dtype=torch.bool, device=device)
-            for i, thought in net.iterate(x, last):
+            if resumed is not None:  # the batch the state was written in: its totals are in
+                saved, pos = resumed
+                resumed = None
+                start_iter, thought0 = pos["i"], saved["thought"].to(device)
+                best_conf, best_ok = saved["best_conf"].to(device), saved["best_ok"].to(device)
+            else:
+                group_totals += torch.bincount(g, minlength=n_groups)
+            g = g.to(device)
+            prev = thought0  # the thought after iteration i - 1 (None before the first)
+            for i, thought in net.iterate(x, last - start_iter, thought0, start_iter):
+                # the state after iteration i - 1: its thought and every tally up to it
+                if prev is not None and state is not None and (
+                        state.due() or (cancel is not None and cancel())):
+                    state.save({"thought": prev, "best_conf": best_conf, "best_ok": best_ok,
+                                "group_totals": group_totals,
+                                **{f"tally.{m}": t.counts for m, t in tallies.items()}},
+                               {"lo": lo, "i": i - 1, "done": done, "batch_size": batch_size})
+                    if cancel is not None and cancel():
+                        return _result(wanted, done, tallies, difficulty, labels,
+                                       group_totals, groups is not None)
+                prev = thought
                 if on_step is not None:
                     on_step((done + len(x) * i / last) / n_total)
                 j = slot.get(i)

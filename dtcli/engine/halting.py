@@ -15,6 +15,7 @@ import torch
 from dtcli.contracts.errors import DtError
 from dtcli.engine.device import autocast, batch_to, inference_batch_size
 from dtcli.engine.extrapolate import ExtrapolationResult
+from dtcli.engine.resumable import ResumeState
 
 
 def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
@@ -25,12 +26,15 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
                         cancel: Callable[[], bool] | None = None,
                         difficulty: Any = None,
                         on_step: Callable[[float], None] | None = None,
-                        tolerance: float | None = None) -> ExtrapolationResult:
+                        tolerance: float | None = None,
+                        state: ResumeState | None = None) -> ExtrapolationResult:
     """Like :func:`~dtcli.engine.extrapolate.extrapolate` in fixed mode, with halting.
 
     The rule: an instance halts once its prediction has not changed for ``patience``
     iterations or, with ``tolerance`` (for contractive nets such as DT-L, whose thought
     converges), once the relative change of its thought ‖t_i − t_{i−1}‖/‖t_i‖ falls below it.
+    With ``state`` (:class:`~dtcli.engine.resumable.ResumeState`) the position is written every
+    few minutes and, when the state was loaded, the evaluation continues from it exactly.
     """
     if patience < 1:
         raise DtError(f"--patience must be at least 1, got {patience}")
@@ -47,18 +51,45 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
     computed = 0  # instance-iterations actually run
     halted_sum = 0  # sum over instances of the iteration their answer was taken from
     done = 0
+    resumed = state.loaded if state is not None else None
+    if resumed is not None:
+        saved, pos = resumed
+        counts = saved["counts"].to(device)
+        computed, halted_sum, done = pos["computed"], pos["halted_sum"], pos["done"]
+        batch_size = pos["batch_size"]  # the batches of the run it continues
     net.eval()
     with torch.inference_mode(), autocast(device, amp):
         for lo in range(0, len(inputs), batch_size):
+            if resumed is not None and lo < resumed[1]["lo"]:
+                continue  # counted before the state was written
             if cancel is not None and cancel():
                 break
             x, y = batch_to(inputs[lo:lo + batch_size], targets[lo:lo + batch_size], device)
             n_batch = len(x)
             frozen = torch.zeros((), dtype=torch.long, device=device)  # correct among halted
             stable = torch.zeros(n_batch, dtype=torch.long, device=device)
+            remaining = torch.arange(n_batch, device=device)  # the batch's instances still thinking
             thought, prev = net.start(x), None
+            first = 1
+            if resumed is not None:  # the batch the state was written in
+                saved, pos = resumed
+                resumed = None
+                remaining = saved["remaining"].to(device)
+                x, y = x[remaining], y[remaining]
+                thought = saved["thought"].to(device, thought.dtype)
+                stable, frozen = saved["stable"].to(device), saved["frozen"].to(device)
+                prev = saved["prev"].to(device) if "prev" in saved else None
+                first = pos["i"] + 1
             encoded = net.encode_input(x)
-            for i in range(1, last + 1):
+            for i in range(first, last + 1):
+                if state is not None and (state.due() or (cancel is not None and cancel())):
+                    state.save({"counts": counts, "remaining": remaining, "thought": thought,
+                                "stable": stable, "frozen": frozen, "prev": prev},
+                               {"lo": lo, "i": i - 1, "computed": computed, "done": done,
+                                "halted_sum": halted_sum, "batch_size": batch_size})
+                    if cancel is not None and cancel():
+                        return _result(wanted, done, counts, difficulty, patience, computed,
+                                       halted_sum, last, tolerance)
                 if on_step is not None:
                     on_step((done + n_batch * i / last) / len(inputs))
                 before, thought = thought, net.think(thought, encoded, i - 1)
@@ -86,7 +117,7 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
                             counts[slot[later]] += frozen
                     break
                 x, y, thought = x[keep], y[keep], thought[keep]
-                prev, stable = pred[keep], stable[keep]
+                prev, stable, remaining = pred[keep], stable[keep], remaining[keep]
                 encoded = net.encode_input(x)  # once per shrink, not per iteration
             else:
                 halted_sum += last * len(x)

@@ -1,0 +1,74 @@
+"""dt test --state DIR: a test killed mid-run (SIGKILL, right after a state was written) and
+resumed with --resume ends with exactly the per-iteration counts of an uninterrupted run, for
+the streaming modes and for halting; a state made by other arguments is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from helpers import one_line_error
+
+KILLER = textwrap.dedent("""
+    import os, signal, sys
+    from dtcli.engine import resumable
+    saves = [0]
+    real = resumable.ResumeState.save
+
+    def save(self, tensors, position):
+        real(self, tensors, position)
+        saves[0] += 1
+        if saves[0] == {after}:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    resumable.ResumeState.save = save
+    from dtcli.cli import app
+    app({args!r}, prog_name="dt")
+""")
+
+
+def killed_test(args: list[str], after: int) -> subprocess.CompletedProcess:
+    """``dt test ARGS`` in a subprocess that kills itself right after its ``after``-th state."""
+    script = KILLER.format(after=after, args=args)
+    return subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          env={**os.environ, "DT_THREADS": "1"})
+
+
+@pytest.mark.parametrize("modes, after", [(["fixed", "max-conf"], 25), (["halt"], 12),
+                                          (["fixed", "halt"], 70)])
+def test_killed_test_resumes_to_the_uninterrupted_counts(cli, tmp_path, modes, after):
+    # the zoo's prefix-sums net on 24-bit strings: counts rise from 0 to all 24 over the
+    # iterations, so a resume that lost or doubled a tally cannot match
+    args = ["test", "prefix-sums-dt-recall", "-d", "24", "-n", "24", "--iters", "1:20",
+            "--seed", "3", "-b", "8", *[a for m in modes for a in ("--mode", m)]]
+    full = cli(*args, "--json")
+    assert full.exit_code == 0, full.output
+    counts = json.loads(full.stdout).get("fixed", {}).get("correct")
+    assert counts is None or (counts[0] < 12 and counts[-1] == 24)
+    state = tmp_path / "state"
+    proc = killed_test([*args, "--state", str(state), "--state-every", "0"], after)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert list(state.glob("*.safetensors"))  # killed mid-pass, its state on disk
+    resumed = cli(*args, "--state", str(state), "--resume", "--json")
+    assert resumed.exit_code == 0, resumed.output
+    a, b = json.loads(full.stdout), json.loads(resumed.stdout)
+    for doc in (a, b):
+        doc.get("extra", {}).pop("seconds", None)
+        doc.get("halt", {}).pop("seconds", None)
+    assert a == b
+    assert not list(state.glob("*.safetensors"))  # a finished pass keeps its result only
+
+
+def test_a_state_of_other_arguments_is_refused(cli, tiny_run, tmp_path):
+    args = ["test", str(tiny_run), "-d", "16", "-n", "8", "--iters", "1:6",
+            "--state", str(tmp_path / "s")]
+    assert cli(*args).exit_code == 0
+    one_line_error(cli(*args), "already holds a test", "--resume")
+    one_line_error(cli(*[a if a != "8" else "9" for a in args], "--resume"), "count")
+    one_line_error(cli("test", str(tiny_run), "--resume"), "--state")
