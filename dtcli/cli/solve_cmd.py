@@ -11,7 +11,7 @@ from rich.console import Group
 from rich.live import Live
 from rich.text import Text
 
-from dtcli.cli.common import OPTION_HELP, console, print_json
+from dtcli.cli.common import OPTION_HELP, console, err_console, print_json
 from dtcli.cli.zoo_cmd import complete_model
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.instances import Instance, dataset_instance, draw, read_instance
@@ -107,6 +107,10 @@ def solve(
                                             "the last."),
     max_frames: int = typer.Option(100, "--max-frames",
                                    help="Most frames --save keeps (GIF, DIR/)."),
+    state: Optional[Path] = typer.Option(None, "--state", metavar="FILE",
+                                         help="Keep the solve's state (its thought and iteration) in FILE, written every --state-every minutes and on Ctrl-C; continue with --resume (an 801x801 maze over days)."),
+    state_every: float = typer.Option(5.0, "--state-every", help="Minutes between states written to --state."),
+    resume: bool = typer.Option(False, "--resume", help="Continue the solve whose state --state FILE holds (the same model, instance and iterations)."),
 ) -> None:
     """Solve one instance live: the prediction redrawn after every iteration.
 
@@ -153,16 +157,23 @@ def solve(
                             extras=extras)
     if tol is not None and not tol > 0:
         raise DtError(f"--tol must be positive, got {tol}")
+    keeper = None
+    if state is not None or resume:
+        keeper = solve_state(state, resume, state_every, {
+            "model": str(loaded.source), "input": input_, "difficulty": difficulty,
+            "seed": seed, "iters": total, "halt": halt, "patience": patience, "tol": tol,
+            "options": problem.option_values})
     frames = engine_solve(loaded.net, problem, x, total, target=y, device=dev,
                           halt_patience=patience if halt and tol is None else None,
-                          halt_tolerance=tol)
+                          halt_tolerance=tol, state=keeper)
+    if keeper is not None:
+        frames = kept_until_done(frames, keeper)
     if recorder is not None:
         frames = recorder.tap(frames)
     if json_out:
         first_correct, out = None, []
         for f in frames:
-            if f.correct and first_correct is None:
-                first_correct = f.iteration
+            first_correct = f.first_correct
             out.append(f.summary())
         doc = {"model": str(loaded.source), "first_correct": first_correct,
                "halted": bool(out) and out[-1]["iteration"] < total, "frames": out}
@@ -181,6 +192,34 @@ def solve(
                       f"{'s' if saved['frames'] != 1 else ''}{every})", soft_wrap=True)
 
 
+def solve_state(path: Path | None, resume: bool, every: float, key: dict):
+    """The resumable state of a long solve (``--state FILE``, ``--resume``)."""
+    from dtcli.engine.resumable import ResumeState
+
+    if path is None:
+        raise DtError("--resume continues the solve whose state --state FILE holds: give --state")
+    return ResumeState(path, key, every=every, resume=resume)
+
+
+def kept_until_done(frames, keeper):
+    """The frames of a solve with a state: on Ctrl-C or SIGTERM the state is written at the
+    next iteration and the command ends (code 130) saying how to continue; a solve that ends
+    removes its state."""
+    from dtcli.cli.common import stop_on_signals
+
+    with stop_on_signals() as interrupted:
+        for frame in frames:
+            yield frame
+            if interrupted():
+                keeper.every = 0  # written at the next iteration: the engine asks due()
+                next(frames, None)
+                err_console.print(f"interrupted at iteration {frame.iteration}: the solve's "
+                                  f"state is in {keeper.path}; continue it with the same "
+                                  "command and --resume", soft_wrap=True)
+                raise typer.Exit(130)
+    keeper.finish()
+
+
 def live_view(frames, problem, inst: Instance, total: int, fps: float):
     """Redraw the instance (scaled to the terminal) at most ``fps`` times a second; a fast
     net is slowed to ``fps`` so it can be watched, a slow one is never waited for."""
@@ -189,8 +228,7 @@ def live_view(frames, problem, inst: Instance, total: int, fps: float):
     began = shown = time.perf_counter()
     with Live(console=console, auto_refresh=False, transient=False) as live:
         for f in frames:
-            if f.correct and first_correct is None:
-                first_correct = f.iteration
+            first_correct = f.first_correct
             last = f
             now = time.perf_counter()
             if now - shown < delay and f.iteration < total:
@@ -213,8 +251,7 @@ def progress_lines(frames, problem, inst: Instance, total: int, fps: float,
     began = time.perf_counter()
     reported = began
     for f in frames:
-        if f.correct and first_correct is None:
-            first_correct = f.iteration
+        first_correct = f.first_correct
         last = f
         now = time.perf_counter()
         if now - reported >= every:

@@ -14,6 +14,7 @@ import torch
 
 from dtcli.contracts.errors import DtError
 from dtcli.engine.device import autocast, batch_to, inference_batch_size
+from dtcli.engine.resumable import like
 
 MODES = ("fixed", "max-conf")
 
@@ -197,7 +198,8 @@ def extrapolate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
             if resumed is not None:  # the batch the state was written in: its totals are in
                 saved, pos = resumed
                 resumed = None
-                start_iter, thought0 = pos["i"], saved["thought"].to(device)
+                start_iter = pos["i"]
+                thought0 = like(saved["thought"], net.start(x))
                 best_conf, best_ok = saved["best_conf"].to(device), saved["best_ok"].to(device)
             else:
                 group_totals += torch.bincount(g, minlength=n_groups)

@@ -15,7 +15,7 @@ import torch
 from dtcli.contracts.errors import DtError
 from dtcli.engine.device import autocast, batch_to, inference_batch_size
 from dtcli.engine.extrapolate import ExtrapolationResult
-from dtcli.engine.resumable import ResumeState
+from dtcli.engine.resumable import ResumeState, like
 
 
 def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
@@ -76,7 +76,7 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
                 resumed = None
                 remaining = saved["remaining"].to(device)
                 x, y = x[remaining], y[remaining]
-                thought = saved["thought"].to(device, thought.dtype)
+                thought = like(saved["thought"], thought)
                 stable, frozen = saved["stable"].to(device), saved["frozen"].to(device)
                 prev = saved["prev"].to(device) if "prev" in saved else None
                 first = pos["i"] + 1

@@ -23,6 +23,16 @@ from dtcli.contracts.paths import atomic_write
 KEY = "dt-test-state"
 
 
+def like(saved: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """A tensor read back from a state as ``reference`` lives: its device, dtype and memory
+    layout (a 2D thought is channels-last on the device: a convolution over another layout
+    rounds differently, and a resumed run must end exactly as an uninterrupted one)."""
+    out = saved.to(device=reference.device, dtype=reference.dtype)
+    if reference.dim() == 4 and reference.is_contiguous(memory_format=torch.channels_last):
+        out = out.contiguous(memory_format=torch.channels_last)
+    return out
+
+
 class ResumeState:
     """Where a long evaluation keeps its state: ``path``, written when :meth:`due` (every
     ``every`` minutes; 0: at every iteration) and removed by :meth:`finish`. ``key`` names the

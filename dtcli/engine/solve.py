@@ -8,6 +8,7 @@ from typing import Any, Iterator
 import torch
 
 from dtcli.engine.device import batch_to
+from dtcli.engine.resumable import like
 from dtcli.engine.settle import moving_share
 
 
@@ -28,6 +29,8 @@ class SolveFrame:
     stable: int = 0
     #: share of the thought's positions that still move (engine.settle)
     moving: float = 1.0
+    #: the first iteration the answer was correct, so far (a resumed solve's included)
+    first_correct: int | None = None
 
     def summary(self) -> dict[str, Any]:
         return {"iteration": self.iteration, "mean_confidence": self.mean_confidence,
@@ -39,7 +42,7 @@ class SolveFrame:
 def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor | None = None,
           device: torch.device | None = None,
           halt_patience: int | None = None,
-          halt_tolerance: float | None = None) -> Iterator[SolveFrame]:
+          halt_tolerance: float | None = None, state: Any = None) -> Iterator[SolveFrame]:
     """Yield a :class:`SolveFrame` after each of ``iters`` iterations on one instance.
 
     ``delta_thought`` is ‖thought_i − thought_{i−1}‖₂ relative to ‖thought_{i−1}‖₂; ``changed``
@@ -48,13 +51,20 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
     ``halt_patience`` K the solve stops once the prediction has not changed for K iterations
     and, when the problem can verify an answer (a maze path from start to end), is verified;
     with ``halt_tolerance`` (contractive nets) once ``delta_thought`` falls below it.
-    Memory does not grow with ``iters``: only the current frame is kept.
+    Memory does not grow with ``iters``: only the current frame is kept. With ``state``
+    (:class:`~dtcli.engine.resumable.ResumeState`) the thought and the position are written
+    every few minutes, and a loaded state is continued from (frames after its iteration).
     """
     device = device or next(net.parameters()).device
     net.eval()
     x, y = batch_to(inputs.unsqueeze(0), None if target is None else target.unsqueeze(0), device)
+    start_iter, stable, first_correct = 0, 0, None
     with torch.inference_mode():
         prev_thought = net.start(x)
+        if state is not None and state.loaded is not None:
+            saved, pos = state.loaded
+            prev_thought = like(saved["thought"], prev_thought)
+            start_iter, stable, first_correct = pos["iteration"], pos["stable"], pos["first_correct"]
         prev_pred = problem.predict(net.answer(prev_thought), x)
         mask = problem.position_mask(x)
         if mask is not None and not bool(mask.any()):
@@ -64,8 +74,10 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
             t = t.float()
             return float(t.mean() if mask is None else t[mask.expand_as(t)].mean())
 
-        stable = 0
-        for i, thought in net.iterate(x, iters, prev_thought):
+        for i, thought in net.iterate(x, iters - start_iter, prev_thought, start_iter):
+            if state is not None and state.due():  # the state after iteration i - 1
+                state.save({"thought": prev_thought},
+                           {"iteration": i - 1, "stable": stable, "first_correct": first_correct})
             logits = net.answer(thought)
             probs = logits.float().softmax(1)
             pred = problem.predict(logits, x)
@@ -78,11 +90,14 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
                 v = problem.verify(pred, x, y)
                 verified = None if v is None else bool(v[0])
             stable = stable + 1 if not bool((pred != prev_pred).any()) else 0
+            if correct and first_correct is None:
+                first_correct = i
             yield SolveFrame(iteration=i, prediction=pred[0].cpu(), confidence=conf[0].float().cpu(),
                              probabilities=probs[0].cpu(),
                              mean_confidence=mean(conf), delta_thought=float(delta),
                              changed=float(changed), correct=correct, verified=verified,
-                             stable=stable, moving=float(moving_share(prev_thought, thought)))
+                             stable=stable, moving=float(moving_share(prev_thought, thought)),
+                             first_correct=first_correct)
             if halt_patience is not None and stable >= halt_patience and verified is not False:
                 return
             if halt_tolerance is not None and delta < halt_tolerance:
