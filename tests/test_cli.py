@@ -149,7 +149,8 @@ def test_solve_verdict_tells_overthinking_apart(cli, tiny_run, monkeypatch):
 
     def right_then_wrong(*args, **kwargs):
         for f in real(*args, **kwargs):
-            yield dataclasses.replace(f, correct=f.iteration == 2)
+            yield dataclasses.replace(f, correct=f.iteration == 2,
+                                      first_correct=2 if f.iteration >= 2 else None)
 
     monkeypatch.setattr(engine_solve, "solve", right_then_wrong)
     out = cli("solve", tiny_run, "-d", "8", "--iters", "4").stdout
