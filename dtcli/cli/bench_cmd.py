@@ -27,7 +27,8 @@ def bench(
     infer_count: int = typer.Option(100, "--infer-count", help="Instances of the inference timing."),
     infer_batch: Optional[int] = typer.Option(None, "--infer-batch", help="Instances per inference batch (default: chosen from the instance size)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="'reference': also time the reference's algorithm (deep-thinking) on the same weights and inputs, and print the ratios."),
-    baseline_batch: Optional[int] = typer.Option(None, "--baseline-batch", help="The reference's inference batch (default: its test batch size, from the paper preset)."),
+    baseline_batch: Optional[int] = typer.Option(None, "--baseline-batch", help="The reference's inference batch (default: its test batch size, from the paper preset); dt runs the same batches."),
+    rounds: int = typer.Option(3, "--rounds", help="Inference timing: rounds of four interleaved runs (dt, reference, reference, dt); min and median are reported."),
     json_out: bool = typer.Option(False, "--json"),
     settings: dict = None,
 ) -> None:
@@ -43,7 +44,7 @@ def bench(
 
     for name, value in (("--steps", steps), ("--infer-iters", infer_iters),
                         ("--infer-count", infer_count), ("--infer-batch", infer_batch),
-                        ("--baseline-batch", baseline_batch)):
+                        ("--baseline-batch", baseline_batch), ("--rounds", rounds)):
         if value is not None and value <= 0:
             raise DtError(f"{name} must be positive, got {value}")
     overrides = dict(settings or {})
@@ -53,7 +54,7 @@ def bench(
     with err_console.status("benchmarking") as status:
         result = run_bench(cfg, steps=steps, infer_iters=infer_iters, infer_count=infer_count,
                            infer_batch=infer_batch, baseline=baseline,
-                           baseline_batch=baseline_batch,
+                           baseline_batch=baseline_batch, infer_rounds=rounds,
                            progress=lambda what: status.update(f"benchmarking: {what}"))
     if json_out:
         print_json(result)
@@ -82,9 +83,13 @@ def show(result: dict, cfg) -> None:
                   f"{s['median_s']:.3f} s", f"{s['samples_per_s']:,.0f} samples/s",
                   *(ref(b["train_step_s"], b["train_ratio"]) if b else []))
     table.add_row(f"inference: {i['count']} instances x {i['iters']} iterations (difficulty "
-                  f"{i['difficulty']}, batch {i['batch']})", f"{i['seconds']:.2f} s",
+                  f"{i['difficulty']}, batch {i['batch']}), min of {i['runs']}",
+                  f"{i['seconds']:.2f} s",
                   f"{i['instance_iters_per_s']:,.0f} instance-iterations/s",
                   *(ref(b["inference_s"], b["inference_ratio"]) if b else []))
+    if b:
+        table.add_row("inference, median", f"{i['median_s']:.2f} s", "",
+                      *ref(b["inference_median_s"], b["inference_ratio_median"]))
     console.print(table)
     if i["peak_gflops"]:
         console.print(f"inference: {i['gflop_per_instance_iteration'] * 1000:.1f} MFLOP per "
@@ -92,9 +97,11 @@ def show(result: dict, cfg) -> None:
                       f"{100 * i['share_of_peak']:.0f}% of this machine's peak "
                       f"({i['peak_gflops']:.1f} GFLOP/s, one large convolution of the same shape)")
     if b:
-        console.print(f"ratio = reference time / dt time (> 1: dt faster); the reference keeps "
-                      f"every iteration's output (batch {b['inference_batch']}, its test batch "
-                      f"size) and runs the full unroll in every training step")
+        console.print(f"ratio = reference time / dt time (> 1: dt faster), timed interleaved "
+                      f"(dt, reference, reference, dt) on the same batches of "
+                      f"{b['inference_batch']} (the reference's test batch size); the reference "
+                      f"keeps every iteration's output and runs the full unroll in every "
+                      f"training step")
     console.print(f"peak memory {result['peak_rss_mb']:.0f} MB")
 
 

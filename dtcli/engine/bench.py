@@ -36,12 +36,17 @@ def _timed(fn: Callable[[], Any], repeats: int) -> list[float]:
 
 def _timed_pair(first: Callable[[], Any], second: Callable[[], Any] | None,
                 repeats: int) -> tuple[list[float], list[float]]:
-    """Time ``first`` and ``second`` alternately (so both see the same machine load)."""
+    """Time ``first`` and ``second`` interleaved ABBA, ``repeats`` rounds of four runs (so
+    both see the same machine load, and neither always runs first or second after the
+    other): ``repeats`` x 2 times each (``repeats`` of ``first`` alone without ``second``)."""
     a, b = [], []
     for _ in range(repeats):
+        if second is None:
+            a += _timed(first, 1)
+            continue
         a += _timed(first, 1)
-        if second is not None:
-            b += _timed(second, 1)
+        b += _timed(second, 2)
+        a += _timed(first, 1)
     return a, b
 
 
@@ -54,6 +59,7 @@ def reference_batch_size(problem, arch: str) -> int:
 def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int = 1000,
           infer_iters: int = 100, infer_count: int = 100, infer_batch: int | None = None,
           baseline: str | None = None, baseline_batch: int | None = None,
+          infer_rounds: int = 3,
           progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Time data generation, training steps of ``cfg`` (the step ``dt train`` runs) and
     streaming inference at the test difficulty (what ``dt test`` runs: every iteration
@@ -119,13 +125,13 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
     xt, yt = batch_to(xt, yt, device)
     iters = min(infer_iters, net.max_depth or infer_iters)
     net.eval()
-    batch = infer_batch or inference_batch_size(net, xt, device)
+    ref_batch = baseline_batch or reference_batch_size(problem, cfg.arch)
+    # compared with the reference, dt runs the same batches (the reference's test batch size)
+    batch = infer_batch or (ref_batch if ref is not None else inference_batch_size(net, xt, device))
 
     def infer() -> None:
         extrapolate(net, problem, xt, yt, iters, batch_size=batch, device=device, amp=cfg.amp)
         sync()
-
-    ref_batch = baseline_batch or reference_batch_size(problem, cfg.arch)
 
     def ref_infer() -> None:
         for lo in range(0, len(xt), ref_batch):
@@ -134,7 +140,11 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
 
     if ref is not None:
         ref.eval()
-    infer_times, ref_infer_times = _timed_pair(infer, ref_infer if ref is not None else None, 2)
+    infer()  # warm-up, as the training steps have
+    if ref is not None:
+        ref_infer()
+    infer_times, ref_infer_times = _timed_pair(infer, ref_infer if ref is not None else None,
+                                               infer_rounds)
     infer_s = min(infer_times)
     progress("measuring the peak")
     flops = flops_per_iteration(net, problem, xt[:batch]) / min(batch, len(xt))
@@ -155,6 +165,8 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
                        "samples_per_s": round(cfg.batch_size / step_s, 1)},
         "inference": {"difficulty": d_test, "count": infer_count, "iters": iters, "batch": batch,
                       "seconds": round(infer_s, 3),
+                      "median_s": round(statistics.median(infer_times), 3),
+                      "runs": len(infer_times),
                       "instance_iters_per_s": round(infer_count * iters / infer_s, 1),
                       "gflop_per_instance_iteration": round(flops / 1e9, 4),
                       "gflops": round(achieved, 2),
@@ -165,9 +177,12 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
     if ref is not None:
         ref_step_s = statistics.median(ref_step_times)
         ref_infer_s = min(ref_infer_times)
+        ref_infer_med = statistics.median(ref_infer_times)
         result["baseline"] = {
             "name": "reference", "train_step_s": round(ref_step_s, 4),
             "train_ratio": round(ref_step_s / step_s, 3), "inference_s": round(ref_infer_s, 3),
-            "inference_batch": ref_batch,
-            "inference_ratio": round(ref_infer_s / infer_s, 3)}
+            "inference_median_s": round(ref_infer_med, 3), "inference_batch": ref_batch,
+            "inference_ratio": round(ref_infer_s / infer_s, 3),
+            "inference_ratio_median": round(ref_infer_med / statistics.median(infer_times), 3),
+            "timing": "interleaved ABBA, min and median"}
     return result
