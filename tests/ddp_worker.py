@@ -1,7 +1,9 @@
 """``dt`` as one torchrun worker, watched: every file a rank moves into place (all of dt's
 writes end in ``os.replace``) is logged to ``$DT_TEST_WATCH/writes-<rank>.json``, and with
 ``DT_TEST_KILL=NAME:N`` rank 0 SIGKILLs the whole job (both workers and torchrun) right after
-its N-th write of NAME: a kill at a known point, with no sleeps.
+its N-th write of NAME: a kill at a known point, with no sleeps; with
+``DT_TEST_KILL_LAUNCHER=NAME:N`` it SIGKILLs torchrun alone (the ranks must then stop by
+themselves).
 
 A rank that goes through the interpreter's teardown leaves ``$DT_TEST_WATCH/teardown-<rank>``
 (written by a module-level object's ``__del__``): a rank of a multi-process job must not (see
@@ -22,6 +24,7 @@ rank = os.environ.get("RANK", "0")
 (watch / f"pid-{rank}").write_text(str(os.getpid()))
 writes: list[str] = []
 kill_name, _, kill_count = os.environ.get("DT_TEST_KILL", "").partition(":")
+launcher_name, _, launcher_count = os.environ.get("DT_TEST_KILL_LAUNCHER", "").partition(":")
 real_replace = os.replace
 
 
@@ -34,6 +37,9 @@ def watched_replace(src, dst, *args, **kwargs):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
         os.kill(os.getppid(), signal.SIGKILL)  # torchrun
         os.kill(os.getpid(), signal.SIGKILL)
+    if rank == "0" and launcher_name and \
+            [Path(w).name for w in writes].count(launcher_name) == int(launcher_count):
+        os.kill(os.getppid(), signal.SIGKILL)  # torchrun alone
 
 
 os.replace = watched_replace

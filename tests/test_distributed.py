@@ -149,3 +149,44 @@ def test_two_process_test_prints_the_same_accuracies(tmp_path, tiny_run):
         doc["halt"].pop("seconds"), doc["extra"].pop("seconds")
     assert a == b and a["total"] == 21
     assert not list((tmp_path / "w2").glob("teardown-*"))
+
+
+def test_killing_the_launcher_stops_the_ranks_and_the_run_resumes(tmp_path):
+    """kill -9 of torchrun alone (its ranks run in sessions of their own): within 10 s no rank
+    is left, the run keeps a resume state, and --resume ends as the uninterrupted run."""
+    import signal
+    import time
+
+    # 40 epochs: left alone, the ranks would go on training for many seconds
+    args = ["train", *BITS, *TINY, "--epochs", "40", "--checkpoint-every", "0"]
+    full = dt([*args, "--out", str(tmp_path / "full")], 2, tmp_path / "wf")
+    assert full.returncode == 0, full.stderr[-2000:]
+    watch = tmp_path / "wk"
+    env_kill = {"DT_TEST_KILL_LAUNCHER": "last.pt:4"}
+    os.environ.update(env_kill)
+    try:
+        killed = dt([*args, "--out", str(tmp_path / "run")], 2, watch)
+    finally:
+        os.environ.pop("DT_TEST_KILL_LAUNCHER")
+    assert killed.returncode == -signal.SIGKILL
+    pids = [int(p.read_text()) for p in watch.glob("pid-*")]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(p) for p in pids):
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids), "ranks outlived their launcher"
+    # they stopped (as on Ctrl-C), not finished the run unsupervised
+    assert runs.read_run_config(tmp_path / "run")["status"] == "interrupted"
+    assert len(runs.read_metrics(tmp_path / "run")) < 40
+    resumed = dt(["train", "--resume", str(tmp_path / "run")], 2, tmp_path / "wr")
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert max_difference(weights(tmp_path / "full"), weights(tmp_path / "run")) <= 1e-5
+    assert_same_metrics(metrics(tmp_path / "full"), metrics(tmp_path / "run"))
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie, already dead but not yet reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -121,6 +121,29 @@ def environment() -> DistContext:
     return DistContext(rank=rank, world=world, local_rank=local_rank, local_world=local_world)
 
 
+def die_with_launcher() -> None:
+    """Ask the kernel to send this rank SIGTERM when its launcher dies (Linux
+    ``prctl(PR_SET_PDEATHSIG)``; elsewhere nothing). torchrun starts each rank in a session of
+    its own, so a ``kill -9`` of torchrun, even of its process group, would leave the ranks
+    running unsupervised; with this they stop as on Ctrl-C: after the current step, the run's
+    resume state written, ``--resume`` continuing exactly."""
+    import signal
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    launcher = os.getppid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM))  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != launcher:  # it died before the request: as if the signal had come
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def context(device: "torch.device | None" = None) -> DistContext:
     """This process's context; under torchrun (``WORLD_SIZE`` > 1) the process group is joined
     on the first call: nccl when ``device`` is CUDA, gloo otherwise."""
@@ -132,6 +155,7 @@ def context(device: "torch.device | None" = None) -> DistContext:
         import torch
         import torch.distributed as dist
 
+        die_with_launcher()
         if not dist.is_available():
             raise DtError("this torch build has no torch.distributed; run one process")
         cuda = device is not None and device.type == "cuda"
