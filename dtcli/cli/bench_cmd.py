@@ -28,6 +28,9 @@ def bench(
     infer_batch: Optional[int] = typer.Option(None, "--infer-batch", help="Instances per inference batch (default: chosen from the instance size)."),
     baseline: Optional[str] = typer.Option(None, "--baseline", help="'reference': also time the reference's algorithm (deep-thinking) on the same weights and inputs, and print the ratios."),
     baseline_batch: Optional[int] = typer.Option(None, "--baseline-batch", help="The reference's inference batch (default: its test batch size, from the paper preset); dt runs the same batches."),
+    solve_count: int = typer.Option(0, "--solve-count", help="Also measure what a solved instance costs: this many test instances solved with halting (0: not)."),
+    solve_iters: int = typer.Option(1000, "--solve-iters", help="Most iterations of --solve-count's solves."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="The trained model (run directory or zoo name) whose solves --solve-count measures (default: the untrained recipe)."),
     rounds: int = typer.Option(3, "--rounds", help="Inference timing: rounds of four interleaved runs (dt, reference, reference, dt); min and median are reported."),
     json_out: bool = typer.Option(False, "--json"),
     settings: dict = None,
@@ -44,7 +47,8 @@ def bench(
 
     for name, value in (("--steps", steps), ("--infer-iters", infer_iters),
                         ("--infer-count", infer_count), ("--infer-batch", infer_batch),
-                        ("--baseline-batch", baseline_batch), ("--rounds", rounds)):
+                        ("--baseline-batch", baseline_batch), ("--rounds", rounds),
+                        ("--solve-iters", solve_iters)):
         if value is not None and value <= 0:
             raise DtError(f"{name} must be positive, got {value}")
     overrides = dict(settings or {})
@@ -55,6 +59,7 @@ def bench(
         result = run_bench(cfg, steps=steps, infer_iters=infer_iters, infer_count=infer_count,
                            infer_batch=infer_batch, baseline=baseline,
                            baseline_batch=baseline_batch, infer_rounds=rounds,
+                           solve_count=solve_count, solve_iters=solve_iters, model=model,
                            progress=lambda what: status.update(f"benchmarking: {what}"))
     if json_out:
         print_json(result)
@@ -102,6 +107,14 @@ def show(result: dict, cfg) -> None:
                       f"{b['inference_batch']} (the reference's test batch size); the reference "
                       f"keeps every iteration's output and runs the full unroll in every "
                       f"training step")
+    c = result.get("solve_cost")
+    if c:
+        per = "-" if c["cpu_s_per_solved"] is None else f"{c['cpu_s_per_solved']:.2f}"
+        console.print(f"{c['model']}: solved {c['solved']} of {c['count']} instances of difficulty "
+                      f"{c['difficulty']} (halting, K={c['patience']}, up to {c['iters']} "
+                      f"iterations, mean halt at {c['mean_halt_iteration']}): {per} CPU-s per "
+                      f"solved instance ({c['cpu_s']:.1f} CPU-s, {c['wall_s']:.1f} s wall), "
+                      f"{c['instance_iters_per_s']:,.0f} instance-iterations/s")
     console.print(f"peak memory {result['peak_rss_mb']:.0f} MB")
 
 

@@ -59,7 +59,8 @@ def reference_batch_size(problem, arch: str) -> int:
 def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int = 1000,
           infer_iters: int = 100, infer_count: int = 100, infer_batch: int | None = None,
           baseline: str | None = None, baseline_batch: int | None = None,
-          infer_rounds: int = 3,
+          infer_rounds: int = 3, solve_count: int = 0, solve_iters: int = 1000,
+          model: str | None = None,
           progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Time data generation, training steps of ``cfg`` (the step ``dt train`` runs) and
     streaming inference at the test difficulty (what ``dt test`` runs: every iteration
@@ -185,4 +186,39 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
             "inference_ratio": round(ref_infer_s / infer_s, 3),
             "inference_ratio_median": round(ref_infer_med / statistics.median(infer_times), 3),
             "timing": "interleaved ABBA, min and median"}
+    if solve_count:
+        progress(f"solving {solve_count} instances")
+        solver, solver_problem = net, problem
+        if model is not None:  # a trained model solves (an untrained recipe solves nothing)
+            from dtcli.engine.model import load_model
+
+            loaded = load_model(model, device=device)
+            solver, solver_problem = loaded.net, loaded.problem
+        result["solve_cost"] = solve_cost(solver, solver_problem, d_test, solve_count,
+                                          solve_iters, device=device, batch_size=infer_batch)
+        result["solve_cost"]["model"] = model or "untrained recipe"
     return result
+
+
+def solve_cost(net, problem, difficulty: Any, count: int, iters: int, *, seed: int = 0,
+               patience: int = 10, device: torch.device | None = None,
+               batch_size: int | None = None) -> dict[str, Any]:
+    """What a solved instance costs: ``count`` test instances of ``difficulty`` thought about
+    with halting (``dt test --mode halt``) up to ``iters`` iterations; CPU-seconds of this
+    process (all its threads) per solved instance, wall seconds, and instance-iterations per
+    second (the iterations actually run, halted instances leaving the batch)."""
+    from dtcli.engine.halting import extrapolate_halting
+
+    x, y = problem.dataset("test", difficulty, count, seed)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    res = extrapolate_halting(net, problem, x, y, [iters], patience=patience, device=device,
+                              batch_size=batch_size)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    solved = res.correct[-1]
+    computed = res.extra["iterations_computed"]
+    return {"difficulty": difficulty, "count": count, "iters": iters, "patience": patience,
+            "solved": solved, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
+            "cpu_s_per_solved": round(cpu / solved, 2) if solved else None,
+            "instance_iters": computed,
+            "instance_iters_per_s": round(computed / wall, 1) if wall else None,
+            "mean_halt_iteration": round(res.extra["mean_halt_iteration"], 1)}
