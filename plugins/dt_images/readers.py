@@ -11,12 +11,16 @@ arrays: images ``uint8 (N, C, H, W)``, labels ``int64 (N,)``.
 from __future__ import annotations
 
 import gzip
+import io
+import os
+import stat
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from dt_images.safe_pickle import UnsafePickleError, safe_load
+from dt_images.safe_pickle import UnsafePickleError, bounded_array, safe_load
 from dtcli.api import DtError
 
 CIFAR_PY_DIR = "cifar-10-batches-py"
@@ -25,6 +29,52 @@ CIFAR_PY_FILES = {"train": [f"data_batch_{i}" for i in range(1, 6)], "test": ["t
 CIFAR_BIN_FILES = {"train": [f"data_batch_{i}.bin" for i in range(1, 6)], "test": ["test_batch.bin"]}
 SVHN_FILES = {"train": "train_32x32.mat", "test": "test_32x32.mat"}
 EMNIST_SPLITS = ("balanced", "byclass", "bymerge", "digits", "letters", "mnist")
+
+
+#: the most bytes read from one data file (decompressed): the largest published file dt reads,
+#: EMNIST byclass's training images, is 547 MB; SVHN's train_32x32.mat 182 MB
+MAX_FILE_BYTES = 1 << 30
+
+
+def _check(path: Path, info: os.stat_result, limit: int) -> None:
+    if not stat.S_ISREG(info.st_mode):
+        raise DtError(f"{path} is not a regular file (a pipe, device or folder): refused")
+    if info.st_size > limit:
+        raise DtError(f"{path} is {info.st_size:,} bytes, more than any data file dt reads "
+                      f"({limit:,}): refused")
+
+
+def read_regular(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes: a FIFO,
+    a device or a huge (perhaps sparse) file named as a data file is refused in one line
+    instead of blocking or filling memory. Opened without blocking, then checked, so a path
+    swapped for a FIFO after a listing cannot hang the read either."""
+    limit = MAX_FILE_BYTES if limit is None else limit
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise DtError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        _check(path, os.fstat(fd), limit)
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise DtError(f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    if len(data) > limit:  # it grew since
+        raise DtError(f"{path} holds more than {limit:,} bytes: refused")
+    return data
+
+
+def check_regular(path: Path) -> None:
+    """``path`` is a regular file of at most :data:`MAX_FILE_BYTES` (for a reader that opens
+    it itself), or one clear error."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise DtError(f"cannot read {path}: {exc.strerror or exc}") from None
+    _check(path, info, MAX_FILE_BYTES)
 
 
 # -- CIFAR-10 ----------------------------------------------------------------------------------
@@ -39,25 +89,31 @@ def _get(d: dict, key: str):
 
 def read_cifar_python_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One pickled CIFAR batch (``data_batch_1``, ``test_batch``), never executing code."""
+    raw = read_regular(path)
     try:
-        doc = safe_load(Path(path).read_bytes())
+        doc = safe_load(raw)
     except UnsafePickleError as exc:
         raise DtError(f"refused to read {path}: {exc}") from None
-    except OSError as exc:
-        raise DtError(f"cannot read {path}: {exc}") from None
-    try:
-        data = np.asarray(_get(doc, "data"), dtype=np.uint8)
-        labels = np.asarray(_get(doc, "labels"), dtype=np.int64)
-    except (KeyError, TypeError, ValueError) as exc:
+    try:  # bounded: never np.asarray on untrusted nesting (see bounded_array)
+        data = bounded_array(_get(doc, "data"), 2, "data")
+        labels = bounded_array(_get(doc, "labels"), 1, "labels")
+    except UnsafePickleError as exc:
+        raise DtError(f"{path} is not a CIFAR-10 batch: {exc}") from None
+    except (KeyError, TypeError) as exc:
         raise DtError(f"{path} is not a CIFAR-10 batch ({type(exc).__name__}: {exc})") from None
-    if data.ndim != 2 or data.shape[1] != 3072 or len(labels) != len(data):
+    if data.shape[1:] != (3072,) or len(labels) != len(data):
         raise DtError(f"{path} is not a CIFAR-10 batch (data {data.shape}, {len(labels)} labels)")
-    return data.reshape(-1, 3, 32, 32), labels
+    if data.size and (data.min() < 0 or data.max() > 255 or data.dtype.kind == "f"
+                      and not np.array_equal(data, np.round(data))):
+        raise DtError(f"{path} is not a CIFAR-10 batch (pixels are not whole numbers 0..255)")
+    if labels.dtype.kind == "f" and not np.array_equal(labels, np.round(labels)):
+        raise DtError(f"{path} is not a CIFAR-10 batch (labels are not whole numbers)")
+    return data.astype(np.uint8).reshape(-1, 3, 32, 32), labels.astype(np.int64)
 
 
 def read_cifar_binary_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """One binary CIFAR-10 batch: records of <1 label byte><1024 R><1024 G><1024 B>."""
-    raw = np.fromfile(path, dtype=np.uint8)
+    raw = np.frombuffer(read_regular(path), dtype=np.uint8)
     if raw.size == 0 or raw.size % 3073:
         raise DtError(f"{path} is not a CIFAR-10 binary batch ({raw.size} bytes is not a "
                       f"multiple of 3073)")
@@ -98,6 +154,7 @@ def read_svhn(root: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
         raise DtError(f"no {SVHN_FILES[split]} in {root} (`dt data fetch svhn` downloads it)")
     from scipy.io import loadmat
 
+    check_regular(path)
     try:
         mat = loadmat(str(path))
         x, y = np.asarray(mat["X"]), np.asarray(mat["y"]).reshape(-1)
@@ -116,12 +173,15 @@ def read_svhn(root: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 def read_idx(path: Path) -> np.ndarray:
     """An IDX file of unsigned bytes (gzipped or not)."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    try:
-        with opener(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as exc:
-        raise DtError(f"cannot read {path}: {exc}") from None
+    data = read_regular(path)
+    if str(path).endswith(".gz"):
+        try:  # bounded: a few kilobytes of gzip can stand for terabytes
+            with gzip.open(io.BytesIO(data), "rb") as f:
+                data = f.read(MAX_FILE_BYTES + 1)
+        except (OSError, EOFError, zlib.error) as exc:
+            raise DtError(f"cannot read {path}: {exc}") from None
+        if len(data) > MAX_FILE_BYTES:
+            raise DtError(f"{path} unpacks to more than {MAX_FILE_BYTES:,} bytes: refused")
     if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] != 0x08:
         raise DtError(f"{path} is not an IDX file of unsigned bytes")
     ndim = data[3]

@@ -172,6 +172,76 @@ def _finish(obj: Any) -> Any:
     return walk(obj, 0)
 
 
+#: numbers a pickled data set may hold in one array converted from nested lists (a CIFAR batch
+#: holds 10,000 x 3,072 = 30.7 million); more is refused before numpy allocates anything
+MAX_ITEMS = 50_000_000
+
+
+def _has_ndmax() -> bool:
+    try:
+        np.array(0, ndmax=1)
+    except TypeError:
+        return False
+    return True
+
+
+_HAS_NDMAX = _has_ndmax()
+
+
+def bounded_array(value: Any, ndim: int, what: str, max_items: int = MAX_ITEMS) -> np.ndarray:
+    """``value`` (an array or nested lists/tuples from :func:`safe_load`) as an ``ndim``-
+    dimensional numeric array, with its shape, size and nesting checked *before* numpy converts
+    it.
+
+    ``np.asarray`` on untrusted nested lists is unbounded work: a list whose levels share one
+    reference (48 levels, a few hundred bytes of pickle) stands for 2^48 paths, and numpy walks
+    every one. Here the shape is read from the first element at each level (never deeper than
+    ``ndim``), its size bounded, and every container above the numbers checked to have that
+    length (work proportional to the size): numpy then sees a regular array and nothing more.
+    """
+    if isinstance(value, np.ndarray):
+        arr = value
+    elif isinstance(value, (list, tuple)):
+        shape: list[int] = []
+        level: Any = value
+        while isinstance(level, (list, tuple)):
+            if len(shape) == ndim:
+                raise UnsafePickleError(f"{what} is nested deeper than {ndim} level(s)")
+            shape.append(len(level))
+            if not level:
+                break
+            level = level[0]
+        count = 1
+        for n in shape:
+            count *= n
+        if count > max_items:
+            raise UnsafePickleError(f"{what} would hold {count:,} numbers (at most "
+                                    f"{max_items:,} are read)")
+        if len(shape) == ndim:
+            rows: list[Any] = [value]
+            for depth, n in enumerate(shape):
+                for row in rows:
+                    if not isinstance(row, (list, tuple)) or len(row) != n:
+                        raise UnsafePickleError(f"{what} is not a regular array (ragged at "
+                                                f"level {depth + 1})")
+                if depth < ndim - 1:
+                    rows = [item for row in rows for item in row]
+        try:  # numpy >= 2.3 also stops at ndim itself; before, the first number caps its walk
+            arr = np.array(value, ndmax=ndim) if _HAS_NDMAX else np.asarray(value)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise UnsafePickleError(f"{what} is not an array of numbers ({exc})") from None
+    else:
+        raise UnsafePickleError(f"{what} is a {type(value).__name__}, not an array")
+    if arr.dtype.kind not in _NUMERIC_KINDS:
+        raise UnsafePickleError(f"{what} holds {arr.dtype} values, not numbers")
+    if arr.ndim != ndim:
+        raise UnsafePickleError(f"{what} has {arr.ndim} dimension(s), expected {ndim}")
+    if arr.size > max_items:
+        raise UnsafePickleError(f"{what} holds {arr.size:,} numbers (at most {max_items:,} "
+                                "are read)")
+    return arr
+
+
 def safe_load(data: bytes) -> Any:
     """Unpickle ``data`` allowing only plain data and numeric numpy arrays.
 
