@@ -1,17 +1,24 @@
 """The plugin manager: built-in plugins by module name, third-party ones by entry point.
 
 Every plugin is loaded and called on its own, so one that fails to import, or whose hook
-raises, is recorded (``dt plugins`` shows it) and the rest of dt keeps working.
+raises, is recorded (``dt plugins`` shows it) and the rest of dt keeps working. What a plugin
+raises while dt loads it is contained, whatever it is (``SystemExit``, ``GeneratorExit``, a
+``BaseException`` of its own), and ``os._exit`` is refused while its code runs. Its commands
+are added to a Typer of its own and merged into dt's afterwards: it never sees dt's commands
+or root callback, so it cannot replace, edit or remove them, nor take ``--debug``.
 """
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib
 import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pluggy
 
@@ -42,7 +49,8 @@ class PluginInfo:
     def fail(self, stage: str, exc: BaseException | str) -> None:
         """Record a failure (every one is kept: ``dt plugins`` lists them all)."""
         self.status = "failed"
-        text = exc if isinstance(exc, str) else f"{type(exc).__name__}: {exc}"
+        text = exc if isinstance(exc, str) else ": ".join(
+            part for part in (type(exc).__name__, str(exc)) if part)
         self.errors.append(f"{stage}: {text}")
 
     @property
@@ -55,8 +63,37 @@ class PluginInfo:
                 "errors": list(self.errors)}
 
 
-#: what a plugin may raise that dt contains: anything, exiting and Ctrl-C at import included
-CONTAINED = (Exception, SystemExit, KeyboardInterrupt)
+#: what a plugin may raise while dt loads it that dt contains: anything, exiting, Ctrl-C,
+#: GeneratorExit and a plugin's own BaseException subclasses included
+CONTAINED = (BaseException,)
+
+
+class PluginExit(BaseException):
+    """A plugin called ``os._exit`` while dt loaded it: refused (it would end dt silently,
+    with a status of the plugin's choosing), and the plugin reported."""
+
+
+@contextmanager
+def plugin_code() -> Iterator[None]:
+    """While a plugin's import or hook runs, ``os._exit`` raises :class:`PluginExit` instead of
+    ending the process: otherwise ``os._exit(0)`` at import makes every dt command exit 0
+    without a word. (A plugin that kills its own process with a signal cannot be stopped from
+    inside it.)"""
+    low = sys.modules.get(os.name)  # posix / nt: os._exit is its _exit
+    real = os._exit
+
+    def refuse(code: int = 0) -> None:
+        raise PluginExit(f"called os._exit({code}) while dt loaded it; dt refused to exit")
+
+    os._exit = refuse  # type: ignore[assignment]
+    if low is not None and getattr(low, "_exit", None) is real:
+        low._exit = refuse
+    try:
+        yield
+    finally:
+        os._exit = real
+        if low is not None and getattr(low, "_exit", None) is refuse:
+            low._exit = real
 
 
 def did_you_mean(name: str, choices: list[str]) -> str:
@@ -74,15 +111,17 @@ class Registry:
         self.problems: dict[str, type[Problem]] = {}
         self.archs: dict[str, Architecture] = {}
         self.trackers: dict[str, Callable[..., Any]] = {}
+        self.tracker_checks: dict[str, Callable[[], Any]] = {}
         self.origin: dict[str, str] = {}  # "problem:NAME" / "arch:NAME" -> plugin name
 
     # -- loading ---------------------------------------------------------------------------
 
     def add_plugin(self, module: Any, info: PluginInfo) -> None:
         try:
-            self.pm.register(module, name=info.name)
-            info.hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
-        except CONTAINED as exc:  # a bad plugin is reported, never fatal
+            with plugin_code():
+                self.pm.register(module, name=info.name)
+                info.hooks = sorted(h.name for h in self.pm.get_hookcallers(module) or [])
+        except CONTAINED as exc:  # noqa: BLE001 - a bad plugin is reported, never fatal
             info.fail("register", exc)
         self.plugins.append(info)
 
@@ -96,34 +135,48 @@ class Registry:
         for impl in getattr(self.pm.hook, hook).get_hookimpls():  # registration order
             info = infos[impl.plugin_name]
             try:
-                impl.function(**{argname: lambda *obj, _p=impl.plugin_name: register(_p, *obj)})
-            except CONTAINED as exc:
+                with plugin_code():
+                    impl.function(**{argname: lambda *obj, _p=impl.plugin_name, **kw:
+                                     register(_p, *obj, **kw)})
+            except CONTAINED as exc:  # noqa: BLE001 - whatever it raises, the plugin is reported
                 info.fail(hook, exc)
 
     def add_commands(self, app: Any) -> None:
-        """Let every plugin add its commands to the Typer ``app``. A failing plugin is
-        recorded; a command whose name is taken (a built-in one, or another plugin's) is
-        removed again and reported: a plugin cannot replace or shadow a command."""
+        """Let every plugin add its commands to dt's Typer ``app``, through a Typer of its own:
+        the plugin sees none of dt's commands nor its root callback, so it cannot edit or
+        remove them. Its commands are then merged in; one whose name is taken (a built-in
+        one, or an earlier plugin's) is refused and reported, and so is a root callback
+        (``app.callback``: it would run before every command and could take ``--debug`` and
+        ``--version``). A plugin that fails is recorded; what it added before is kept."""
+        import typer
+        from typer.models import CommandInfo
+
         infos = {p.name: p for p in self.plugins}
         taken = set(_command_names(app))
         for impl in self.pm.hook.register_commands.get_hookimpls():
-            before = (list(app.registered_commands), list(app.registered_groups))
+            info = infos[impl.plugin_name]
+            own = typer.Typer()
             try:
-                impl.function(app=app)
-            except CONTAINED as exc:
-                infos[impl.plugin_name].fail("register_commands", exc)
-            added = [c for c in app.registered_commands if c not in before[0]]
-            added += [g for g in app.registered_groups if g not in before[1]]
-            for entry in added:
+                with plugin_code():
+                    impl.function(app=own)
+            except CONTAINED as exc:  # noqa: BLE001 - whatever it raises, the plugin is reported
+                info.fail("register_commands", exc)
+            if own.registered_callback is not None:
+                info.fail("register_commands", "it set a root callback (app.callback), which "
+                          "would run before every dt command; ignored: a plugin adds commands "
+                          "only")
+            for entry in [*own.registered_commands, *own.registered_groups]:
                 name = _entry_name(entry)
-                if name in taken:
-                    (app.registered_commands if entry in app.registered_commands
-                     else app.registered_groups).remove(entry)
-                    infos[impl.plugin_name].fail(
-                        "register_commands", f"command {name!r} is taken (built in or by an "
-                        "earlier plugin); a plugin cannot replace it")
-                else:
-                    taken.add(name)
+                if not name or name in taken:
+                    info.fail("register_commands", f"command {name!r} is taken (built in or by "
+                              "an earlier plugin); a plugin cannot replace it" if name else
+                              "a command without a name")
+                    continue
+                entry = copy.copy(entry)  # its name fixed now: later edits do not reach dt's
+                entry.name = name
+                (app.registered_commands if isinstance(entry, CommandInfo)
+                 else app.registered_groups).append(entry)
+                taken.add(name)
 
     def _register_problem(self, plugin: str, cls: Any) -> None:
         if not (isinstance(cls, type) and issubclass(cls, Problem) and cls.name):
@@ -134,20 +187,48 @@ class Registry:
         self.problems[cls.name] = cls
         self.origin["problem:" + cls.name] = plugin
 
-    def _register_tracker(self, plugin: str, name: Any, factory: Any = None) -> None:
+    def _register_tracker(self, plugin: str, name: Any, factory: Any = None,
+                          check: Any = None) -> None:
+        """``register(name, factory, check=None)``: ``check()``, when given, says without
+        side effects whether the tracker can start here (its package is installed...) and
+        raises :class:`DtError` if not; ``dt train --dry-run`` calls it."""
         if not (isinstance(name, str) and name and callable(factory)):
             raise TypeError(f"register() expects a tracker name and a factory, got {name!r}")
+        if check is not None and not callable(check):
+            raise TypeError(f"register(): check of tracker {name!r} is not callable")
         if name in self.trackers:
             raise ValueError(f"tracker {name!r} is already registered by "
                              f"{self.origin['tracker:' + name]}")
         self.trackers[name] = factory
+        if check is not None:
+            self.tracker_checks[name] = check
         self.origin["tracker:" + name] = plugin
 
-    def tracker(self, name: str, run_dir: Any, config: Any) -> Any:
-        """A tracker listener for a run (one clear line when unknown or failing to start)."""
+    def _known_tracker(self, name: str) -> None:
         if name not in self.trackers:
             raise DtError(f"unknown tracker {name!r}{did_you_mean(name, list(self.trackers))}; "
                           f"trackers: {', '.join(sorted(self.trackers)) or 'none'}")
+
+    def check_trackers(self, names: list[str]) -> None:
+        """What :meth:`tracker` would refuse for a run, refused without starting anything
+        (``dt train --dry-run``): an unknown name, or a tracker whose check says it cannot
+        start here (e.g. TensorBoard without its package)."""
+        for name in names:
+            self._known_tracker(name)
+            check = self.tracker_checks.get(name)
+            if check is None:
+                continue
+            try:
+                check()
+            except DtError:
+                raise
+            except Exception as exc:
+                raise DtError(f"tracker {name!r} (plugin {self.origin['tracker:' + name]}) cannot "
+                              f"start: {type(exc).__name__}: {exc}") from exc
+
+    def tracker(self, name: str, run_dir: Any, config: Any) -> Any:
+        """A tracker listener for a run (one clear line when unknown or failing to start)."""
+        self._known_tracker(name)
         try:
             return self.trackers[name](run_dir, config)
         except DtError:
@@ -223,8 +304,9 @@ def load_registry(builtins: tuple[str, ...] = BUILTIN_PLUGINS) -> Registry:
     for modname in builtins:
         info = PluginInfo(modname, __version__, "built-in")
         try:
-            module = importlib.import_module(modname)
-        except CONTAINED as exc:
+            with plugin_code():
+                module = importlib.import_module(modname)
+        except CONTAINED as exc:  # noqa: BLE001 - a broken built-in is reported like any plugin
             info.fail("import", exc)
             reg.plugins.append(info)
             continue
@@ -238,8 +320,9 @@ def load_registry(builtins: tuple[str, ...] = BUILTIN_PLUGINS) -> Registry:
         info = PluginInfo(ep.name, dist.version if dist else "?",
                           f"distribution {dist.name}" if dist else "entry point")
         try:
-            module = ep.load()
-        except CONTAINED as exc:  # SystemExit at import too: dt --help must still answer
+            with plugin_code():
+                module = ep.load()
+        except CONTAINED as exc:  # noqa: BLE001 - SystemExit, GeneratorExit...: dt --help must still answer
             info.fail("import", exc)
             reg.plugins.append(info)
             continue
