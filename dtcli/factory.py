@@ -114,6 +114,19 @@ def create_net(problem: str, arch: str, *, problem_options: dict[str, Any] | Non
     return build_net(registry or get_registry(), cfg)
 
 
+def check_regular_file(path: Path, what: str) -> None:
+    """``path`` is a regular file, or one clear error: a FIFO, a device or a folder named as a
+    model file would block the reader forever (a FIFO) or read without end (/dev/zero)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise DtError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(mode):
+        raise DtError(f"{what} {path} is not a regular file (a pipe, device or folder): refused")
+
+
 def read_weights(path: Path) -> dict[str, "torch.Tensor"]:
     """A safetensors file's tensors (never a pickle), or one clear error."""
     from safetensors import SafetensorError
@@ -122,15 +135,39 @@ def read_weights(path: Path) -> dict[str, "torch.Tensor"]:
     path = Path(path)
     if not path.exists():
         raise DtError(f"no weights at {path}; train the model first or pass another run")
+    check_regular_file(path, "weights")
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError) as exc:
         raise DtError(f"cannot read weights {path}: the file is damaged ({exc})") from None
 
 
+def check_tensors(net: "torch.nn.Module", tensors: dict[str, Any], source: Path) -> None:
+    """Every tensor of ``tensors`` has the dtype of the net's own tensor of that name and holds
+    only finite numbers, or one clear error naming ``source`` and the tensor: loading would
+    otherwise cast float64, int64 or bool weights silently, and NaN or inf weights give a
+    model whose every answer is noise."""
+    import torch
+
+    own = net.state_dict()
+    for name, tensor in tensors.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise DtError(f"weights in {source}: {name} is not a tensor")
+        mine = own.get(name)
+        if mine is not None and tensor.dtype != mine.dtype:
+            raise DtError(f"weights in {source}: {name} is {str(tensor.dtype).replace('torch.', '')}"
+                          f", the network's is {str(mine.dtype).replace('torch.', '')}; dt "
+                          "writes them as the network holds them: the file was altered")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise DtError(f"weights in {source}: {name} holds NaN or infinite values; use "
+                          "another checkpoint")
+
+
 def apply_weights(net: "torch.nn.Module", tensors: dict[str, "torch.Tensor"],
                   source: Path) -> None:
-    """Load ``tensors`` into ``net`` strictly, or one clear error naming ``source``."""
+    """Load ``tensors`` into ``net`` strictly, checked first (:func:`check_tensors`), or one
+    clear error naming ``source``."""
+    check_tensors(net, tensors, source)
     try:
         net.load_state_dict(tensors, strict=True)
     except RuntimeError as exc:

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 
+from dtcli import factory
 from dtcli.contracts.errors import DtError
 from dtcli.engine import checkpoint
 
@@ -38,18 +39,24 @@ class Position:
         return self.best_val, self.best_epoch
 
 
-def state_dict(position: Position, net: torch.nn.Module, optimizer: Any, scheduler: Any) -> dict:
+def state_dict(position: Position, net: torch.nn.Module, optimizer: Any, scheduler: Any,
+               settings: dict[str, Any] | None = None) -> dict:
+    """The resume state; ``settings`` (the settings ``--resume`` may not change, as plain JSON
+    values) is kept with it, so an edited ``config.json`` is caught when the run resumes."""
     state = {"model": checkpoint.state_dict_of(net), "optimizer": optimizer.state_dict(),
              "scheduler": scheduler.state_dict(), "epoch": position.epoch, "step": position.step,
              "best_val": position.best_val, "best_epoch": position.best_epoch,
              "history": [dict(r) for r in position.history], "torch_rng": torch.get_rng_state()}
+    if settings is not None:
+        state["settings"] = settings
     if position.step:
         state.update(batch_rng=position.batch_rng, nk_rng=position.nk_rng, tally=position.tally)
     return state
 
 
-def save(path: Path, position: Position, net, optimizer, scheduler) -> None:
-    checkpoint.save_state(state_dict(position, net, optimizer, scheduler), path)
+def save(path: Path, position: Position, net, optimizer, scheduler,
+         settings: dict[str, Any] | None = None) -> None:
+    checkpoint.save_state(state_dict(position, net, optimizer, scheduler, settings), path)
 
 
 def _bad(path: Path, what: str) -> DtError:
@@ -61,11 +68,30 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def load(path: Path, net, optimizer, scheduler, steps_per_epoch: int) -> Position:
-    """Read ``path`` into ``net``, ``optimizer`` and ``scheduler``; return the position."""
+def _check_settings(path: Path, recorded: Any, settings: dict[str, Any]) -> None:
+    """The settings a run resumes with are the ones its resume state was written with: an
+    edited ``config.json`` (``val_fraction: 0``, ``test_difficulties: []``, another width) would
+    otherwise continue a different run under the same name."""
+    if not isinstance(recorded, dict):
+        return  # a state written before dt kept its settings: nothing to compare with
+    config = Path(path).with_name("config.json")
+    for key, now in settings.items():
+        if key in recorded and recorded[key] != now:
+            raise DtError(f"{config}: {key} is {now!r}, but the run was trained with "
+                          f"{recorded[key]!r} (recorded in {Path(path).name}); the file was "
+                          "edited: restore it, or start a new run with the new settings")
+
+
+def load(path: Path, net, optimizer, scheduler, steps_per_epoch: int,
+         settings: dict[str, Any] | None = None) -> Position:
+    """Read ``path`` into ``net``, ``optimizer`` and ``scheduler``; return the position.
+    ``settings`` (as :func:`state_dict` takes them) must match the ones recorded in the state;
+    the net's tensors must have the net's dtypes and be finite."""
     state = checkpoint.load_state(path)
     if not isinstance(state, dict):
         raise _bad(path, "not a dictionary")
+    if settings is not None:
+        _check_settings(path, state.get("settings"), settings)
     epoch, step = state.get("epoch"), state.get("step", 0)
     if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
         raise _bad(path, f"epoch {epoch!r}")
@@ -90,6 +116,9 @@ def load(path: Path, net, optimizer, scheduler, steps_per_epoch: int) -> Positio
         if not isinstance(batch_rng, torch.Tensor) or batch_rng.dtype != torch.uint8:
             raise _bad(path, "the batch-order generator")
         position.batch_rng, position.nk_rng, position.tally = batch_rng, state.get("nk_rng"), list(tally)
+    if not isinstance(state.get("model"), dict):
+        raise _bad(path, "the network's tensors are missing")
+    factory.check_tensors(net, state["model"], path)
     try:
         net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])

@@ -10,6 +10,7 @@ the gradients, and only rank 0 writes the run directory and reports events.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -20,7 +21,7 @@ from typing import Any, Callable
 import torch
 
 from dtcli import factory, runs
-from dtcli.config import TrainConfig, think_iters
+from dtcli.config import TrainConfig, resumable, think_iters
 from dtcli.contracts.errors import DtError, error_text
 from dtcli.engine import checkpoint, distributed, resume
 from dtcli.engine.device import (
@@ -128,10 +129,17 @@ class Trainer:
     def save_state(self, position: resume.Position, kind: str) -> None:
         if self.ctx.main:
             resume.save(self.run_dir / runs.LAST, position, self.raw_net, self.optimizer,
-                        self.scheduler)
+                        self.scheduler, self.fixed_settings())
             self.listener.on_checkpoint(kind, self.run_dir / runs.LAST)
         self.last_checkpoint = time.monotonic()
         self.saved_at = (position.epoch, position.step)
+
+    def fixed_settings(self) -> dict[str, Any]:
+        """The settings ``--resume`` may not change, as JSON values (config.json's form): kept
+        in the resume state and compared when the run resumes."""
+        free = resumable()
+        return json.loads(json.dumps({k: v for k, v in self.cfg.to_dict().items()
+                                      if k not in free}))
 
     def set_status(self, status: str, reason: str | None = None) -> None:
         if self.ctx.main and (self.run_dir / runs.CONFIG).exists():
@@ -161,7 +169,7 @@ class Trainer:
                               "(e.g. more puzzles were generated into its source); resuming needs "
                               "the same data: start a new run")
             position = resume.load(self.run_dir / runs.LAST, self.raw_net, self.optimizer,
-                                   self.scheduler, self.steps_per_epoch)
+                                   self.scheduler, self.steps_per_epoch, self.fixed_settings())
             self.saved_at, self.best_epoch = (position.epoch, position.step), position.best_epoch
             if self.ctx.main:  # a kill between last.pt and metrics.jsonl loses no epoch line
                 runs.write_metrics(self.run_dir, position.history)
