@@ -187,6 +187,9 @@ def build_config(problem_name: str, arch_name: str, preset: dict[str, Any] | Non
 
 # -- config files --------------------------------------------------------------------------
 
+#: the largest config file read (a settings file is a few kilobytes)
+MAX_CONFIG_BYTES = 1 << 20
+
 #: keys a config file may hold besides the settings
 FILE_KEYS = ("problem", "arch", "preset", "problem_options", "arch_options")
 
@@ -196,12 +199,18 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     file and the key). Optional settings are set to none with the string "none"."""
     import tomllib
 
+    from dtcli.contracts.paths import read_small_file
+
     path = Path(path)
     try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = read_small_file(path, MAX_CONFIG_BYTES, "config file")
     except FileNotFoundError:
         raise DtError(f"no config file {path}") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+    try:
+        doc = tomllib.loads(data.decode("utf-8"))
+    except RecursionError:
+        raise DtError(f"{path} is not a readable TOML file: nested too deeply") from None
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise DtError(f"{path} is not a readable TOML file: {exc}") from None
     declared = rules()
     out: dict[str, Any] = {}
