@@ -222,12 +222,44 @@ def claims(ext: dict[str, Any]) -> list[dict[str, Any]]:
 # -- writing (maintainers: `dt zoo add`) ------------------------------------------------------
 
 
-def add(run_dir: Path, name: str, *, card_fields: dict[str, Any]) -> Path:
-    """(Maintainers) copy a run's best weights into the zoo under ``name`` and write its card and index entry."""
-    from dtcli import runs
+#: names a model cannot take: the zoo's own files
+RESERVED = frozenset({Path(INDEX).stem})
 
+
+def check_new_name(name: str, replace: bool = False) -> None:
+    """Refuse a name ``add`` must not write (one line): a malformed or reserved name, or one
+    the zoo already holds (its card, its weights or its index entry; compared without case,
+    as a case-insensitive disk would) unless ``replace`` names that very model."""
     if not NAME.match(name):
         raise DtError(f"zoo name {name!r} may only hold letters, digits, '-' and '_'")
+    if name.lower() in RESERVED:
+        raise DtError(f"zoo name {name!r} is reserved (the zoo's own {name.lower()} file); "
+                      "choose another --name")
+    root = zoo_dir()
+    try:
+        held = set(index())
+    except DtError:  # a damaged index: add rebuilds it from the cards
+        held = set()
+    if root.is_dir():
+        held |= {p.name.rsplit(".", 1)[0] for p in root.iterdir()
+                 if p.suffix in (".json", ".safetensors") and p.name != INDEX}
+    clash = sorted(h for h in held if h.lower() == name.lower())
+    if not clash:
+        return
+    if not replace:
+        raise DtError(f"the zoo already holds a model named {clash[0]!r}; choose another --name, "
+                      "or give --replace to overwrite its card and weights")
+    if clash != [name]:
+        raise DtError(f"--name {name!r} differs only in case from the zoo's {clash[0]!r}; "
+                      f"use --name {clash[0]} to replace it")
+
+
+def add(run_dir: Path, name: str, *, card_fields: dict[str, Any], replace: bool = False) -> Path:
+    """(Maintainers) copy a run's best weights into the zoo under ``name`` and write its card
+    and index entry. An existing model of that name is refused unless ``replace``."""
+    from dtcli import runs
+
+    check_new_name(name, replace)
     run_dir = Path(run_dir)
     doc = runs.read_run_config(run_dir)
     src = run_dir / runs.BEST
@@ -250,8 +282,12 @@ def rebuild_index(root: Path) -> None:
     for path in sorted(root.glob("*.json")):
         if path.name == INDEX:
             continue
-        doc = json.loads(path.read_text(encoding="utf-8"))
-        models[doc["name"]] = {"problem": doc["problem"], "arch": doc["arch"],
-                               "summary": doc.get("summary", ""),
-                               "parameters": doc["model"]["parameters"]}
+        doc = _read_json(path, "zoo card")
+        try:
+            models[doc["name"]] = {"problem": doc["problem"], "arch": doc["arch"],
+                                   "summary": doc.get("summary", ""),
+                                   "parameters": doc["model"]["parameters"]}
+        except (KeyError, TypeError):
+            raise DtError(f"zoo card {path} is damaged (not a card dt wrote); restore or "
+                          "remove it, then add again") from None
     atomic_write_json(root / INDEX, {"models": models})

@@ -295,6 +295,9 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
         summary: str = typer.Option("", help="One line for `dt zoo list`."),
         note: str = typer.Option("", help="Anything a reader must know about the training "
                                           "(e.g. stopped early), shown by `dt zoo show`."),
+        replace: bool = typer.Option(False, "--replace",
+                                     help="Overwrite the card and weights of the zoo model "
+                                          "already named --name (refused without it)."),
         device: str = typer.Option("auto")) -> None:
     """(Maintainers) Turn a run into a zoo entry: copy weights, measure the card's table."""
     from dtcli import runs, zoo
@@ -307,6 +310,7 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
     configure_threads()
     if not zoo.NAME.match(name):
         raise DtError(f"--name {name!r} may only hold letters, digits, '-' and '_'")
+    zoo.check_new_name(name, replace)  # before minutes of measuring, not after
     loaded = load_model(run, device=resolve_device(device))
     table_iters = parse_iters(iters)
     results = []
@@ -340,7 +344,7 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
     dest = zoo.add(run, name, card_fields={
         "summary": summary, "training": training,
         "extrapolation": {"seed": seed, "count": count, "mode": mode,
-                          "results": results}})
+                          "results": results}}, replace=replace)
     console.print(f"added {name} → {dest} ({dest.stat().st_size / 1e6:.2f} MB)")
 
 
