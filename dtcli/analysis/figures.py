@@ -37,9 +37,13 @@ def figure(height: float, width: float = WIDTH) -> Iterator[Any]:
 
 
 def save(fig: Any, path: str | Path) -> Path:
+    """Write ``fig`` to ``path`` whole or not at all (a full disk leaves no cut-off figure; a
+    device or a directory is refused: :func:`~dtcli.contracts.paths.atomic_write`)."""
+    from dtcli.contracts.paths import atomic_write
+
     path = check_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=200)
+    fmt = path.suffix.lower().lstrip(".")
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=200, format=fmt))
     return path
 
 

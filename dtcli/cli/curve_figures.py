@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from dtcli.contracts.errors import DtError
+from dtcli.contracts.paths import atomic_write
 
 FORMATS = (".png", ".svg", ".pdf")
 WIDTH = 3.4  # inches: one column of a two-column paper
@@ -170,9 +171,11 @@ def _legend_label(c: PlotSeries, trains: set, tests: set) -> str:
 def _save(fig: Any, path: Path, option: str) -> Path:
     # no creation date in SVG/PDF: the same data gives the same file
     metadata = {"Date": None} if path.suffix.lower() in (".svg", ".pdf") else None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=DPI, metadata=metadata)
+    fmt = path.suffix.lower().lstrip(".")
+    try:  # whole or not at all: a full disk leaves no cut-off figure
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=DPI, metadata=metadata, format=fmt))
+    except DtError as exc:
+        raise DtError(f"{option}: {exc}") from None
     except OSError as exc:
         raise DtError(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
     return path

@@ -58,6 +58,10 @@ def train(
             raise DtError("--resume continues a run with its own problem, architecture and "
                           "settings; give only --resume RUN and the settings it allows")
         changes = resolvable_changes(overrides)
+        if stopped_before_config(resume):
+            raise DtError(f"{resume} cannot be resumed: its run was stopped before it wrote "
+                          f"{runs.CONFIG}, so nothing was trained yet; run the original dt "
+                          f"train command again with --out {resume} (it starts afresh there)")
         doc = runs.read_run_config(resume)
         cfg = TrainConfig.from_dict({**doc["train"], **changes}, f"{resume / runs.CONFIG}: ")
         run_dir = Path(resume)
@@ -85,6 +89,16 @@ def train(
     run_training(cfg, run_dir, resume is not None, json_out)
 
 
+def stopped_before_config(run_dir: Path) -> bool:
+    """A directory a ``dt train`` began and lost before it wrote ``config.json`` (killed while
+    it generated data or wrote its first resume state): it holds only what came before."""
+    from dtcli import runs
+
+    run_dir = Path(run_dir)
+    return (run_dir.is_dir() and not (run_dir / runs.CONFIG).exists()
+            and any((run_dir / name).exists() for name in (runs.LOCK, runs.LAST, runs.METRICS)))
+
+
 def show_dry_run(cfg, run_dir: Path, json_out: bool, sources: dict[str, str]) -> None:
     from dtcli import factory
     from dtcli.plugins import get_registry
@@ -110,6 +124,7 @@ def run_training(cfg, run_dir: Path, resume: bool, json_out: bool) -> None:
     import sys
 
     from dtcli.cli.progress import RichTrainListener
+    from dtcli.contracts.paths import disk_error, make_dir
     from dtcli.engine.distributed import environment
     from dtcli.engine.train import train as engine_train
 
@@ -118,9 +133,21 @@ def run_training(cfg, run_dir: Path, resume: bool, json_out: bool) -> None:
     # the command line as typed, for the run's record (absent when called in-process)
     typed = sys.argv and Path(sys.argv[0]).name in ("dt", "__main__.py")
     command = "dt " + shlex.join(sys.argv[1:]) if typed else None
-    with stop_on_signals() as interrupted:
-        result = engine_train(cfg, run_dir, listener=listener, resume=resume,
-                              interrupt=interrupted, info={"command": command})
+    # a read-only or full disk, a file in the way: one line, now; and whether this process
+    # made the directory (of two racing to one --out, only one did)
+    created = make_dir(run_dir) if main else False
+    try:
+        with stop_on_signals() as interrupted:
+            result = engine_train(cfg, run_dir, listener=listener, resume=resume,
+                                  interrupt=interrupted, info={"command": command})
+    except BaseException as exc:
+        if created:
+            remove_unstarted(run_dir)
+        error = disk_error(Path(exc.filename or run_dir), exc) \
+            if isinstance(exc, OSError) else None
+        if error is not None:
+            raise error from None
+        raise
     if not main:
         if result.status == "interrupted":
             raise typer.Exit(130)
@@ -139,12 +166,32 @@ def run_training(cfg, run_dir: Path, resume: bool, json_out: bool) -> None:
         raise typer.Exit(130)
 
 
+def remove_unstarted(run_dir: Path) -> None:
+    """Remove what a run this command created left before its ``config.json`` existed (a
+    lock, a first resume state, empty metrics): a failed start leaves no half a run behind.
+    A directory holding anything else is kept."""
+    from dtcli import runs
+
+    if (run_dir / runs.CONFIG).exists():
+        return
+    try:
+        for path in [*(run_dir / n for n in (runs.LOCK, runs.LAST, runs.METRICS, runs.BEST)),
+                     *run_dir.glob(".*.tmp")]:
+            path.unlink(missing_ok=True)
+        run_dir.rmdir()
+    except OSError:
+        pass  # not empty, or the disk refuses: keep it
+
+
 def show_summary(cfg, result, summary: dict) -> None:
     out = console
-    best = ("-" if summary["best_val_acc"] is None else f"{summary['best_val_acc']:.2f}%")
     colour = "green" if result.status == "finished" else "yellow"
-    out.print(f"[bold {colour}]{result.status}[/] in {result.seconds / 60:.1f} min: best validation "
-              f"{best} at epoch {summary['best_epoch']}  → {result.run_dir}")
+    if summary["best_val_acc"] is None or summary["best_epoch"] is None:
+        best = "no epoch validated yet"
+    else:
+        best = f"best validation {summary['best_val_acc']:.2f}% at epoch {summary['best_epoch']}"
+    out.print(f"[bold {colour}]{result.status}[/] in {result.seconds / 60:.1f} min: {best}  "
+              f"→ {result.run_dir}")
     if result.status != "finished":
         out.print(f"continue with: dt train --resume {result.run_dir}")
     for d, e in summary["extrapolation"].items():
