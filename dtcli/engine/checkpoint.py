@@ -31,12 +31,17 @@ def load_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]
     """Load resume state without unpickling arbitrary objects."""
     import pickle
     import re
+    import warnings
 
     path = Path(path)
     if not path.exists():
         raise DtError(f"no resume state at {path}; nothing to resume")
+    if not path.is_file():
+        raise DtError(f"cannot read resume state {path}: it is not a regular file")
     try:
-        return torch.load(path, map_location=device, weights_only=True)
+        with warnings.catch_warnings():  # torch's warnings would add lines to the one error
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location=device, weights_only=True)
     except pickle.UnpicklingError as exc:
         # torch's message suggests weights_only=False: the wrong advice for a file that
         # failed a safety check. Say what it holds instead.
@@ -48,5 +53,9 @@ def load_state(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]
                       "loaded, which a resume state written by dt never does; it was damaged or "
                       "tampered with, so dt will not load it") from None
     except Exception as exc:  # noqa: BLE001 - any other failure here means a damaged file
+        if "weights_only" in str(exc) or "TorchScript" in str(exc):
+            # e.g. a TorchScript archive: torch's advice (weights_only=False) is the wrong one
+            raise DtError(f"cannot read resume state {path}: it is not a checkpoint dt wrote "
+                          "(a TorchScript or other archive dt does not load)") from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else "damaged file"
         raise DtError(f"cannot read resume state {path}: {type(exc).__name__}: {first}") from None
