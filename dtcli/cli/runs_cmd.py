@@ -58,23 +58,28 @@ def runs_command(
                   collapse_padding=True)
     columns = ["run", "problem arch", "w·it·α", "state", "val %", "peak % @it (d)"]
     for col in columns + (["when"] if wide else []):
-        table.add_column(col, no_wrap=col != "run", overflow="fold",
+        table.add_column(col, no_wrap=col not in ("run", "state"), overflow="fold",
                          justify="right" if "%" in col else "left")
     colour = {"finished": "green", "running": "cyan", "failed": "red", "damaged": "red"}
     for r in rows:
-        if r["status"] == "damaged":
-            table.add_row(r["run"], "", "", "[red]damaged[/]", "", "", *([""] if wide else []))
+        if "name" not in r:  # its config.json is damaged: nothing but the path to show
+            table.add_row(r["run"], "", "", f"[red]{r['damaged']}[/]", "", "",
+                          *([""] if wide else []))
             continue
         peak = r["peak"]
+        state = (f"[red]{r['damaged']}[/]" if r["status"] == "damaged" else
+                 f"[{colour.get(r['status'], 'yellow')}]{r['status']}[/] {r['epochs']}/{r['planned']}")
         table.add_row(
             r["name"], f"{r['problem']} {r['arch']}",
-            f"{r['width']}·{r['max_iters']}·{r['alpha']:g}",
-            f"[{colour.get(r['status'], 'yellow')}]{r['status']}[/] {r['epochs']}/{r['planned']}",
+            f"{r['width']}·{r['max_iters']}·{r['alpha']:g}", state,
             "-" if r["best_val"] is None else f"{r['best_val']:.1f}",
             "-" if peak is None else
             f"{peak['accuracy']:.1f} @{peak['iteration']} ({peak['difficulty']})",
             *([r["when"][5:]] if wide else []))
     console.print(table)
+    for r in rows:  # what exactly is damaged, one line a run
+        if r["status"] == "damaged":
+            console.print(r["error"], style="red", soft_wrap=True, markup=False)
 
 
 SHORT_HELP = "List training runs: settings, state, best validation, peak extrapolation."
