@@ -8,8 +8,10 @@ import gzip
 import os
 import pickle
 import resource
+import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,21 @@ from dt_images import readers
 from dtcli.contracts.errors import DtError
 
 ROOT = Path(__file__).resolve().parents[3]
+
+
+@contextmanager
+def deadline(seconds: float):
+    """Fail instead of hanging: a blocked open() or read() is interrupted by SIGALRM."""
+    def expire(signum, frame):
+        raise TimeoutError(f"still blocked after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def bomb(depth: int = 48) -> list:
@@ -121,5 +138,5 @@ def test_a_gzip_bomb_and_a_fifo_are_refused(tmp_path, monkeypatch):
         readers.read_idx(path)
     fifo = tmp_path / "test_batch"
     os.mkfifo(fifo)
-    with pytest.raises(DtError, match="not a regular file"):
+    with deadline(20), pytest.raises(DtError, match="not a regular file"):
         readers.read_cifar_python_batch(fifo)  # returns at once: never opened for a blocking read
