@@ -113,16 +113,24 @@ def read_run_config(run_dir: Path) -> dict[str, Any]:
         raise DamagedFile(path, f"{reason}: it is not the JSON dt writes",
                           advice="restore it or start a new run") from None
     where = f"{path}: "
-    if not isinstance(doc, dict):
-        raise DtError(f"{where}not a JSON object")
-    TrainConfig.from_dict(doc.get("train"), where)
-    model = doc.get("model")
-    if not isinstance(model, dict) or not isinstance(model.get("arch"), str):
-        raise DtError(f"{where}the model record is missing or damaged")
-    if not isinstance(model.get("build", {}), dict):
-        raise DtError(f"{where}model.build is not a table of settings")
-    if doc.get("status") not in STATUSES:
-        raise DtError(f"{where}status {doc.get('status')!r} is not one of {', '.join(STATUSES)}")
+    try:
+        if not isinstance(doc, dict):
+            raise DtError(f"{where}not a JSON object")
+        TrainConfig.from_dict(doc.get("train"), where)
+        for key in ("problem", "arch"):  # the rest has defaults; these name the run
+            if not isinstance(doc["train"].get(key), str) or not doc["train"][key]:
+                raise DtError(f"{where}train.{key} is missing or not a name")
+        model = doc.get("model")
+        if not isinstance(model, dict) or not isinstance(model.get("arch"), str):
+            raise DtError(f"{where}the model record is missing or damaged")
+        if not isinstance(model.get("build", {}), dict):
+            raise DtError(f"{where}model.build is not a table of settings")
+        if doc.get("status") not in STATUSES:
+            raise DtError(f"{where}status {doc.get('status')!r} is not one of {', '.join(STATUSES)}")
+    except DamagedFile:
+        raise
+    except DtError as exc:  # the same line, as the damaged-file error a listing recognises
+        raise DamagedFile(path, "", message=str(exc)) from None
     return doc
 
 
@@ -294,15 +302,15 @@ def summarize(run_dir: Path) -> dict[str, Any]:
         doc = read_run_config(run_dir)
     except DamagedFile as exc:
         return {"run": str(run_dir), "status": "damaged", "damaged": exc.state, "error": str(exc)}
-    except DtError as exc:
+    except DtError as exc:  # e.g. a folder that lost its config.json since it was found
         return {"run": str(run_dir), "status": "damaged", "damaged": f"damaged: {CONFIG}",
                 "error": str(exc)}
-    t = doc["train"]
-    row = {"run": str(run_dir), "name": run_dir.name, "problem": t["problem"], "arch": t["arch"],
-           "width": t["width"], "max_iters": t["max_iters"], "alpha": t["alpha"],
-           "seed": t["seed"], "train_difficulty": t.get("train_difficulty"),
-           "status": doc["status"], "reason": doc.get("reason"), "epochs": None,
-           "planned": t["epochs"], "best_val": None, "peak": None, "final_train_acc": None,
+    t = TrainConfig.from_dict(doc["train"])  # checked: a setting left out takes its default
+    row = {"run": str(run_dir), "name": run_dir.name, "problem": t.problem, "arch": t.arch,
+           "width": t.width, "max_iters": t.max_iters, "alpha": t.alpha, "seed": t.seed,
+           "train_difficulty": t.train_difficulty, "status": doc["status"],
+           "reason": doc.get("reason"), "epochs": None, "planned": t.epochs, "best_val": None,
+           "peak": None, "final_train_acc": None,
            "when": time.strftime("%Y-%m-%d %H:%M",
                                  time.localtime((run_dir / CONFIG).stat().st_mtime))}
     try:

@@ -117,20 +117,28 @@ def _paths(obj, prefix=()):
         yield from _paths(value, (*prefix, key))
 
 
+DELETE = object()  # the value is left out: a field missing
+
+
 def _replace(obj, path, value):
     if not path:
-        return value
-    obj[path[0]] = _replace(obj[path[0]], path[1:], value)
+        return None if value is DELETE else value
+    if len(path) == 1 and value is DELETE and isinstance(obj, dict):
+        del obj[path[0]]
+        return obj
+    obj[path[0]] = _replace(obj[path[0]], path[1:], None if value is DELETE else value)
     return obj
 
 
 def _retype(data, text: str) -> str:
-    """``text`` (JSON, or JSON lines) with one value swapped for one of another type."""
+    """``text`` (JSON, or JSON lines) with one value swapped for one of another type, or
+    left out."""
     lines = text.splitlines() if text.lstrip().startswith("{\"epoch") else [text]
     n = data.draw(st.integers(0, len(lines) - 1))
     doc = json.loads(lines[n])
     where = data.draw(st.sampled_from(list(_paths(doc))))
-    lines[n] = json.dumps(_replace(doc, list(where), data.draw(JSON_VALUES)))
+    value = data.draw(st.one_of(JSON_VALUES, st.just(DELETE)))
+    lines[n] = json.dumps(_replace(doc, list(where), value))
     return "\n".join(lines) + "\n"
 
 
@@ -152,7 +160,7 @@ def pristine(tmp_path_factory, tiny_run):
 def test_random_damage_to_run_files_is_only_ever_a_dt_error(pristine, cli, data):
     name = data.draw(st.sampled_from(FILES), label="file")
     raw = pristine[name]
-    how = data.draw(st.sampled_from(("truncate", "flip", "retype")), label="damage")
+    how = data.draw(st.sampled_from(("truncate", "flip", "retype", "retype")), label="damage")
     if how == "truncate":
         raw = raw[:data.draw(st.integers(0, len(raw) - 1))]
     elif how == "flip":
