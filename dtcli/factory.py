@@ -67,7 +67,9 @@ def build_net(registry: "Registry", cfg: TrainConfig, build: dict[str, Any] | No
         return problem, arch.build(problem, **build)
     except DtError:
         raise
-    except Exception as exc:  # a plugin's bug, or settings it cannot build: one line
+    except KeyboardInterrupt:  # Ctrl-C stops dt, whoever's code ran
+        raise
+    except BaseException as exc:  # a plugin's bug (GeneratorExit too), or settings it cannot build: one line
         raise DtError(f"architecture {arch.name!r} (plugin "
                       f"{registry.origin.get('arch:' + arch.name, '?')}) could not build a net "
                       f"for {problem.name}: {type(exc).__name__}: {exc}") from exc
@@ -88,7 +90,9 @@ def _check_size(arch, problem, build: dict[str, Any]) -> None:
             probe = arch.build(problem, **build)
     except DtError:
         raise
-    except Exception:  # noqa: BLE001 - the real build reports it
+    except KeyboardInterrupt:  # Ctrl-C stops dt, whoever's code ran
+        raise
+    except BaseException:  # noqa: BLE001 - the real build reports it
         return
     params = sum(p.numel() for p in probe.parameters())
     need = params * TRAINING_BYTES

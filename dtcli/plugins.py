@@ -222,7 +222,9 @@ class Registry:
                 check()
             except DtError:
                 raise
-            except Exception as exc:
+            except KeyboardInterrupt:  # Ctrl-C stops dt, whoever's code ran
+                raise
+            except BaseException as exc:  # whatever the plugin raised, GeneratorExit too
                 raise DtError(f"tracker {name!r} (plugin {self.origin['tracker:' + name]}) cannot "
                               f"start: {type(exc).__name__}: {exc}") from exc
 
@@ -233,7 +235,9 @@ class Registry:
             return self.trackers[name](run_dir, config)
         except DtError:
             raise
-        except Exception as exc:
+        except KeyboardInterrupt:  # Ctrl-C stops dt, whoever's code ran
+            raise
+        except BaseException as exc:  # whatever the plugin raised, GeneratorExit too
             raise DtError(f"tracker {name!r} (plugin {self.origin['tracker:' + name]}) failed to "
                           f"start: {type(exc).__name__}: {exc}") from exc
 
@@ -260,7 +264,9 @@ class Registry:
             return cls(**(options or {}))
         except DtError:
             raise
-        except Exception as exc:  # a plugin's bug: one line naming it, not a traceback
+        except KeyboardInterrupt:  # Ctrl-C stops dt, whoever's code ran
+            raise
+        except BaseException as exc:  # a plugin's bug (GeneratorExit too): one line naming it
             raise DtError(f"problem {name!r} (plugin {self.origin.get('problem:' + name, '?')}) "
                           f"failed to start: {type(exc).__name__}: {exc}") from exc
 

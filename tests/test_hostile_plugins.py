@@ -16,7 +16,7 @@ import pytest
 
 from dtcli.contracts.errors import DtError
 from dtcli.plugins import reset_registry
-from helpers import make_dist
+from helpers import make_dist, one_line_error
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,13 +58,25 @@ def register_commands(app):
         print("shadowed runs")
 '''
 EXITS_HARD = "import os\nos._exit(0)\n"
+SULKS = '''
+from dtcli.api import hookimpl, Problem
+
+class Sulky(Problem):
+    name = "sulky"
+    def __init__(self, **options):
+        raise GeneratorExit("not today")
+
+@hookimpl
+def register_problems(register):
+    register(Sulky)
+'''
 
 
 @pytest.fixture
 def hostile_site(tmp_path, monkeypatch):
     site = tmp_path / "site"
     for name, source in (("genexit", GENERATOR_EXIT), ("ownbase", OWN_BASE),
-                         ("hookbase", HOOK_BASE), ("hijacker", HIJACKER)):
+                         ("hookbase", HOOK_BASE), ("hijacker", HIJACKER), ("sulks", SULKS)):
         make_dist(site, f"dt_r2_{name}", {f"dt_r2_{name}_mod": source}, {name: f"dt_r2_{name}_mod"})
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.delenv("DTCLI_PLUGINS")
@@ -89,6 +101,8 @@ def test_any_base_exception_at_import_or_in_a_hook_is_reported(hostile_site, run
         result = runner.invoke(app, args)
         assert result.exit_code == 0 and "Traceback" not in result.output, (args, result.output)
     assert "--max-iters" in runner.invoke(app, ["train", "--help"]).stdout
+    one_line_error(runner.invoke(app, ["train", "sulky", "--arch", "dt"]), "plugin sulks",
+                   "failed to start", "GeneratorExit")
 
 
 def test_a_plugin_cannot_edit_remove_or_shadow_commands_nor_take_the_root_callback(
