@@ -158,8 +158,13 @@ def locked(run_dir: Path) -> Iterator[None]:
         who = f" (pid {other})" if other.isdigit() else ""
         raise DtError(f"{run_dir} is being trained by another dt process{who}; wait for it to "
                       "end, or train elsewhere with --out") from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode())
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+    except OSError:  # a full or read-only disk: do not keep holding the lock
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+        raise
     try:
         yield
     finally:

@@ -122,8 +122,5 @@ def test_check_trackers_refuses_what_a_run_would_refuse(tmp_path, monkeypatch):
 DRY = ("train", "prefix-sums", "--arch", "dt", "--width", "4", "--dry-run")
 
 
-@pytest.mark.xfail(strict=True, reason="needs dt train --dry-run to call "
-                   "get_registry().check_trackers(cfg.trackers) (dtcli/cli/train_cmd.py, owned "
-                   "by issue 31's other part); remove this mark with that change")
 def test_dry_run_refuses_an_unknown_tracker(cli):
     one_line_error(cli(*DRY, "--track", "nope"), "unknown tracker 'nope'")

@@ -103,6 +103,7 @@ def show_dry_run(cfg, run_dir: Path, json_out: bool, sources: dict[str, str]) ->
     from dtcli import factory
     from dtcli.plugins import get_registry
 
+    get_registry().check_trackers(cfg.trackers)  # refuse what the real run refuses
     _, net = factory.build_net(get_registry(), cfg)
     summary = factory.model_summary(net, cfg)
     if json_out:

@@ -32,6 +32,8 @@ class DtSpecs:
 
     @hookspec
     def register_trackers(self, register: Callable[[str, Callable[..., Any]], None]) -> None:
-        """Register where training events can also go: ``register(name, factory)``, with
-        ``factory(run_dir, config)`` returning a :class:`dtcli.api.Listener` (its ``on_end``
-        and ``on_exception`` close it). ``dt train --track NAME`` turns it on for a run."""
+        """Register where training events can also go: ``register(name, factory, check=None)``,
+        with ``factory(run_dir, config)`` returning a :class:`dtcli.api.Listener` (its ``on_end``
+        and ``on_exception`` close it) and the optional ``check()`` raising a
+        :class:`dtcli.api.DtError` when the tracker cannot run (a missing package), called
+        before a run starts and by ``--dry-run``. ``dt train --track NAME`` turns it on."""

@@ -7,11 +7,20 @@ returns a :class:`dtcli.api.Listener`. TensorBoard itself is an optional extra
 
 from __future__ import annotations
 
-from dtcli.api import hookimpl
+import importlib.util
+
+from dtcli.api import DtError, hookimpl
+
+
+def check_installed() -> None:
+    """What a run asking for TensorBoard needs, checked before it starts (``--dry-run`` too)."""
+    if importlib.util.find_spec("tensorboard") is None:
+        raise DtError("--tensorboard needs the tensorboard package: "
+                      "pip install 'dt-thinking[tensorboard]' (or pip install tensorboard)")
 
 
 @hookimpl
 def register_trackers(register):
     from dt_tensorboard.tracker import tensorboard_tracker
 
-    register("tensorboard", tensorboard_tracker)
+    register("tensorboard", tensorboard_tracker, check=check_installed)
