@@ -123,6 +123,7 @@ def solve(
     from dtcli.config import think_iters
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.model import load_model
+    from dtcli.engine.resumable import weights_identity
     from dtcli.engine.solve import solve as engine_solve
 
     if patience < 1:
@@ -160,7 +161,7 @@ def solve(
     keeper = None
     if state is not None or resume:
         keeper = solve_state(state, resume, state_every, {
-            "model": str(loaded.source), "input": input_, "difficulty": difficulty,
+            "model": weights_identity(loaded), "input": input_, "difficulty": difficulty,
             "seed": seed, "iters": total, "halt": halt, "patience": patience, "tol": tol,
             "options": problem.option_values})
     frames = engine_solve(loaded.net, problem, x, total, target=y, device=dev,

@@ -70,6 +70,7 @@ def test(
     from dtcli.engine.device import configure_threads, resolve_device
     from dtcli.engine.extrapolate import MODES, parse_iters
     from dtcli.engine.model import load_model
+    from dtcli.engine.resumable import weights_identity
 
     for m in mode:
         if m not in (*MODES, "halt"):
@@ -104,7 +105,7 @@ def test(
         loaded.net.check_iters(wanted[-1])
     docs = []
     keeper = None if state is None else TestStates(
-        state, {"model": str(loaded.source), "count": count, "seed": seed, "iters": wanted,
+        state, {"model": weights_identity(loaded), "count": count, "seed": seed, "iters": wanted,
                 "modes": sorted(set(mode)), "patience": patience, "tol": tol,
                 "batch_size": batch_size, "options": problem.option_values},
         every=state_every, resume=resume)

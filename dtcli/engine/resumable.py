@@ -23,6 +23,19 @@ from dtcli.contracts.paths import atomic_write
 KEY = "dt-test-state"
 
 
+def weights_identity(loaded) -> str:
+    """What names a loaded model in a state's key: the sha256 of its weights, so the same model
+    reached by another path (a zoo name in an installed package, a run directory given
+    relatively) resumes, and a retrained one does not."""
+    from pathlib import Path
+
+    from dtcli.runs import BEST
+    from dtcli.zoo import sha256_of
+
+    source = Path(loaded.source)
+    return sha256_of(source if source.is_file() else source / BEST)
+
+
 def like(saved: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """A tensor read back from a state as ``reference`` lives: its device, dtype and memory
     layout (a 2D thought is channels-last on the device: a convolution over another layout
