@@ -50,3 +50,27 @@ def cli(runner):
         return runner.invoke(app, [str(a) for a in args], **kwargs)
 
     return invoke
+
+
+@pytest.fixture
+def deadline():
+    """``with deadline(seconds):`` fails a test instead of letting it hang: a blocked open() or
+    read() (a FIFO) is interrupted by SIGALRM."""
+    import signal
+    from contextlib import contextmanager
+
+    @contextmanager
+    def within(seconds: float):
+        def expire(signum, frame):
+            raise TimeoutError(f"still blocked after {seconds} s")
+
+        previous = signal.signal(signal.SIGALRM, expire)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+
+    return within
+

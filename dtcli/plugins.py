@@ -216,30 +216,16 @@ class Registry:
         for name in names:
             self._known_tracker(name)
             check = self.tracker_checks.get(name)
-            if check is None:
-                continue
-            try:
-                check()
-            except DtError:
-                raise
-            except KeyboardInterrupt:  # Ctrl-C stops dt, whoever's code ran
-                raise
-            except BaseException as exc:  # whatever the plugin raised, GeneratorExit too
-                raise DtError(f"tracker {name!r} (plugin {self.origin['tracker:' + name]}) cannot "
-                              f"start: {type(exc).__name__}: {exc}") from exc
+            if check is not None:
+                contained(check, f"tracker {name!r} (plugin {self.origin['tracker:' + name]}) "
+                                 "cannot start")
 
     def tracker(self, name: str, run_dir: Any, config: Any) -> Any:
         """A tracker listener for a run (one clear line when unknown or failing to start)."""
         self._known_tracker(name)
-        try:
-            return self.trackers[name](run_dir, config)
-        except DtError:
-            raise
-        except KeyboardInterrupt:  # Ctrl-C stops dt, whoever's code ran
-            raise
-        except BaseException as exc:  # whatever the plugin raised, GeneratorExit too
-            raise DtError(f"tracker {name!r} (plugin {self.origin['tracker:' + name]}) failed to "
-                          f"start: {type(exc).__name__}: {exc}") from exc
+        return contained(lambda: self.trackers[name](run_dir, config),
+                         f"tracker {name!r} (plugin {self.origin['tracker:' + name]}) failed to "
+                         "start")
 
     def _register_arch(self, plugin: str, arch: Any) -> None:
         if not (isinstance(arch, Architecture) and arch.name):
@@ -260,15 +246,9 @@ class Registry:
 
     def problem(self, name: str, options: dict[str, Any] | None = None) -> Problem:
         cls = self.problem_class(name)
-        try:
-            return cls(**(options or {}))
-        except DtError:
-            raise
-        except KeyboardInterrupt:  # Ctrl-C stops dt, whoever's code ran
-            raise
-        except BaseException as exc:  # a plugin's bug (GeneratorExit too): one line naming it
-            raise DtError(f"problem {name!r} (plugin {self.origin.get('problem:' + name, '?')}) "
-                          f"failed to start: {type(exc).__name__}: {exc}") from exc
+        return contained(lambda: cls(**(options or {})),
+                         f"problem {name!r} (plugin {self.origin.get('problem:' + name, '?')}) "
+                         "failed to start")
 
     def reopen(self, problem: Problem, changes: dict[str, Any]) -> Problem:
         """``problem`` again with some options changed (``-o`` on a trained model's problem),
@@ -282,6 +262,17 @@ class Registry:
             raise DtError(f"unknown architecture {name!r}{did_you_mean(name, list(self.archs))}; "
                           f"`dt list archs` shows them")
         return self.archs[name]
+
+
+def contained(call: Callable[[], Any], what: str) -> Any:
+    """``call()``, a plugin's code: a DtError passes, Ctrl-C still stops dt, anything else it
+    raises (a bug, GeneratorExit, its own BaseException) becomes one line, ``what: Type: text``."""
+    try:
+        return call()
+    except (DtError, KeyboardInterrupt):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - whatever a plugin raises, named in one line
+        raise DtError(f"{what}: {type(exc).__name__}: {exc}") from exc
 
 
 def _entry_name(entry: Any) -> str:

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -21,21 +19,6 @@ from dtcli import runs
 from dtcli.config import read_config_file, rules
 from dtcli.contracts.errors import DtError
 from helpers import one_line_error
-
-
-@contextmanager
-def deadline(seconds: float):
-    """Fail instead of hanging: a blocked open() or read() is interrupted by SIGALRM."""
-    def expire(signum, frame):
-        raise TimeoutError(f"still blocked after {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 @pytest.fixture
@@ -91,7 +74,7 @@ def test_compare_names_a_damaged_file_in_one_line(two_runs, cli, name, cut):
     one_line_error(cli("compare", two_runs / "good", two_runs / "bad"), str(path), "damaged")
 
 
-def test_a_fifo_among_run_files_does_not_hang_the_listing(two_runs, cli):
+def test_a_fifo_among_run_files_does_not_hang_the_listing(two_runs, cli, deadline):
     (two_runs / "bad" / runs.METRICS).unlink()
     os.mkfifo(two_runs / "bad" / runs.METRICS)
     with deadline(20):
