@@ -134,3 +134,21 @@ def test_shell_completion(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         app(prog_name="dt", args=[])
     assert "prefix-sums-dt-recall" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("words, cword, expected, absent", [
+    ("dt train pre", "2", "prefix-sums", "mazes"),
+    ("dt train mazes --arch dt-r", "4", "dt-recall", "ff-recall"),
+    ("dt study seeds ma", "3", "mazes", "chess"),
+])
+def test_shell_completion_of_problems_and_architectures(monkeypatch, capsys, words, cword,
+                                                        expected, absent):
+    from dtcli.cli import app
+
+    for key, value in {"_DT_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                       "COMP_CWORD": cword}.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SystemExit):
+        app(prog_name="dt", args=[])
+    out = capsys.readouterr().out.split()
+    assert expected in out and absent not in out

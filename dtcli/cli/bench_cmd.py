@@ -7,7 +7,15 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json
+from dtcli.cli.common import (
+    OPTION_HELP,
+    complete_arch,
+    complete_problem,
+    console,
+    err_console,
+    parse_option_pairs,
+    print_json,
+)
 from dtcli.cli.setting_options import with_settings
 from dtcli.contracts.errors import DtError
 
@@ -17,8 +25,8 @@ BENCH_SETTINGS = ("width", "max_iters", "alpha", "batch_size", "train_difficulty
 
 @with_settings(BENCH_SETTINGS)
 def bench(
-    problem: str = typer.Argument(..., help="Problem name."),
-    arch: str = typer.Option("dt-recall", "--arch", "-a"),
+    problem: str = typer.Argument(..., help="Problem name.", autocompletion=complete_problem),
+    arch: str = typer.Option("dt-recall", "--arch", "-a", help="Architecture.", autocompletion=complete_arch),
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="Default: quick on CPU, paper on GPU."),
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
     test_difficulty: Optional[str] = typer.Option(None, "--test-difficulty", "-d", help="Difficulty of the inference timing."),

@@ -171,3 +171,18 @@ def stop_on_signals() -> Iterator[Callable[[], bool]]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def complete_problem(incomplete: str) -> list[str]:
+    """Shell completion of a problem name (the registry's, torch-free)."""
+    from dtcli.plugins import get_registry
+
+    return sorted(n for n in get_registry().problems if n.startswith(incomplete))
+
+
+def complete_arch(incomplete: str) -> list[str]:
+    """Shell completion of an architecture name."""
+    from dtcli.plugins import get_registry
+
+    return sorted(n for n in get_registry().archs if n.startswith(incomplete))
+

@@ -28,7 +28,7 @@ def compare(
     min_train_acc: Optional[float] = typer.Option(None, "--min-train-acc", help="The authors' filter: drop runs whose final training accuracy is below this (%)."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write the schoop plot to FILE.png, .svg or .pdf."),
     device: str = typer.Option("auto", help="auto | cpu | cuda | mps (for measuring)."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Print the curves and the summary rows as JSON instead of the table."),
 ) -> None:
     """Compare models: accuracy vs iterations on one difficulty, drawn together (the schoop
     plot), and a table of the peak accuracy, the iteration it is reached, the accuracy at

@@ -10,7 +10,7 @@ from typing import Iterator, Optional
 import typer
 from rich.table import Table
 
-from dtcli.cli.common import OPTION_HELP, console, print_json, problem_with_options
+from dtcli.cli.common import OPTION_HELP, complete_problem, console, print_json, problem_with_options
 from dtcli.contracts.errors import DtError
 from dtcli.contracts.instances import dataset_instance, draw
 
@@ -41,7 +41,7 @@ def counting_bar(description: str, total: int | None) -> Iterator:
 
 @data_app.command("generate")
 def generate(
-    problem: str = typer.Argument(..., help="Problem name."),
+    problem: str = typer.Argument(..., help="Problem name.", autocompletion=complete_problem),
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty (default: training difficulty)."),
     count: int = typer.Option(1000, "--count", "-n", help="Instances to generate."),
     seed: int = typer.Option(0, help="Generator seed."),
@@ -95,7 +95,7 @@ def generate(
 
 @data_app.command("show")
 def show(
-    problem: str = typer.Argument(..., help="Problem name."),
+    problem: str = typer.Argument(..., help="Problem name.", autocompletion=complete_problem),
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d"),
     count: int = typer.Option(3, "--count", "-n", help="Instances to draw."),
     seed: int = typer.Option(0, help="Generator seed."),
@@ -139,7 +139,7 @@ def fetch(
 
 @data_app.command("import")
 def import_(
-    problem: str = typer.Argument(..., help="Problem name."),
+    problem: str = typer.Argument(..., help="Problem name.", autocompletion=complete_problem),
     path: Path = typer.Argument(..., help="Directory or file in the problem's published format."),
     name: Optional[str] = typer.Option(None, "--name", help="Name to store it under (default: the directory name)."),
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),

@@ -90,8 +90,10 @@ class RichTrainListener(Listener):
         for note in info.get("notes", []):
             self.console.print(f"[yellow]note:[/] {note}")
         if info["start_epoch"] or info.get("start_step"):
-            step = f", step {info['start_step']}" if info.get("start_step") else ""
-            self.console.print(f"resuming after epoch {info['start_epoch']}{step} of {info['epochs']}")
+            done, steps = info["start_epoch"], info.get("start_step")
+            where = (f"after epoch {done} and {steps} step{'s' if steps != 1 else ''} of epoch "
+                     f"{done + 1}" if steps else f"after epoch {done}")
+            self.console.print(f"resuming {where} ({info['epochs']} epochs in all)")
         if self.live:
             self.progress.start()
 

@@ -30,7 +30,7 @@ def runs_command(
     problem: Optional[str] = typer.Option(None, "--problem", help="Only runs of this problem."),
     status: Optional[str] = typer.Option(None, "--status", help="Only runs in this state: running, finished, cancelled, interrupted, failed (or damaged)."),
     sort: str = typer.Option("when", "--sort", help=f"Order by: {', '.join(SORT_KEYS)} (prefix - for descending)."),
-    json_out: bool = typer.Option(False, "--json"),
+    json_out: bool = typer.Option(False, "--json", help="Print the runs as JSON (one object a run) instead of the table."),
 ) -> None:
     """List training runs: settings, state, epochs, best validation and the peak of their
     extrapolation curves. `dt compare RUN...` sets chosen ones side by side."""

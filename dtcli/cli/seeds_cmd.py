@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json
+from dtcli.cli.common import OPTION_HELP, complete_problem, console, err_console, parse_option_pairs, print_json
 from dtcli.cli.plot import line_plot
 from dtcli.cli.setting_options import with_settings
 from dtcli.cli.study_progress import SeedProgress
@@ -21,7 +21,7 @@ SEED_SETTINGS = ("epochs", "width", "max_iters", "alpha", "nk_sampling", "lr", "
 
 
 def seeds(
-    problem: str = typer.Argument(..., help="Problem, e.g. prefix-sums or mazes."),
+    problem: str = typer.Argument(..., help="Problem, e.g. prefix-sums or mazes.", autocompletion=complete_problem),
     arch: str = typer.Option(..., "--arch", "-a", help="Arms, comma-separated: architectures (dt-recall,dt-l), or LABEL=ARCH for an architecture trained another way (dt-recall-pi=dt-recall)."),
     arm_option: Optional[list[str]] = typer.Option(None, "--arm-option", help="ARM:NAME=VALUE (repeatable): an architecture option (dt-l:conv_norm=operator) or a training setting (dt-recall-pi:init_thought=mix) of one arm."),
     seeds_: str = typer.Option("5", "--seeds", "-s", help="A count (5 = 0..4) or a list of seeds."),

@@ -8,7 +8,7 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json
+from dtcli.cli.common import OPTION_HELP, complete_problem, console, err_console, parse_option_pairs, print_json
 from dtcli.cli.plot import line_plot
 from dtcli.cli.setting_options import with_settings
 from dtcli.cli.study_progress import StudyProgress
@@ -77,7 +77,7 @@ def depth_figure(doc: dict[str, Any], path: Path) -> Path:
 @study_app.command("depth")
 @with_settings(STUDY_SETTINGS)
 def depth(
-    problem: str = typer.Argument(..., help="Problem, e.g. images or mazes."),
+    problem: str = typer.Argument(..., help="Problem, e.g. images or mazes.", autocompletion=complete_problem),
     family: str = typer.Option(..., "--family", "-f",
                                help="Architecture family: mlp, convnet, resnet, resnet-bn, dt, dt-recall."),
     depths: Optional[str] = typer.Option(None, "--depths", "-d",

@@ -7,7 +7,16 @@ from typing import Optional
 
 import typer
 
-from dtcli.cli.common import OPTION_HELP, console, err_console, parse_option_pairs, print_json, stop_on_signals
+from dtcli.cli.common import (
+    OPTION_HELP,
+    complete_arch,
+    complete_problem,
+    console,
+    err_console,
+    parse_option_pairs,
+    print_json,
+    stop_on_signals,
+)
 from dtcli.cli.setting_options import with_settings
 from dtcli.contracts.errors import DtError
 
@@ -20,8 +29,8 @@ def _flagged() -> list[str]:
 
 @with_settings(_flagged())
 def train(
-    problem: Optional[str] = typer.Argument(None, help="Problem to train on (see `dt list problems`)."),
-    arch: Optional[str] = typer.Option(None, "--arch", "-a", help="Architecture (see `dt list archs`)."),
+    problem: Optional[str] = typer.Argument(None, help="Problem to train on (see `dt list problems`).", autocompletion=complete_problem),
+    arch: Optional[str] = typer.Option(None, "--arch", "-a", help="Architecture (see `dt list archs`).", autocompletion=complete_arch),
     preset: Optional[str] = typer.Option(None, "--preset", "-p",
                                          help="Hyper-parameter preset: quick (CPU minutes) or paper (the reference's). Default: quick on CPU, paper on GPU."),
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
