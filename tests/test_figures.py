@@ -152,3 +152,10 @@ def test_shell_completion_of_problems_and_architectures(monkeypatch, capsys, wor
         app(prog_name="dt", args=[])
     out = capsys.readouterr().out.split()
     assert expected in out and absent not in out
+
+
+def test_train_help_shows_bounds_and_defaults(cli):
+    out = " ".join(cli("train", "--help").stdout.split())  # however the help is wrapped
+    assert "[>= 1] Default: 128." in out  # --width
+    assert "[0..1] Default: 1.0." in out  # --alpha
+    assert "[0..0.95] Default: 0.2." in out  # --val-fraction

@@ -14,7 +14,21 @@ import typer
 from dtcli.settings import _base, flag_of
 
 
-def _option(name: str, hint: Any, rule) -> inspect.Parameter:
+def _bounds(rule) -> str:
+    """The rule's bounds as help text: ``[>= 1]``, ``[0..1]``, ``[> 0]``."""
+    num = lambda v: f"{v:g}" if isinstance(v, float) else str(v)  # noqa: E731
+    if rule.low is not None and rule.high is not None:
+        return f" [{num(rule.low)}..{num(rule.high)}]"
+    if rule.low is not None:
+        return f" [>= {num(rule.low)}]"
+    if rule.above is not None:
+        return f" [> {num(rule.above)}]"
+    if rule.high is not None:
+        return f" [<= {num(rule.high)}]"
+    return ""
+
+
+def _option(name: str, hint: Any, rule, default: Any = None) -> inspect.Parameter:
     kind, _ = _base(hint)
     origin = typing.get_origin(kind) or kind
     flag = flag_of(name, rule)
@@ -28,8 +42,10 @@ def _option(name: str, hint: Any, rule) -> inspect.Parameter:
         annotation = Optional[str]  # a comma list, parsed by the rule's type
     else:
         annotation = Optional[origin]
+    shown = "" if default in (None, [], {}, "") else f" Default: {default}."
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
-                             default=typer.Option(None, *decls, help=rule.help, show_default=False))
+                             default=typer.Option(None, *decls, show_default=False,
+                                                  help=rule.help + _bounds(rule) + shown))
 
 
 def with_settings(names: Iterable[str]) -> Callable:
@@ -39,10 +55,11 @@ def with_settings(names: Iterable[str]) -> Callable:
 
     declared = rules()
     names = list(names)
+    defaults = _defaults()
 
     def decorate(fn: Callable) -> Callable:
         params = [p for p in inspect.signature(fn).parameters.values() if p.name != "settings"]
-        extra = [_option(n, *declared[n]) for n in names]
+        extra = [_option(n, *declared[n], default=defaults.get(n)) for n in names]
 
         @functools.wraps(fn)
         def command(**kwargs: Any) -> Any:
@@ -53,6 +70,21 @@ def with_settings(names: Iterable[str]) -> Callable:
         return command
 
     return decorate
+
+
+def _defaults() -> dict[str, Any]:
+    """Each setting's own default (before any preset)."""
+    import dataclasses
+
+    from dtcli.config import TrainConfig
+
+    out = {}
+    for f in dataclasses.fields(TrainConfig):
+        if f.default is not dataclasses.MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
+            out[f.name] = f.default_factory()  # type: ignore[misc]
+    return out
 
 
 def convert(given: dict[str, Any]) -> dict[str, Any]:

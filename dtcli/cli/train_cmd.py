@@ -48,8 +48,10 @@ def train(
     """Train a model: `dt train prefix-sums --arch dt-recall`.
 
     Settings come from the defaults, the preset, a --config file, then explicit flags; every
-    one is checked before anything runs. The run directory gets config.json, metrics.jsonl,
-    best.safetensors, last.pt and extrapolation.json.
+    one is checked before anything runs (the bounds are shown in brackets; the defaults below
+    are dt's own, which a preset overrides: --dry-run shows what a run will use). The run
+    directory gets config.json, metrics.jsonl, best.safetensors, last.pt and
+    extrapolation.json.
     """
     from dtcli import runs
     from dtcli.config import TrainConfig, read_config_file, resolvable_changes, write_config_file
