@@ -15,15 +15,15 @@ by thinking longer.
 
 \b
 See it in seconds (pretrained models from the zoo, no training):
-  dt tui                                      watch a maze model think, iteration by iteration
-  dt solve mazes-dt-recall -d 21              a 21x21 maze it never saw (trained on 9x9)
-  dt solve prefix-sums-dt-recall -d 256       256-bit prefix sums (trained on 32 bits)
+  dt tui                                 a maze model thinking, step by step
+  dt solve mazes-dt-recall -d 21         a 21x21 maze (trained on 9x9)
+  dt solve prefix-sums-dt-recall -d 256  256-bit prefix sums (trained on 32)
 
 \b
 Then train and extrapolate your own:
-  dt train prefix-sums --arch dt-recall       about 10 minutes on a laptop CPU
-  dt test runs/prefix-sums-dt-recall-...  -d 512 --iters 1:500
-  dt runs                                     your runs, side by side with `dt compare`
+  dt train prefix-sums --arch dt-recall  about 10 minutes on a laptop CPU
+  dt test runs/prefix-sums-dt-recall-... -d 512 --iters 1:500
+  dt runs                                your runs (`dt compare` them)
 """
 
 
