@@ -144,3 +144,15 @@ def test_zoo_test_table_keeps_every_figure_whole_in_80_columns(monkeypatch):
     rows = [line for line in out.getvalue().splitlines() if line.startswith("│")]
     assert len(rows) == 3 and "…" not in out.getvalue()
     assert rows[0].rstrip().endswith("94.9–100.0 │")
+
+
+def test_zoo_list_fits_80_columns_one_line_a_model(cli):
+    """Names whole, one line a model (the summary is cut, never wrapped a word a line)."""
+    from dtcli import zoo
+
+    out = cli("zoo", "list").stdout
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    for name in zoo.index():
+        assert sum(name in line for line in lines) == 1
+    assert len(lines) <= len(zoo.index()) + 8

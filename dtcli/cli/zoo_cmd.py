@@ -49,13 +49,26 @@ def list_(json_out: bool = typer.Option(False, "--json")) -> None:
     if json_out:
         print_json(models)
         return
-    table = Table(title=f"model zoo ({zoo.zoo_dir()})")
-    for col in ("name", "problem", "arch"):
-        table.add_column(col, no_wrap=True)  # names are typed back: never cut them
-    table.add_column("parameters", justify="right", no_wrap=True)
-    table.add_column("summary")
+    n = len(models)
+    table = Table(title=f"model zoo: {n} model{'s' if n != 1 else ''}",
+                  caption="`dt zoo show NAME`: a model's card, its summary in full")
+    # at a narrow width the problem column goes first (a zoo name starts with its problem)
+    cols = [("name", None), ("arch", "arch")] if console.width < 100 else \
+        [("name", None), ("problem", "problem"), ("arch", "arch")]
+    used = 1  # the table's left border
+    for col, key in cols:
+        widest = max([len(col), *(len(name if key is None else m[key])
+                                  for name, m in models.items())])
+        table.add_column(col, no_wrap=True, min_width=widest)  # typed back: never cut them
+        used += widest + 3
+    table.add_column("params", justify="right", no_wrap=True)
+    used += 9 + 3
+    # one line a model at any width: the summary is cut to what is left, never wrapped
+    table.add_column("summary", no_wrap=True, overflow="ellipsis",
+                     max_width=max(8, console.width - used - 3))
     for name, m in models.items():
-        table.add_row(name, m["problem"], m["arch"], f"{m['parameters']:,}", m.get("summary", ""))
+        cells = [name, *(m[key] for _, key in cols[1:])]
+        table.add_row(*cells, f"{m['parameters']:,}", m.get("summary", ""))
     console.print(table)
     if not models:
         console.print("the zoo is empty")
