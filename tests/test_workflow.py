@@ -112,3 +112,19 @@ def test_compare_groups_filters_and_plots(cli, three_runs, tmp_path):
     assert "--min-train-acc 99: dropped" in filtered.stdout
     mixed = cli("compare", three_runs / "a1", "nope")
     assert mixed.exit_code == 2 and "no model 'nope'" in mixed.stderr
+
+
+def test_runs_listing_keeps_default_names_whole_at_80_columns(cli, tiny_run, tmp_path):
+    """Three runs with dt's default names (problem-arch-date-time): every line within 80
+    columns, each name whole on one row; columns of less value give way instead."""
+    import shutil
+
+    root = tmp_path / "many"
+    names = ["prefix-sums-dt-recall-20261207-131600", "prefix-sums-dt-recall-20261207-131601",
+             "prefix-sums-dt-recall-20261207-140102"]
+    for name in names:
+        shutil.copytree(tiny_run, root / name)
+    lines = cli("runs", str(root)).stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert sorted(line.split()[0] for line in lines if line.strip().startswith("prefix")) == names
+    assert "3 runs" in lines[0]

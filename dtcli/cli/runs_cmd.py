@@ -53,29 +53,34 @@ def runs_command(
         return
     from rich import box
 
-    wide = console.width >= 100
-    table = Table(title=f"{len(rows)} runs under {folder}", box=box.SIMPLE_HEAD, pad_edge=False,
-                  collapse_padding=True)
-    columns = ["run", "problem arch", "w·it·α", "state", "val %", "peak % @it (d)"]
+    # the run name is typed back: never cut; columns of less value go first when narrow
+    name_width = max(len(r.get("name", r["run"])) for r in rows)
+    room = console.width - name_width
+    wide = room >= 85
+    keep = {"problem arch": room >= 66, "w·it·α": room >= 50}
+    table = Table(title=f"{len(rows)} run{'s' if len(rows) != 1 else ''} under {folder}",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    columns = [c for c in ("run", "problem arch", "w·it·α", "state", "val %", "peak % @it (d)")
+               if keep.get(c, True)]
     for col in columns + (["when"] if wide else []):
-        table.add_column(col, no_wrap=col not in ("run", "state"), overflow="fold",
+        table.add_column(col, no_wrap=col != "state", overflow="fold",
+                         min_width=name_width if col == "run" else None,
                          justify="right" if "%" in col else "left")
     colour = {"finished": "green", "running": "cyan", "failed": "red", "damaged": "red"}
     for r in rows:
         if "name" not in r:  # its config.json is damaged: nothing but the path to show
-            table.add_row(r["run"], "", "", f"[red]{r['damaged']}[/]", "", "",
-                          *([""] if wide else []))
+            cells = {"run": r["run"], "state": f"[red]{r['damaged']}[/]"}
+            table.add_row(*(cells.get(c, "") for c in columns), *([""] if wide else []))
             continue
         peak = r["peak"]
         state = (f"[red]{r['damaged']}[/]" if r["status"] == "damaged" else
                  f"[{colour.get(r['status'], 'yellow')}]{r['status']}[/] {r['epochs']}/{r['planned']}")
-        table.add_row(
-            r["name"], f"{r['problem']} {r['arch']}",
-            f"{r['width']}·{r['max_iters']}·{r['alpha']:g}", state,
-            "-" if r["best_val"] is None else f"{r['best_val']:.1f}",
-            "-" if peak is None else
-            f"{peak['accuracy']:.1f} @{peak['iteration']} ({peak['difficulty']})",
-            *([r["when"][5:]] if wide else []))
+        cells = {"run": r["name"], "problem arch": f"{r['problem']} {r['arch']}",
+                 "w·it·α": f"{r['width']}·{r['max_iters']}·{r['alpha']:g}", "state": state,
+                 "val %": "-" if r["best_val"] is None else f"{r['best_val']:.1f}",
+                 "peak % @it (d)": "-" if peak is None else
+                 f"{peak['accuracy']:.1f} @{peak['iteration']} ({peak['difficulty']})"}
+        table.add_row(*(cells[c] for c in columns), *([r["when"][5:]] if wide else []))
     console.print(table)
     for r in rows:  # what exactly is damaged, one line a run
         if r["status"] == "damaged":
