@@ -156,3 +156,15 @@ def test_solve_verdict_tells_overthinking_apart(cli, tiny_run, monkeypatch):
     out = cli("solve", tiny_run, "-d", "8", "--iters", "4").stdout
     assert "correct at iteration 2, wrong again by iteration 4 (overthinking)" in out
     assert "solved:" not in out
+
+
+def test_solve_names_a_diverged_thought(cli):
+    """digits-recur-convnet thinking 100 iterations (trained for 5) overflows: the solve says
+    so, per frame and in its verdict, instead of reporting a confident answer."""
+    import json
+
+    doc = json.loads(cli("solve", "digits-recur-convnet", "--iters", "100", "--json").stdout)
+    at = next(f["diverged_at"] for f in doc["frames"] if f["diverged_at"] is not None)
+    assert 5 < at < 100 and all(f["diverged_at"] == at for f in doc["frames"][at - 1:])
+    out = cli("solve", "digits-recur-convnet", "--iters", "100").stdout
+    assert f"diverged at iteration {at}" in out and "overthinking" not in out

@@ -375,3 +375,18 @@ def test_curve_skips_values_that_are_not_finite():
             assert "1e-3" in pilot.app.query_one(CurveChart).plt.build()
 
     asyncio.run(main())
+
+
+def test_a_diverged_thought_is_named_not_shown_as_confident():
+    """digits-recur-convnet thinking 100 iterations (it was trained for 5) overflows: the status
+    panel says so instead of 'confidence 1.000' and a flipping answer."""
+    async def scenario(pilot):
+        screen = await ready(pilot)
+        await pilot.press("plus", "plus")  # 60 iterations a second
+        await wait_for(pilot, lambda: screen.iteration >= 80, what="iteration 80")
+        await pilot.press("space")
+        await pilot.pause()
+        text = painted(screen.query_one("#status"))
+        assert "diverged at" in text and "overflowed" in text and "1.000" not in text
+
+    run(scenario, model="digits-recur-convnet", iters=100)

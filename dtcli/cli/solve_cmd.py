@@ -25,8 +25,12 @@ def status_line(frame, total: int, first_correct: int | None, rate: float | None
     if rate:
         eta = (total - frame.iteration) / rate
         text.append(f"   {rate:.1f} it/s   ETA {format_seconds(eta)}")
-    text.append(f"   confidence {frame.mean_confidence:.3f}   Δthought {frame.delta_thought:.4f}"
-                f"   changed {100 * frame.changed:5.1f}%\n")
+    if frame.diverged_at is not None:  # an overflowed thought's confidence means nothing
+        text.append(f"   diverged at iteration {frame.diverged_at}: the thought overflowed, "
+                    "its answers mean nothing from there\n", style="bold red")
+    else:
+        text.append(f"   confidence {frame.mean_confidence:.3f}   Δthought "
+                    f"{frame.delta_thought:.4f}   changed {100 * frame.changed:5.1f}%\n")
     if frame.correct is not None:
         text.append("correct ✓" if frame.correct else "not yet ✗",
                     style="bold green" if frame.correct else "bold red")
@@ -276,6 +280,9 @@ def verdict(last, first_correct: int | None, total: int, seconds: float) -> Text
            f"{last.iteration / max(seconds, 1e-9):.1f} it/s)"
     halted = f", halted at iteration {last.iteration} (unchanged for {last.stable})" \
         if last.iteration < total else ""
+    if last.diverged_at is not None:
+        return Text(f"diverged at iteration {last.diverged_at}: the thought overflowed (a net "
+                    f"that cannot think this long){took}", style="bold red")
     if last.correct is None:
         return Text(f"done{halted}{took}", style="bold")
     if first_correct is None:

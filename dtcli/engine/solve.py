@@ -31,11 +31,14 @@ class SolveFrame:
     moving: float = 1.0
     #: the first iteration the answer was correct, so far (a resumed solve's included)
     first_correct: int | None = None
+    #: the first iteration the thought overflowed (inf or NaN), so far: from there its answers
+    #: and confidences mean nothing
+    diverged_at: int | None = None
 
     def summary(self) -> dict[str, Any]:
         return {"iteration": self.iteration, "mean_confidence": self.mean_confidence,
                 "delta_thought": self.delta_thought, "changed": self.changed,
-                "moving": self.moving,
+                "moving": self.moving, "diverged_at": self.diverged_at,
                 "correct": self.correct, "verified": self.verified}
 
 
@@ -58,7 +61,7 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
     device = device or next(net.parameters()).device
     net.eval()
     x, y = batch_to(inputs.unsqueeze(0), None if target is None else target.unsqueeze(0), device)
-    start_iter, stable, first_correct = 0, 0, None
+    start_iter, stable, first_correct, diverged_at = 0, 0, None, None
     with torch.inference_mode():
         prev_thought = net.start(x)
         if state is not None and state.loaded is not None:
@@ -92,12 +95,16 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
             stable = stable + 1 if not bool((pred != prev_pred).any()) else 0
             if correct and first_correct is None:
                 first_correct = i
+            # overflowed: an inf or NaN in the thought, or a thought so large its norm is
+            if diverged_at is None and not (bool(torch.isfinite(delta)) and
+                                            bool(torch.isfinite(thought).all())):
+                diverged_at = i
             yield SolveFrame(iteration=i, prediction=pred[0].cpu(), confidence=conf[0].float().cpu(),
                              probabilities=probs[0].cpu(),
                              mean_confidence=mean(conf), delta_thought=float(delta),
                              changed=float(changed), correct=correct, verified=verified,
                              stable=stable, moving=float(moving_share(prev_thought, thought)),
-                             first_correct=first_correct)
+                             first_correct=first_correct, diverged_at=diverged_at)
             if halt_patience is not None and stable >= halt_patience and verified is not False:
                 return
             if halt_tolerance is not None and delta < halt_tolerance:

@@ -83,13 +83,14 @@ class Figures:
     correct: bool | None
     verified: bool | None
     moving: float = 1.0  # share of the thought's positions still moving
+    diverged_at: int | None = None  # the iteration its thought overflowed
 
     @classmethod
     def of(cls, frame: Any) -> Figures | None:
         if frame is None:
             return None
         return cls(frame.mean_confidence, frame.changed, frame.delta_thought, frame.correct,
-                   frame.verified, frame.moving)
+                   frame.verified, frame.moving, frame.diverged_at)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,9 @@ from dtcli.tui.strips import Lines, StyleCache, refresh_changed, to_strips
 def _verdict(frame: Figures | None, first_correct: int | None = None,
              verify_name: str = "verified") -> Text:
     text = Text()
+    if frame is not None and frame.diverged_at is not None:
+        return text.append(f"✗ diverged at {frame.diverged_at} (thought overflowed)",
+                           style="bold red")
     if frame is None or frame.correct is None:
         return text.append("—", style="dim")
     if frame.correct:
@@ -111,7 +114,10 @@ class SolveStatus(Widget):
             if s.first_correct is not None else Text("—", style="dim"))
         row("")
         f = s.figures
-        if f is not None:
+        if f is not None and f.diverged_at is not None:
+            for name in ("confidence", "changed", "‖Δthought‖", "moving"):
+                row(name, Text("— (overflowed)", style="red"))
+        elif f is not None:
             row("confidence", f"{f.mean_confidence:.3f}")
             row("changed", f"{100 * f.changed:.2f}% of outputs")
             row("‖Δthought‖", f"{f.delta_thought:.2e} (relative)")

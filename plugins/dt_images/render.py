@@ -54,6 +54,12 @@ def classes_text(names, probabilities=None, prediction=None, target=None) -> Tex
             text.append(names[int(prediction)], style="bold green" if ok else "bold red")
         return text
     probs = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    if not np.isfinite(probs).all():  # an overflowed thought: no probabilities to draw
+        text.append("no answer: the net's thought overflowed (NaN)", style="bold red")
+        if target is not None:
+            text.append("\nlabel ", style="dim")
+            text.append(names[target], style="bold")
+        return text
     order = np.argsort(-probs, kind="stable")[:TOP]
     if target is not None and target not in order:
         order = np.append(order, target)
