@@ -168,3 +168,12 @@ def test_solve_names_a_diverged_thought(cli):
     assert 5 < at < 100 and all(f["diverged_at"] == at for f in doc["frames"][at - 1:])
     out = cli("solve", "digits-recur-convnet", "--iters", "100").stdout
     assert f"diverged at iteration {at}" in out and "overthinking" not in out
+
+
+def test_redirected_maze_solve_is_a_few_grep_able_lines(cli):
+    """Output to a file: no half-block picture (it needs colours), each report on one line."""
+    out = cli("solve", "mazes-dt-recall", "-d", "15", "--iters", "40").stdout
+    lines = out.splitlines()
+    assert "▀" not in out and len(lines) <= 4
+    assert any(line.startswith("iteration   40/40") and "correct" in line for line in lines)
+    assert lines[-1].startswith(("solved", "not solved", "correct at"))

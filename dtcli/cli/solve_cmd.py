@@ -189,7 +189,8 @@ def solve(
     began = time.perf_counter()
     watch = live_view if console.is_terminal else progress_lines
     last, first_correct = watch(frames, problem, inst, total, fps)
-    console.print(verdict(last, first_correct, total, time.perf_counter() - began))
+    console.print(verdict(last, first_correct, total, time.perf_counter() - began),
+                  soft_wrap=not console.is_terminal)  # a log keeps it on one line for grep
     if recorder is not None:
         saved = recorder.finish()
         every = f", every {saved['every']} iterations" if saved["every"] > 1 else ""
@@ -263,13 +264,31 @@ def progress_lines(frames, problem, inst: Instance, total: int, fps: float,
             reported = now
             rate = f.iteration / (now - began)
             console.print(status_line(f, total, first_correct, rate, problem.verify_name)
-                          .plain.replace("\n", "   "))
+                          .plain.replace("\n", "   "), soft_wrap=True)  # one line a report
     if last is not None:
-        console.print(draw(problem, inst.inputs, last.prediction, inst.target, last.confidence,
-                           last.probabilities, fit=(console.width, 60), extras=inst.extras))
+        drawing = draw(problem, inst.inputs, last.prediction, inst.target, last.confidence,
+                       last.probabilities, fit=(console.width, 60), extras=inst.extras)
+        if needs_colour(drawing):  # half-block pixels say nothing in a log without colours
+            console.print("(the last frame is a picture: watch it in a terminal, or save it "
+                          "with --save FILE.png)", soft_wrap=True)
+        else:
+            console.print(drawing)
         console.print(status_line(last, total, first_correct, None, problem.verify_name)
-                      .plain.replace("\n", "   "))
+                      .plain.replace("\n", "   "), soft_wrap=True)
     return last, first_correct
+
+
+def needs_colour(renderable) -> bool:
+    """Whether a drawing is made of half-block pixels (a maze, an image), which carry their
+    information in colour only."""
+    import io
+
+    from rich.console import Console
+
+    capture = Console(file=io.StringIO(), width=console.width, color_system=None)
+    capture.print(renderable)
+    text = capture.file.getvalue()
+    return text.count("▀") + text.count("▄") > len(text) // 20
 
 
 def verdict(last, first_correct: int | None, total: int, seconds: float) -> Text:
