@@ -114,10 +114,10 @@ def test_lipschitz_estimate_matches_the_jacobians_spectral_norm(tiny_run):
         [float(e) for e in exact], rel=1e-4)
     # the real thing: a DT-recall block (in-place ops inside) on prefix sums
     net = load_model(tiny_run).net
-    xs = torch.randint(0, 2, (2, 1, 8)).float()
+    xs = torch.randint(0, 2, (2, 1, 8), generator=g).float()  # seeded: not the suite's order
     with torch.no_grad():
         thought, enc = net.start(xs), net.encode_input(xs)
-    est = think_lipschitz(net, thought, enc, 0, steps=80)
+    est = think_lipschitz(net, thought, enc, 0, steps=80, generator=g)
     for k in range(2):
         jac = torch.autograd.functional.jacobian(
             lambda t: net.think(t.unsqueeze(0), net.encode_input(xs[k:k + 1]), 0)[0],

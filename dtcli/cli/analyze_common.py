@@ -113,9 +113,22 @@ def _difficulty(problem, given: str | None, default: str | None = None):
 
 @contextmanager
 def _bar(description: str) -> Iterator[Callable[[int, int], None]]:
-    """A transient progress bar on stderr, advanced by ``callback(done, total)``."""
-    from dtcli.cli.progress import make_progress
+    """A transient progress bar on stderr, advanced by ``callback(done, total)``; with stderr
+    redirected, a timestamped line every ~10 s and one when it ends (none before: an input
+    refused at once stays one line)."""
+    from dtcli.cli.progress import PlainLines, make_progress
 
+    if not err_console.is_terminal:
+        plain = PlainLines(err_console)
+        last = [0.0]
+
+        def report(done: int, total: int) -> None:
+            last[0] = done / total if total else 0.0
+            plain.report(description, last[0])
+
+        yield report
+        plain.report(description, 1.0, force=True)
+        return
     progress = make_progress(err_console)
     task = progress.add_task(description, total=None, status="")
     with progress:

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterator, Optional
 
 import typer
 from rich.table import Table
 
 from dtcli.cli.common import console, err_console, print_json
 from dtcli.contracts.errors import DtError
+
+
+@contextmanager
+def gathering(n: int) -> Iterator[Callable[[float], None]]:
+    """Progress over the models' curves: a bar in a terminal; redirected, a timestamped line
+    every ~10 s and one when it ends."""
+    from dtcli.cli.progress import PlainLines, make_progress
+
+    what = f"gathering {n} curve{'s' if n != 1 else ''}"
+    if not err_console.is_terminal:
+        plain = PlainLines(err_console)
+        yield lambda fraction: plain.report(what, fraction)
+        plain.report(what, 1.0, force=True)
+        return
+    progress = make_progress(err_console)
+    task = progress.add_task(what, total=1.0, status="")
+    with progress:
+        yield lambda fraction: progress.update(task, completed=fraction)
 
 
 def _pm(value: tuple[float, float | None] | None, digits: int = 1) -> str:
@@ -49,9 +68,9 @@ def compare(
 
         figures.check_figure_path(plot)  # before any measuring
     configure_threads()
-    with err_console.status("gathering curves"):
+    with gathering(len(models)) as on_progress:
         curves = collect(list(models), difficulty, wanted, count=count, seed=seed,
-                         device=resolve_device(device))
+                         device=resolve_device(device), on_progress=on_progress)
     kept, dropped = apply_filter(curves, min_train_acc)
     rows = summary_rows(kept)
     if plot is not None:

@@ -61,9 +61,10 @@ class PlainLines:
         self.last = now
         elapsed = now - self.began
         eta = elapsed * (1 - fraction) / fraction if 0 < fraction < 1 else None
-        self.console.print(f"{text}: {100 * fraction:.0f}% after {fmt_time(elapsed)}"
+        self.console.print(f"{time.strftime('%H:%M:%S')} {text}: {100 * fraction:.0f}% after "
+                           f"{fmt_time(elapsed)}"
                            + ("" if eta is None else f", about {fmt_time(eta)} left"),
-                           highlight=False)
+                           highlight=False, soft_wrap=True)
 
 
 class RichTrainListener(Listener):

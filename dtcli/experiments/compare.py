@@ -74,16 +74,20 @@ def _recorded(ref: str, source: str, doc: dict, difficulty: Any, wanted: list[in
 
 def collect(refs: list[str], difficulty: str | None, wanted: list[int] | None, *, count: int,
             seed: int, device: Any = "cpu",
-            measure: Callable[..., Any] | None = None) -> list[ModelCurve]:
+            measure: Callable[..., Any] | None = None,
+            on_progress: Callable[[float], None] | None = None) -> list[ModelCurve]:
     """Every model's curve on one difficulty (default: the first model's first test
-    difficulty), read when already measured, else measured on ``count`` fresh instances."""
+    difficulty), read when already measured, else measured on ``count`` fresh instances;
+    ``on_progress(fraction)`` follows the work (inside a measurement too)."""
+    progress = on_progress or (lambda fraction: None)
     from dtcli.config import TrainConfig
 
     if not refs:
         raise DtError("name at least one run directory or zoo model to compare")
     curves: list[ModelCurve] = []
     problem_name = None
-    for ref in refs:
+    for index, ref in enumerate(refs):
+        progress(index / len(refs))
         label, doc, source = _model_doc(ref)
         cfg = TrainConfig.from_dict(doc["train"])
         if problem_name not in (None, cfg.problem):
@@ -101,8 +105,12 @@ def collect(refs: list[str], difficulty: str | None, wanted: list[int] | None, *
             all_iters, all_acc, n = found
             acc = dict(zip(all_iters, all_acc))
             curve_iters, curve_acc, measured = iters, [acc[i] for i in iters], False
+        elif measure is not None:
+            res = measure(ref, difficulty, iters, count, seed, device)
+            curve_iters, curve_acc, n, measured = res.iters, res.accuracy(), res.total, True
         else:
-            res = (measure or _measure)(ref, difficulty, iters, count, seed, device)
+            res = _measure(ref, difficulty, iters, count, seed, device,
+                           lambda f, i=index: progress((i + f) / len(refs)))
             curve_iters, curve_acc, n, measured = res.iters, res.accuracy(), res.total, True
         from dtcli.plugins import get_registry
 
@@ -116,16 +124,18 @@ def collect(refs: list[str], difficulty: str | None, wanted: list[int] | None, *
                             iters=list(curve_iters), accuracy=list(curve_acc), count=n,
                             difficulty=difficulty, measured=measured, train_acc=train_acc,
                             extra=extra))
+    progress(1.0)
     return curves
 
 
-def _measure(ref: str, difficulty: Any, iters: list[int], count: int, seed: int, device: Any):
+def _measure(ref: str, difficulty: Any, iters: list[int], count: int, seed: int, device: Any,
+             on_step: Callable[[float], None] | None = None):
     from dtcli.engine.extrapolate import extrapolate
 
     loaded = load_model(ref, device=device)
     d = loaded.problem.parse_difficulty(str(difficulty))
     x, y = loaded.problem.dataset("test", d, count, seed)
-    return extrapolate(loaded.net, loaded.problem, x, y, iters, difficulty=d)
+    return extrapolate(loaded.net, loaded.problem, x, y, iters, difficulty=d, on_step=on_step)
 
 
 def apply_filter(curves: list[ModelCurve], min_train_acc: float | None) -> tuple[list[ModelCurve], list[ModelCurve]]:
