@@ -52,7 +52,7 @@ def max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> fl
 
 
 def metrics(run: Path) -> list[dict]:
-    return [{k: v for k, v in r.items() if k != "seconds"} for r in runs.read_metrics(run)]
+    return [{k: v for k, v in r.items() if not k.endswith("seconds")} for r in runs.read_metrics(run)]
 
 
 def assert_same_metrics(a: list[dict], b: list[dict]) -> None:

@@ -21,6 +21,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from dtcli.cli.run_eta import RunClock
 from dtcli.engine.events import Listener
 
 #: seconds between progress lines when the output is not a terminal
@@ -31,6 +32,14 @@ def make_progress(console: Console, count_column: Any = None) -> Progress:
     return Progress(TextColumn("[bold]{task.description}"), BarColumn(),
                     count_column or MofNCompleteColumn(), TextColumn("{task.fields[status]}"),
                     TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True)
+
+
+def make_training_progress(console: Console) -> Progress:
+    """An epoch's bar: its steps, the loss, positions right and the run's ETA fit 80 columns
+    (the epoch's own elapsed and remaining time would crowd them out)."""
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(bar_width=14),
+                    MofNCompleteColumn(), TextColumn("{task.fields[status]}"), console=console,
+                    transient=True)
 
 
 def fmt_pct(value: float | None) -> str:
@@ -54,17 +63,25 @@ class PlainLines:
     def restart(self) -> None:
         self.began = self.last = time.monotonic()
 
-    def report(self, text: str, fraction: float, force: bool = False) -> None:
+    def due(self, force: bool = False) -> bool:
+        """Whether a line is due (``every`` seconds since the last one); starts the wait anew."""
         now = time.monotonic()
         if not force and now - self.last < self.every:
-            return
+            return False
         self.last = now
-        elapsed = now - self.began
+        return True
+
+    def say(self, text: str) -> None:
+        """One timestamped line, never hard-wrapped (so grep finds it whole)."""
+        self.console.print(f"{time.strftime('%H:%M:%S')} {text}", highlight=False, soft_wrap=True)
+
+    def report(self, text: str, fraction: float, force: bool = False) -> None:
+        if not self.due(force):
+            return
+        elapsed = self.last - self.began
         eta = elapsed * (1 - fraction) / fraction if 0 < fraction < 1 else None
-        self.console.print(f"{time.strftime('%H:%M:%S')} {text}: {100 * fraction:.0f}% after "
-                           f"{fmt_time(elapsed)}"
-                           + ("" if eta is None else f", about {fmt_time(eta)} left"),
-                           highlight=False, soft_wrap=True)
+        self.say(f"{text}: {100 * fraction:.0f}% after {fmt_time(elapsed)}"
+                 + ("" if eta is None else f", about {fmt_time(eta)} left"))
 
 
 class RichTrainListener(Listener):
@@ -75,59 +92,91 @@ class RichTrainListener(Listener):
         self.console = console
         self.live = console.is_terminal
         self.progress = make_progress(console)
+        self.training = make_training_progress(console)
         self.plain = PlainLines(console)
         self.task = None
         self.what = ""
         self.count = 1
+        self.clock: RunClock | None = None
+        self.noun = "positions"
 
     def on_start(self, info: dict[str, Any]) -> None:
+        self.clock = RunClock(info)
+        self.noun = info.get("position_noun") or self.noun
         m = info["model"]
+        remarks = "".join(f"  [dim]{r}[/]" for r in info.get("remarks", []))
         self.console.print(
             f"[bold]run[/] {info['run_dir']}  [dim]device[/] {info['device']}  "
             f"[dim]parameters[/] {m['parameters']:,}  [dim]effective depth[/] {m['effective_depth']}  "
-            f"[dim]train/val[/] {info['train_size']}/{info['val_size']}")
+            f"[dim]train/val[/] {info['train_size']}/{info['val_size']}{remarks}",
+            soft_wrap=not self.live)
         if info.get("processes", 1) > 1:
             self.console.print(f"{info['processes']} processes, each taking its share of every batch")
         for note in info.get("notes", []):
-            self.console.print(f"[yellow]note:[/] {note}")
+            self.console.print(f"[yellow]note:[/] {note}", soft_wrap=not self.live)
         if info["start_epoch"] or info.get("start_step"):
             done, steps = info["start_epoch"], info.get("start_step")
             where = (f"after epoch {done} and {steps} step{'s' if steps != 1 else ''} of epoch "
                      f"{done + 1}" if steps else f"after epoch {done}")
             self.console.print(f"resuming {where} ({info['epochs']} epochs in all)")
         if self.live:
-            self.progress.start()
+            self.training.start()
+
+    def run_left(self) -> str:
+        left = self.clock.left() if self.clock else None
+        return "" if left is None else f"run: about {fmt_time(left)} left"
 
     def on_epoch_start(self, epoch: int, epochs: int, steps: int) -> None:
         self.what = f"epoch {epoch}/{epochs}"
         self.plain.restart()
+        if self.clock:
+            self.clock.epoch_started()
         if self.live:
-            self.task = self.progress.add_task(self.what, total=steps, status="")
+            self.task = self.training.add_task(self.what, total=steps, status="")
 
-    def on_batch(self, epoch: int, step: int, steps: int, loss: float) -> None:
+    def on_progress(self, stats: dict[str, Any]) -> None:
+        if self.clock:
+            self.clock.stepped(stats["step"])
+        step, steps = stats["step"], stats["steps"]
+        left = self.clock.left() if self.clock else None
+        parts = [f"loss {stats['loss']:.4f}"]
+        if stats.get("position_acc") is not None:
+            parts.append(f"{stats['position_acc']:.1f}% of {self.noun}")
+        if left is not None:
+            parts.append(f"run {fmt_time(left)} left")
         if self.live:
-            self.progress.update(self.task, completed=step, status=f"loss {loss:.4f}")
-        else:
-            self.plain.report(f"{self.what} step {step}/{steps}, loss {loss:.4f}", step / steps)
+            self.training.update(self.task, completed=step, status=" · ".join(parts))
+        elif self.plain.due():
+            self.plain.say(f"{self.what} step {step}/{steps}, " + ", ".join(parts))
 
     def on_epoch_end(self, r: dict[str, Any]) -> None:
         if self.task is not None:
-            self.progress.remove_task(self.task)
+            self.training.remove_task(self.task)
             self.task = None
+        if self.clock:
+            self.clock.epoch_ended(r)
+        share = "" if r.get("train_position_acc") is None else \
+            f" ({r['train_position_acc']:.1f}% {self.noun})"
+        # in a terminal the bar shows the run's ETA; a log has no bar
+        left = f"  {self.run_left()}" if not self.live and self.run_left() \
+            and r["epoch"] < self.clock.epochs else ""
         test = ""
         if r.get("test"):
             t = r["test"]
             test = (f"  test@{t['difficulty']}: {fmt_pct(t['acc_at_max_iters'])} → "
                     f"{fmt_pct(t['best_acc'])} at {t['best_iter']}")
         self.console.print(
-            f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f}  train {fmt_pct(r['train_acc'])}  "
-            f"val {fmt_pct(r['val_acc'])}  lr {r['lr']:.2e}  {r['seconds']:.1f}s{test}")
+            f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f}  train {fmt_pct(r['train_acc'])}"
+            f"{share}  val {fmt_pct(r['val_acc'])}  lr {r['lr']:.1e}  {r['seconds']:.1f}s{test}"
+            f"{left}", soft_wrap=not self.live)
 
     def on_extrapolation_start(self, difficulty: Any, iters: int, count: int) -> None:
         self.what = f"extrapolating to {difficulty} ({count} instances, {iters} iterations)"
         self.count = count
         self.plain.restart()
         if self.live:
+            self.training.stop()  # one live display at a time
+            self.progress.start()
             self.task = self.progress.add_task(f"extrapolate {difficulty}", total=count,
                                                status=f"{iters} iterations")
         else:
@@ -145,9 +194,11 @@ class RichTrainListener(Listener):
             self.task = None
 
     def on_exception(self, exc: BaseException) -> None:
+        self.training.stop()
         self.progress.stop()
 
     def on_end(self, summary: dict[str, Any]) -> None:
+        self.training.stop()
         self.progress.stop()
 
 

@@ -62,6 +62,8 @@ class Problem:
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
     #: what :meth:`verify` checks, as shown beside accuracies and answers ("legal move")
     verify_name: ClassVar[str] = "verified"
+    #: what :meth:`position_correct` counts, for progress lines ("bits", "open cells")
+    position_noun: ClassVar[str] = "positions"
     #: names ``dt data fetch NAME`` downloads for this problem (e.g. a data set's name)
     fetchable: ClassVar[tuple[str, ...]] = ()
     #: whether :meth:`dataset` keeps what :meth:`make_data` made in dt's disk cache (off for
@@ -231,6 +233,22 @@ class Problem:
     def correct(self, prediction: "torch.Tensor", targets: "torch.Tensor") -> "torch.Tensor":
         """Exact match per sample (every position right): a bool tensor of shape (N,)."""
         return (prediction == targets).reshape(len(targets), -1).all(1)
+
+    def position_correct(self, prediction: "torch.Tensor", targets: "torch.Tensor",
+                         inputs: "torch.Tensor") -> "tuple[torch.Tensor, torch.Tensor] | None":
+        """Partial credit while whole instances are still wrong: ``(right, counted)`` positions
+        over the batch (the positions of :meth:`position_mask`), shown beside the exact-match
+        accuracy during training. None (the default for one label per input) shows none."""
+        import torch
+
+        if targets.dim() < 2:
+            return None
+        right = prediction == targets
+        mask = self.position_mask(inputs)
+        if mask is None:
+            return right.sum(), torch.tensor(right.numel(), device=right.device)
+        mask = mask.bool().reshape(right.shape)
+        return (right & mask).sum(), mask.sum()
 
     def position_mask(self, inputs: "torch.Tensor") -> "torch.Tensor | None":
         """The output positions that matter (mazes: open pixels), for per-iteration summaries

@@ -55,9 +55,8 @@ def warmup_steps(cfg: TrainConfig, steps_per_epoch: int) -> tuple[float, str | N
     total = cfg.epochs * steps_per_epoch
     if warm > MAX_WARMUP_SHARE * total:
         short = MAX_WARMUP_SHARE * total
-        return short, (f"the warm-up of {warm:g} steps is longer than a fifth of this run's "
-                       f"{total} steps: shortened to {short:g} steps (set --warmup and "
-                       "--warmup-steps, or train longer)")
+        return short, (f"warm-up {warm:g} → {short:g} steps (at most a fifth of this "
+                       f"{total}-step run)")
     return warm, None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import zlib
 from dataclasses import dataclass
 
 import torch
@@ -41,6 +42,19 @@ class NoiseDraw:
     seed: int
     offset: int = 0
     total: int | None = None
+
+
+def step_noise(cfg, ctx, epoch: int, step: int, batch: int) -> NoiseDraw | None:
+    """Where a training step's random initial thoughts come from (``--init-thought``): a seed
+    of the run's seed, the epoch and the step, and this rank's rows of the global batch, so a
+    resumed or distributed run draws exactly what one uninterrupted process draws."""
+    if cfg.init_thought == "start":
+        return None
+    lo, hi = ctx.shard_bounds(batch) if ctx.active else (0, batch)
+    if hi <= lo:  # a rank with no instance of this batch computes one with weight 0
+        lo = 0
+    seed = zlib.crc32(f"{cfg.seed}:{epoch}:{step}:init".encode())
+    return NoiseDraw(seed=seed, offset=lo, total=batch)
 
 
 def initial_thought(net, x: torch.Tensor, mode: str = "start",

@@ -109,8 +109,8 @@ def load(path: Path, net, optimizer, scheduler, steps_per_epoch: int,
                         history=list(history))
     if step:
         tally = state.get("tally")
-        if (not isinstance(tally, (list, tuple)) or len(tally) != 3
-                or not all(_number(v) for v in tally)):
+        if (not isinstance(tally, (list, tuple)) or len(tally) not in (3, 5)
+                or not all(_number(v) for v in tally)):  # 3: states from before position sums
             raise _bad(path, "the epoch's running sums")
         batch_rng = state.get("batch_rng")
         if not isinstance(batch_rng, torch.Tensor) or batch_rng.dtype != torch.uint8:

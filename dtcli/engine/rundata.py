@@ -27,3 +27,15 @@ def fingerprint(*tensors: torch.Tensor) -> str:
         digest.update(str((tuple(t.shape), str(t.dtype))).encode())
         digest.update(t.contiguous().numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def run_work(cfg, train_y: torch.Tensor, val_y: torch.Tensor, tests: list[torch.Tensor],
+             test_iters: int) -> dict[str, int]:
+    """Position-iterations (instances x iterations x output positions) of one training step,
+    one validation pass and all final tests: what a run-level ETA scales measured times by."""
+    def positions(targets: torch.Tensor) -> int:
+        return int(targets[0].numel()) if len(targets) else 0
+
+    return {"step": cfg.batch_size * cfg.max_iters * positions(train_y),
+            "val": len(val_y) * cfg.max_iters * positions(val_y),
+            "tests": sum(len(y) * test_iters * positions(y) for y in tests)}

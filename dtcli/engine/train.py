@@ -14,7 +14,6 @@ import json
 import math
 import random
 import time
-import zlib
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,10 +38,10 @@ from dtcli.engine.events import Listener, Listeners
 from dtcli.engine.extrapolate import ExtrapolationResult
 from dtcli.engine.optim import warmup_steps
 from dtcli.engine.outcome import Diverged, Stopped, TrainResult, converged, divergence_message
-from dtcli.engine.progressive import NoiseDraw, draw_nk
-from dtcli.engine.rundata import epoch_generator, fingerprint, split_train_val
+from dtcli.engine.progressive import draw_nk, step_noise
+from dtcli.engine.rundata import epoch_generator, fingerprint, run_work, split_train_val
 from dtcli.engine.step import ProgressiveObjective, training_step
-from dtcli.engine.tally import EpochTally
+from dtcli.engine.tally import EpochTally, position_accuracy
 
 
 class Trainer:
@@ -121,8 +120,14 @@ class Trainer:
         self.objective = self.step.objective
         self.optimizer, self.scheduler = self.step.optimizer, self.step.scheduler
         _, shortened = warmup_steps(cfg, self.steps_per_epoch)
-        if shortened:
-            self.notes.append(shortened)
+        self.remarks = [shortened] if shortened else []
+        self.work = self.estimate_work()
+
+    def estimate_work(self) -> dict[str, int]:
+        """The work of a step, a validation pass and the final tests, for a run-level ETA; the
+        test data is made now (a bad test difficulty fails before training, not after it)."""
+        tests = [self.test_set(d)[1] for d in self.test_difficulties] if self.cfg.test_count else []
+        return run_work(self.cfg, self.train_y, self.val_y, tests, self.test_iters())
 
     # -- files (rank 0 only) ---------------------------------------------------------------
 
@@ -187,7 +192,9 @@ class Trainer:
             "run_dir": str(self.run_dir), "device": str(self.device), "processes": self.ctx.world,
             "model": self.model_info, "train_size": len(self.train_x), "val_size": len(self.val_x),
             "steps_per_epoch": self.steps_per_epoch, "start_epoch": position.epoch,
-            "start_step": position.step, "epochs": self.cfg.epochs, "notes": list(self.notes)})
+            "start_step": position.step, "epochs": self.cfg.epochs, "notes": list(self.notes),
+            "remarks": self.remarks,
+            "work": self.work, "position_noun": self.problem.position_noun})
         results: dict[str, ExtrapolationResult] = {}
         try:
             try:
@@ -225,7 +232,9 @@ class Trainer:
             t0 = time.perf_counter()
             stats = self.train_epoch(position)
             record = {"epoch": epoch + 1, "step": (epoch + 1) * self.steps_per_epoch, **stats}
+            t_val = time.perf_counter()
             record["val_acc"] = self.validate() if len(self.val_x) else None
+            record["val_seconds"] = round(time.perf_counter() - t_val, 3)
             if cfg.test_every and cfg.test_count and (epoch + 1) % cfg.test_every == 0:
                 record["test"] = self.periodic_test()
             record["seconds"] = round(time.perf_counter() - t0, 3)
@@ -262,7 +271,7 @@ class Trainer:
             except (TypeError, ValueError):
                 raise DtError(f"resume state in {self.run_dir} is damaged (the (n, k) generator); "
                               "start a new run") from None
-            tally = EpochTally(self.device, position.tally if ctx.main else [0.0, 0.0, 0.0])
+            tally = EpochTally(self.device, position.tally if ctx.main else None)
         self.listener.on_epoch_start(epoch + 1, cfg.epochs, steps)
         every = sync_interval(self.device)
         for step in range(position.step, steps):
@@ -271,10 +280,14 @@ class Trainer:
             x, y = problem.augment(x, y, gen)
             nk = draw_nk(cfg.alpha, cfg.max_iters, rng, cfg.nk_sampling)
             xs, ys, scale, share = distributed.shard_batch(ctx, problem, x, y)
-            out = self.step.backward(xs, ys, nk, scale, self.noise_draw(epoch, step, len(x)))
+            out = self.step.backward(xs, ys, nk, scale, step_noise(self.cfg, self.ctx, epoch, step, len(x)))
             count = len(xs) if share else 0
-            correct = problem.correct(problem.predict(out.logits, xs), ys).sum() if count else 0
-            tally.add(out.loss, share, correct, count)
+            correct, positions = 0, None
+            if count:
+                predicted = problem.predict(out.logits, xs)
+                correct = problem.correct(predicted, ys).sum()
+                positions = problem.position_correct(predicted, ys, xs)
+            tally.add(out.loss, share, correct, count, positions)
             done = step + 1
             lr = self.optimizer.param_groups[0]["lr"]  # the rate this step uses
             if done % every and done != steps:
@@ -294,21 +307,10 @@ class Trainer:
                     batch_rng=gen.get_state(), nk_rng=rng.getstate(), tally=totals), "step")
             if stop is not None:
                 raise Stopped(stop)
-        loss_sum, correct, seen = tally.global_values(ctx)
+        loss_sum, correct, seen, right, counted = tally.global_values(ctx)
         return {"train_loss": loss_sum / steps, "train_acc": 100.0 * correct / max(seen, 1),
+                "train_position_acc": position_accuracy(right, counted),
                 "lr": lr}  # the last step's rate (a cosine schedule ends at zero after it)
-
-    def noise_draw(self, epoch: int, step: int, batch: int) -> NoiseDraw | None:
-        """Where this step's random initial thoughts come from (``--init-thought``): a seed of
-        the run's seed, the epoch and the step, and this rank's rows of the global batch, so a
-        resumed or distributed run draws exactly what one uninterrupted process draws."""
-        if self.cfg.init_thought == "start":
-            return None
-        lo, hi = self.ctx.shard_bounds(batch) if self.ctx.active else (0, batch)
-        if hi <= lo:  # a rank with no instance of this batch computes one with weight 0
-            lo = 0
-        seed = zlib.crc32(f"{self.cfg.seed}:{epoch}:{step}:init".encode())
-        return NoiseDraw(seed=seed, offset=lo, total=batch)
 
     def sync(self, tally: EpochTally, epoch: int, done: int) -> tuple[str | None, bool]:
         """Read the loss and agree on stopping and checkpointing, once per sync interval (one
@@ -319,14 +321,18 @@ class Trainer:
         due = self.ctx.main and time.monotonic() - self.last_checkpoint >= 60 * every
         flags = torch.tensor([float(self.cancel()), float(self.interrupt()), float(due)],
                              dtype=tally.sums.dtype, device=self.device)
-        shared = self.ctx.all_reduce(torch.cat([flags, tally.interval_loss().reshape(1)]))
-        cancel, interrupt, due, loss_sum = shared.tolist()
+        shared = self.ctx.all_reduce(torch.cat([flags, tally.interval_loss().reshape(1),
+                                                tally.positions()]))
+        cancel, interrupt, due, loss_sum, right, counted = shared.tolist()
         steps = tally.interval_steps
         tally.reset_interval()
         if not math.isfinite(loss_sum):
             raise Diverged(divergence_message(self.cfg, epoch + 1, done, loss_sum,
                                               self.saved_at, self.best_epoch))
-        self.listener.on_batch(epoch + 1, done, self.steps_per_epoch, loss_sum / max(steps, 1))
+        loss = loss_sum / max(steps, 1)
+        self.listener.on_batch(epoch + 1, done, self.steps_per_epoch, loss)
+        self.listener.on_progress({"epoch": epoch + 1, "step": done, "steps": self.steps_per_epoch,
+                                   "loss": loss, "position_acc": position_accuracy(right, counted)})
         stop = "interrupted" if interrupt else ("cancelled" if cancel else None)
         return stop, bool(due)
 

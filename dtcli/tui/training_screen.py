@@ -60,6 +60,7 @@ class TrainingScreen(Screen):
         self.train_fn = train_fn
         self.initial = {"problem": problem, "arch": arch, "preset": preset}
         self.overrides = dict(overrides or {})
+        self.noun = "positions"  # what Problem.position_correct counts, from the run's start
         self.runs_root = Path(runs_root)
         self.threads = threads
         self.session = 0
@@ -226,6 +227,7 @@ class TrainingScreen(Screen):
         if m.session != self.session:
             return
         i = m.info
+        self.noun = i.get("position_noun") or "positions"
         self.query_one("#train-log", RichLog).write(
             f"device {i['device']} · {i['model']['parameters']:,} parameters · effective depth "
             f"{i['model']['effective_depth']} · train/val {i['train_size']}/{i['val_size']} · "
@@ -250,8 +252,10 @@ class TrainingScreen(Screen):
         r = m.record
         self.records.append(r)
         self.query_one("#train-log", RichLog).write(
-            f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f}  train {_pct(r['train_acc'])}  "
-            f"val {_pct(r.get('val_acc'))}  lr {r['lr']:.2e}  {r.get('seconds', 0):.1f}s")
+            f"epoch {r['epoch']:>3}  loss {r['train_loss']:.4f}  train {_pct(r['train_acc'])}"
+            + ("" if r.get("train_position_acc") is None else
+               f" ({r['train_position_acc']:.1f}% {self.noun})")
+            + f"  val {_pct(r.get('val_acc'))}  lr {r['lr']:.1e}  {r.get('seconds', 0):.1f}s")
         self.draw(now=True)
 
     def draw(self, now: bool = False) -> None:
@@ -262,6 +266,11 @@ class TrainingScreen(Screen):
         val = [(r["epoch"], r["val_acc"]) for r in self.records if r.get("val_acc") is not None]
         acc = {"train": (epochs, [r["train_acc"] for r in self.records], "orange"),
                "val": ([e for e, _ in val], [v for _, v in val], "green")}
+        part = [(r["epoch"], r["train_position_acc"]) for r in self.records
+                if r.get("train_position_acc") is not None]
+        if part:  # learning shows here long before whole instances come right
+            acc[f"train, {self.noun}"] = (
+                [e for e, _ in part], [v for _, v in part], "yellow")
         self.query_one("#train-acc", CurveChart).update_series(acc, now=now)
 
     def on_train_ended(self, m: msg.TrainEnded) -> None:

@@ -24,6 +24,7 @@ class ChessPuzzles(Problem):
     num_classes = 2
     difficulty_unit = "rating"
     verify_name = "legal move"
+    position_noun = "solution squares"
     #: for dt's generated puzzles (Rating = 400 + 200 x level); a Lichess source defaults to
     #: the reference's index ranges 0:600000 and 600000:700000 instead
     default_train_difficulty = "0-999"
@@ -180,6 +181,12 @@ class ChessPuzzles(Problem):
     def correct(self, prediction, targets):
         """The reference's exact-squares accuracy: the top-2 squares are the solution's."""
         return ((prediction & 1) == targets).reshape(len(targets), -1).all(1)
+
+    def position_correct(self, prediction, targets, inputs):
+        """How many of the solution's two squares are among the top-2 squares: on a board of
+        64 squares, 62 of them empty in every target, a per-square score says nothing."""
+        solution = targets.bool()
+        return ((prediction & 1).bool() & solution).sum(), solution.sum()
 
     def verify(self, prediction, inputs, targets):
         """The best-scoring legal move is the solution (or the top-2 squares are: castling

@@ -23,6 +23,7 @@ class Mazes(Problem):
     in_channels = 3
     num_classes = 2
     difficulty_unit = "size"
+    position_noun = "cells"
     default_train_difficulty = "9"
     default_test_difficulty = "13"
     data_version = 1

@@ -41,6 +41,7 @@ class PrefixSums(Problem):
     in_channels = 1
     num_classes = 2
     difficulty_unit = "bits"
+    position_noun = "bits"
     default_train_difficulty = "32"
     default_test_difficulty = "512"
     data_version = 2  # 2: strings drawn in fixed blocks, so data sets are nested
