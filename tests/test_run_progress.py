@@ -101,3 +101,20 @@ def test_train_shows_bits_right_and_a_run_eta(cli, tmp_path):
     records = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines()]
     assert all(0 <= r["train_position_acc"] <= 100 and r["val_seconds"] >= 0 for r in records)
     assert round(records[0]["train_position_acc"], 1) == float(first.group(2))
+
+
+def test_solve_eta_knows_halting():
+    from types import SimpleNamespace
+
+    from dtcli.cli.solve_cmd import status_line
+
+    frame = SimpleNamespace(iteration=100, diverged_at=None, mean_confidence=0.9,
+                            delta_thought=0.01, changed=0.0, correct=True, verified=None,
+                            stable=15)
+    plain = status_line(frame, 2000, 90, rate=1.0).plain
+    assert "ETA 31:40" in plain  # the whole budget without halting
+    halting = status_line(frame, 2000, 90, rate=1.0, patience=20).plain
+    assert "ETA 0:05 if the answer holds (at most 31:40)" in halting
+    near_end = SimpleNamespace(**{**vars(frame), "iteration": 1995, "stable": 0})
+    assert "ETA 0:05" in status_line(near_end, 2000, 90, rate=1.0, patience=20).plain
+    assert "if the answer holds" not in status_line(near_end, 2000, 90, 1.0, patience=20).plain

@@ -107,6 +107,17 @@ def test_compare_groups_filters_and_plots(cli, three_runs, tmp_path):
     fresh = json.loads(cli("compare", *args, "-d", "10", "--iters", "1:4", "--count", "5",
                            "--json").stdout)
     assert all(c["measured"] and c["iters"] == [1, 2, 3, 4] for c in fresh["curves"])
+    again = json.loads(cli("compare", *args, "--fresh", "--count", "7", "--json").stdout)
+    assert all(c["measured"] and c["count"] == 7 for c in again["curves"])  # none read
+    ext = three_runs / "a2" / "extrapolation.json"
+    doc = json.loads(ext.read_text())
+    doc["results"]["8"]["total"] = 12  # as if a2 had been tested on 12 strings, a1 on 6
+    ext.write_text(json.dumps(doc))
+    mixed_counts = cli("compare", *args, "--plot", tmp_path / "mixed.png")
+    assert mixed_counts.exit_code == 0, mixed_counts.output
+    assert "averages runs measured on 6 and 12 instances" in mixed_counts.stdout
+    assert json.loads(cli("compare", *args, "--json").stdout)["groups"][0]["counts"] == [6, 12]
+    assert "averages" not in cli("compare", *args, "--fresh", "--count", "6").stdout
     assert cli("compare", *args, "--min-train-acc", "101").exit_code == 2
     filtered = cli("compare", *args, "--min-train-acc", "99")
     assert "--min-train-acc 99: dropped" in filtered.stdout

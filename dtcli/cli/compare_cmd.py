@@ -31,6 +31,18 @@ def gathering(n: int) -> Iterator[Callable[[float], None]]:
         yield lambda fraction: progress.update(task, completed=fraction)
 
 
+def instance_counts_text(counts: list[int]) -> str:
+    """``"100"``, ``"100 and 200"``, ``"50, 100 and 200"``."""
+    words = [f"{n:,}" for n in sorted(counts)]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def instance_counts(curves) -> str:
+    counts = sorted({c.count for c in curves})
+    return (f"{instance_counts_text(counts)} instances"
+            + (" (mixed: not one test set)" if len(counts) > 1 else ""))
+
+
 def _pm(value: tuple[float, float | None] | None, digits: int = 1) -> str:
     if value is None:
         return "-"
@@ -42,7 +54,8 @@ def compare(
     models: list[str] = typer.Argument(..., help="Run directories and/or zoo names."),
     difficulty: Optional[str] = typer.Option(None, "--difficulty", "-d", help="Difficulty to compare on (default: the first model's test difficulty)."),
     iters: Optional[str] = typer.Option(None, "--iters", "-i", help="Iterations: A:B, A:B:STEP, N or a list (default: each model's test iterations)."),
-    count: int = typer.Option(200, "--count", "-n", help="Instances to measure a model on when its curve is not recorded yet."),
+    count: int = typer.Option(200, "--count", "-n", help="Instances to measure a model on when its curve is not recorded yet (every model with --fresh)."),
+    fresh: bool = typer.Option(False, "--fresh", help="Measure every model on the same --count fresh instances, ignoring the curves runs and cards record (which may be on different numbers of instances)."),
     seed: int = typer.Option(0, help="Seed of freshly measured test data."),
     min_train_acc: Optional[float] = typer.Option(None, "--min-train-acc", help="The authors' filter: drop runs whose final training accuracy is below this (%)."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write the schoop plot to FILE.png, .svg or .pdf."),
@@ -70,15 +83,14 @@ def compare(
     configure_threads()
     with gathering(len(models)) as on_progress:
         curves = collect(list(models), difficulty, wanted, count=count, seed=seed,
-                         device=resolve_device(device), on_progress=on_progress)
+                         device=resolve_device(device), on_progress=on_progress, fresh=fresh)
     kept, dropped = apply_filter(curves, min_train_acc)
     rows = summary_rows(kept)
     if plot is not None:
         figures.schoop_plot(
             [figures.PlotSeries(c.label, c.iters, c.accuracy, max_iters=c.max_iters,
                            train=c.extra["train"], test=c.extra["test"]) for c in kept],
-            plot, title=f"{curves[0].settings['problem']}: " + ", ".join(
-                sorted({f"{c.count} instances" for c in kept})))
+            plot, title=f"{curves[0].settings['problem']}: {instance_counts(kept)}")
     if json_out:
         print_json({"difficulty": curves[0].difficulty, "dropped": [c.label for c in dropped],
                     "curves": [{"label": c.label, "source": c.source, "iters": c.iters,
@@ -109,6 +121,13 @@ def compare(
                         _pm(r["peak"]), _pm(r["peak_iter"], 0), _pm(r["at_max_iters"]),
                         _pm(r["last"]))
     console.print(grouped)
+    for r in rows:
+        if len(r["counts"]) > 1:
+            console.print(
+                f"[yellow]note:[/] {r['settings']['arch']} (width {r['settings']['width']}) "
+                f"averages runs measured on {instance_counts_text(r['counts'])} instances, each "
+                "run weighing the same; --fresh measures every model on the same --count "
+                "instances", soft_wrap=not console.is_terminal)
     if min_train_acc is not None:
         console.print(f"--min-train-acc {min_train_acc:g}: dropped {len(dropped)} of "
                       f"{len(curves)} runs" + (f" ({', '.join(c.label for c in dropped)})"

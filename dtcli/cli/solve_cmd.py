@@ -18,13 +18,20 @@ from dtcli.contracts.instances import Instance, dataset_instance, draw, read_ins
 
 
 def status_line(frame, total: int, first_correct: int | None, rate: float | None = None,
-                verify_name: str = "verified") -> Text:
-    """Two lines: the iteration's figures (and speed, ETA), then the verdict so far."""
+                verify_name: str = "verified", patience: int | None = None) -> Text:
+    """Two lines: the iteration's figures (and speed, ETA), then the verdict so far. With
+    ``patience`` (halting after that many unchanged answers) the ETA is the halt's, should the
+    answer hold from now, and the full budget's is an upper bound."""
     text = Text()
     text.append(f"iteration {frame.iteration:>4}/{total}", style="bold")
     if rate:
         eta = (total - frame.iteration) / rate
-        text.append(f"   {rate:.1f} it/s   ETA {format_seconds(eta)}")
+        if patience is not None and frame.iteration + patience - frame.stable < total:
+            held = max(patience - frame.stable, 0) / rate
+            text.append(f"   {rate:.1f} it/s   ETA {format_seconds(held)} if the answer holds "
+                        f"(at most {format_seconds(eta)})")
+        else:
+            text.append(f"   {rate:.1f} it/s   ETA {format_seconds(eta)}")
     if frame.diverged_at is not None:  # an overflowed thought's confidence means nothing
         text.append(f"   diverged at iteration {frame.diverged_at}: the thought overflowed, "
                     "its answers mean nothing from there\n", style="bold red")
@@ -188,7 +195,8 @@ def solve(
         return
     began = time.perf_counter()
     watch = live_view if console.is_terminal else progress_lines
-    last, first_correct = watch(frames, problem, inst, total, fps)
+    last, first_correct = watch(frames, problem, inst, total, fps,
+                                patience if halt and tol is None else None)
     console.print(verdict(last, first_correct, total, time.perf_counter() - began),
                   soft_wrap=not console.is_terminal)  # a log keeps it on one line for grep
     if recorder is not None:
@@ -226,7 +234,8 @@ def kept_until_done(frames, keeper):
     keeper.finish()
 
 
-def live_view(frames, problem, inst: Instance, total: int, fps: float):
+def live_view(frames, problem, inst: Instance, total: int, fps: float,
+              patience: int | None = None):
     """Redraw the instance (scaled to the terminal) at most ``fps`` times a second; a fast
     net is slowed to ``fps`` so it can be watched, a slow one is never waited for."""
     delay = 1.0 / fps if fps > 0 else 0.0
@@ -245,12 +254,12 @@ def live_view(frames, problem, inst: Instance, total: int, fps: float):
             live.update(Group(draw(problem, inst.inputs, f.prediction, inst.target,
                                    f.confidence, f.probabilities, fit=fit, extras=inst.extras),
                               status_line(f, total, first_correct, rate,
-                                          problem.verify_name)), refresh=True)
+                                          problem.verify_name, patience)), refresh=True)
     return last, first_correct
 
 
 def progress_lines(frames, problem, inst: Instance, total: int, fps: float,
-                   every: float = 10.0):
+                   patience: int | None = None, every: float = 10.0):
     """Output to a file: no redraws and no waiting; a progress line every ``every`` seconds,
     then the last frame."""
     last = first_correct = None
@@ -263,7 +272,8 @@ def progress_lines(frames, problem, inst: Instance, total: int, fps: float,
         if now - reported >= every:
             reported = now
             rate = f.iteration / (now - began)
-            console.print(status_line(f, total, first_correct, rate, problem.verify_name)
+            console.print(status_line(f, total, first_correct, rate, problem.verify_name,
+                                      patience)
                           .plain.replace("\n", "   "), soft_wrap=True)  # one line a report
     if last is not None:
         drawing = draw(problem, inst.inputs, last.prediction, inst.target, last.confidence,

@@ -75,10 +75,11 @@ def _recorded(ref: str, source: str, doc: dict, difficulty: Any, wanted: list[in
 def collect(refs: list[str], difficulty: str | None, wanted: list[int] | None, *, count: int,
             seed: int, device: Any = "cpu",
             measure: Callable[..., Any] | None = None,
-            on_progress: Callable[[float], None] | None = None) -> list[ModelCurve]:
+            on_progress: Callable[[float], None] | None = None,
+            fresh: bool = False) -> list[ModelCurve]:
     """Every model's curve on one difficulty (default: the first model's first test
-    difficulty), read when already measured, else measured on ``count`` fresh instances;
-    ``on_progress(fraction)`` follows the work (inside a measurement too)."""
+    difficulty), read when already measured (unless ``fresh``), else measured on ``count``
+    fresh instances; ``on_progress(fraction)`` follows the work (inside a measurement too)."""
     progress = on_progress or (lambda fraction: None)
     from dtcli.config import TrainConfig
 
@@ -100,7 +101,7 @@ def collect(refs: list[str], difficulty: str | None, wanted: list[int] | None, *
                 raise DtError(f"{ref} records no test difficulty: give one with -d")
         depth = (doc.get("model") or {}).get("max_depth")
         iters = wanted or list(range(1, think_iters(cfg.max_iters, depth, cfg.test_iters) + 1))
-        found = _recorded(ref, source, doc, difficulty, iters)
+        found = None if fresh else _recorded(ref, source, doc, difficulty, iters)
         if found is not None:
             all_iters, all_acc, n = found
             acc = dict(zip(all_iters, all_acc))
@@ -163,6 +164,7 @@ def summary_rows(curves: list[ModelCurve]) -> list[dict[str, Any]]:
                "peak_iter": mean_se([float(p[0]) for p in peaks]),
                "last": mean_se([c.accuracy[-1] for c in members]),
                "at_max_iters": mean_se([a for a in at_max if a is not None])
-               if all(a is not None for a in at_max) else None}
+               if all(a is not None for a in at_max) else None,
+               "counts": sorted({c.count for c in members})}
         rows.append(row)
     return rows
