@@ -29,6 +29,11 @@ BEST = "best.safetensors"
 LAST = "last.pt"
 METRICS = "metrics.jsonl"
 EXTRAPOLATION = "extrapolation.json"
+#: the run's tags and note (``dt train --tag/--note``, ``dt runs label``): a file of its own, so
+#: relabelling never rewrites the record a running process writes
+LABELS = "labels.json"
+TAG_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:+-")
+MAX_TAG, MAX_TAGS, MAX_NOTE = 40, 32, 4000
 #: the largest run file read: a metrics line is ~200 bytes an epoch, a curve ~30 bytes an
 #: iteration; anything bigger is not a file dt wrote
 MAX_RUN_FILE = 64 << 20
@@ -286,6 +291,54 @@ def read_extrapolation(run_dir: Path) -> dict[str, Any] | None:
     return doc
 
 
+def check_tag(tag: str, where: str = "--tag") -> str:
+    """A tag: 1-40 letters, digits or ``. _ : + -`` (typed back in ``dt runs --tag``)."""
+    if not tag or len(tag) > MAX_TAG or not set(tag) <= TAG_CHARS:
+        raise DtError(f"{where} {tag!r}: a tag is 1-{MAX_TAG} letters, digits or . _ : + - "
+                      "(no spaces; say more with --note)")
+    return tag
+
+
+def check_note(note: str, where: str = "--note") -> str:
+    if len(note) > MAX_NOTE or "\x00" in note:
+        raise DtError(f"{where}: a note is at most {MAX_NOTE} characters of text")
+    return note
+
+
+def read_labels(run_dir: Path) -> dict[str, Any]:
+    """The run's ``{"tags": [...], "note": str | None}`` (none when it has no labels.json)."""
+    path = Path(run_dir) / LABELS
+    try:
+        doc = _parse_json(path, _read_json_text(path))
+    except FileNotFoundError:
+        return {"tags": [], "note": None}
+    try:
+        if not isinstance(doc, dict) or not isinstance(doc.get("tags", []), list):
+            raise DtError("not the object dt writes")
+        tags = doc.get("tags", [])
+        if not all(isinstance(t, str) for t in tags):
+            raise DtError("a tag is not text")
+        for tag in tags:
+            check_tag(tag, "tag")
+        note = doc.get("note")
+        if note is not None:
+            if not isinstance(note, str):
+                raise DtError("its note is not text")
+            check_note(note, "note")
+    except DtError as exc:
+        raise DamagedFile(path, str(exc)) from None
+    return {"tags": tags[:MAX_TAGS], "note": note}
+
+
+def write_labels(run_dir: Path, tags: list[str], note: str | None) -> None:
+    """Write the run's labels whole (tags checked, kept once each, in order)."""
+    tags = list(dict.fromkeys(check_tag(t) for t in tags))
+    if len(tags) > MAX_TAGS:
+        raise DtError(f"--tag: at most {MAX_TAGS} tags a run")
+    atomic_write_json(Path(run_dir) / LABELS,
+                      {"tags": tags, "note": None if note is None else check_note(note)})
+
+
 def find_runs(root: Path, depth: int = 3) -> list[Path]:
     """Run directories under ``root`` (itself, its children, ... down to ``depth`` levels:
     studies keep theirs in ``studies/NAME/runs/``), sorted by path."""
@@ -315,10 +368,11 @@ def summarize(run_dir: Path) -> dict[str, Any]:
            "width": t.width, "max_iters": t.max_iters, "alpha": t.alpha, "seed": t.seed,
            "train_difficulty": t.train_difficulty, "status": doc["status"],
            "reason": doc.get("reason"), "epochs": None, "planned": t.epochs, "best_val": None,
-           "peak": None, "final_train_acc": None,
+           "peak": None, "final_train_acc": None, "tags": [], "note": None,
            "when": time.strftime("%Y-%m-%d %H:%M",
                                  time.localtime((run_dir / CONFIG).stat().st_mtime))}
     try:
+        row.update(read_labels(run_dir))
         history = read_metrics(run_dir)
         ext = read_extrapolation(run_dir)
     except DamagedFile as exc:

@@ -46,6 +46,7 @@ def build_app() -> typer.Typer:
         seeds_cmd,
         solve_cmd,
         study_cmd,
+        sweep_cmd,
         test_cmd,
         train_cmd,
         tui_cmd,
@@ -68,7 +69,8 @@ def build_app() -> typer.Typer:
             ctx.meta[DEBUG_META] = True
 
     for module in (plugins_cmd, list_cmd, data_cmd, train_cmd, test_cmd, solve_cmd, zoo_cmd,
-                   tui_cmd, runs_cmd, compare_cmd, study_cmd, seeds_cmd, bench_cmd, analyze_cmd):
+                   tui_cmd, runs_cmd, compare_cmd, study_cmd, seeds_cmd, sweep_cmd, bench_cmd,
+                   analyze_cmd):
         module.register(app)
     get_registry().add_commands(app)
     return app

@@ -89,6 +89,14 @@ def schoop_plot(curves: Sequence[PlotSeries], path: str | Path, *, title: str | 
                  bars=False, option=option)
 
 
+def epoch_plot(curves: Sequence[PlotSeries], path: str | Path, *, title: str | None = None,
+               option: str = "--plot") -> Path:
+    """Training curves: accuracy per epoch (train, validation, ...) of one run; returns the
+    path."""
+    return _plot(curves, path, title=title, xlabel="epoch", log_x=False, bars=False,
+                 option=option)
+
+
 def depth_plot(curves: Sequence[PlotSeries], path: str | Path, *, title: str | None = None,
                xlabel: str = "effective depth (layers)", option: str = "--plot") -> Path:
     """Accuracy vs effective depth (one curve per architecture), ``err`` as error bars, for

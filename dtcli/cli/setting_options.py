@@ -28,7 +28,8 @@ def _bounds(rule) -> str:
     return ""
 
 
-def _option(name: str, hint: Any, rule, default: Any = None) -> inspect.Parameter:
+def _option(name: str, hint: Any, rule, default: Any = None,
+            as_list: bool = False) -> inspect.Parameter:
     kind, _ = _base(hint)
     origin = typing.get_origin(kind) or kind
     flag = flag_of(name, rule)
@@ -40,17 +41,23 @@ def _option(name: str, hint: Any, rule, default: Any = None) -> inspect.Paramete
         annotation = Optional[list[str]]
     elif origin is list:
         annotation = Optional[str]  # a comma list, parsed by the rule's type
+    elif as_list:  # a sweep's axis: one value or a comma list, parsed by the sweep
+        annotation = Optional[str]
     else:
         annotation = Optional[origin]
     shown = "" if default in (None, [], {}, "") else f" Default: {default}."
+    if as_list and origin not in (bool, list):
+        shown += " A comma list sweeps it."
     return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation,
                              default=typer.Option(None, *decls, show_default=False,
                                                   help=rule.help + _bounds(rule) + shown))
 
 
-def with_settings(names: Iterable[str]) -> Callable:
+def with_settings(names: Iterable[str], as_lists: bool = False) -> Callable:
     """Give a command the flags of the settings ``names``; the command receives what was
-    given as one dict, ``settings`` (flags not given are left out)."""
+    given as one dict, ``settings`` (flags not given are left out). With ``as_lists`` every
+    single-valued setting but a switch is taken as text (``16,32``: a sweep's values), left
+    for the command to parse."""
     from dtcli.config import rules
 
     declared = rules()
@@ -59,12 +66,14 @@ def with_settings(names: Iterable[str]) -> Callable:
 
     def decorate(fn: Callable) -> Callable:
         params = [p for p in inspect.signature(fn).parameters.values() if p.name != "settings"]
-        extra = [_option(n, *declared[n], default=defaults.get(n)) for n in names]
+        extra = [_option(n, *declared[n], default=defaults.get(n), as_list=as_lists)
+                 for n in names]
 
         @functools.wraps(fn)
         def command(**kwargs: Any) -> Any:
             given = {n: kwargs.pop(n) for n in names}
-            return fn(**kwargs, settings=convert({k: v for k, v in given.items() if v is not None}))
+            given = {k: v for k, v in given.items() if v is not None}
+            return fn(**kwargs, settings=given if as_lists else convert(given))
 
         command.__signature__ = inspect.Signature(params + extra)  # type: ignore[attr-defined]
         return command

@@ -90,3 +90,23 @@ class SeedProgress(StudyProgress):
         self.progress.console.print(
             f"  {spec.key:<20} peak {record['peak']:5.1f}% at {record['peak_iter']}   {mark}"
             f"   train {'-' if train is None else f'{train:.1f}%'}")
+
+
+class SweepProgress(StudyProgress):
+    def headline(self, plan) -> str:
+        grid = "; ".join(f"{k} {', '.join(map(str, v))}" for k, v in plan.grid.items())
+        return (f"[bold]sweep[/] {plan.problem}: {', '.join(plan.archs)}"
+                + (f" × {grid}" if grid else "") + f" × seeds {', '.join(map(str, plan.seeds))}")
+
+    def run_status(self, spec) -> str:
+        return spec.key
+
+    def on_run_end(self, index, total, spec, record) -> None:
+        self.clear_current()
+        self.progress.update(self.overall, completed=index)
+        val, train = record["best_val_acc"], record["final_train_acc"]
+        tests = "   ".join(f"{d}: peak {t['peak']:.1f}% at {t['peak_iter']}"
+                           for d, t in record["tests"].items())
+        self.progress.console.print(
+            f"  {spec.key}   train {'-' if train is None else f'{train:.1f}%'}   best val "
+            f"{'-' if val is None else f'{val:.1f}%'}   {tests}", markup=False)

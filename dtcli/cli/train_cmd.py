@@ -36,6 +36,9 @@ def train(
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
     arch_option: Optional[list[str]] = typer.Option(None, "--arch-option", help="Architecture option NAME=VALUE."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run directory (default runs/<problem>-<arch>-<time>)."),
+    name: Optional[str] = typer.Option(None, "--name", help="Name the run: it goes to runs/NAME (instead of --out)."),
+    tag: Optional[list[str]] = typer.Option(None, "--tag", help="Tag the run (repeatable); `dt runs --tag T` lists the runs tagged T."),
+    note: Optional[str] = typer.Option(None, "--note", help="A note kept with the run, shown by `dt runs show`."),
     resume: Optional[Path] = typer.Option(None, "--resume", help="Continue the run in this directory."),
     config: Optional[Path] = typer.Option(None, "--config", help="Settings from a TOML file (keys: the settings below with underscores, and problem, arch, preset, [problem_options]); flags still win."),
     save_config: Optional[Path] = typer.Option(None, "--save-config", help="Write the fully resolved settings to this TOML file (with --dry-run: and stop)."),
@@ -64,10 +67,14 @@ def train(
         overrides["trackers"] = sorted({*overrides.get("trackers", []), "tensorboard"})
     file_values = read_config_file(config) if config is not None else {}
     sources: dict[str, str] = {}
+    labels = check_labels(name, out, tag, note)
     if resume is not None:
         if problem or arch or preset or option or arch_option or config:
             raise DtError("--resume continues a run with its own problem, architecture and "
                           "settings; give only --resume RUN and the settings it allows")
+        if name or labels:
+            raise DtError("--resume keeps the run's name and labels; change its tags or note "
+                          f"with: dt runs label {resume} --tag T --note TEXT")
         changes = resolvable_changes(overrides)
         if stopped_before_config(resume):
             raise DtError(f"{resume} cannot be resumed: its run was stopped before it wrote "
@@ -86,7 +93,8 @@ def train(
                              parse_option_pairs(option), parse_option_pairs(arch_option),
                              overrides, file_values=file_values, file_label=f"file {config}",
                              sources=sources)
-        run_dir = out or runs.new_run_dir(runs.RUNS_ROOT, problem, arch)
+        run_dir = out or (runs.RUNS_ROOT / name if name else
+                          runs.new_run_dir(runs.RUNS_ROOT, problem, arch))
         if (run_dir / runs.CONFIG).exists() and not runs.never_started(run_dir):
             raise DtError(f"{run_dir} already holds a run; use --resume {run_dir} or another --out")
 
@@ -97,7 +105,29 @@ def train(
     if dry_run:
         show_dry_run(cfg, run_dir, json_out, sources)
         return
-    run_training(cfg, run_dir, resume is not None, json_out)
+    run_training(cfg, run_dir, resume is not None, json_out, labels)
+
+
+def check_labels(name: str | None, out: Path | None, tags: list[str] | None,
+                 note: str | None) -> dict | None:
+    """The run's labels from --tag/--note (None when neither is given), checked before
+    anything runs; --name checked to be one plain directory name."""
+    from dtcli import runs
+
+    if name is not None:
+        if out is not None:
+            raise DtError("--name and --out both say where the run goes: give one "
+                          "(--name NAME is --out runs/NAME)")
+        if name in (".", "..") or not 0 < len(name) <= 100 or not set(name) <= runs.TAG_CHARS:
+            raise DtError(f"--name {name!r}: a run name is 1-100 letters, digits or . _ : + - "
+                          "(it names a folder under runs/)")
+    if not tags and note is None:
+        return None
+    for tag in tags or []:
+        runs.check_tag(tag)
+    if len(set(tags or [])) > runs.MAX_TAGS:
+        raise DtError(f"--tag: at most {runs.MAX_TAGS} tags a run")
+    return {"tags": list(tags or []), "note": None if note is None else runs.check_note(note)}
 
 
 def stopped_before_config(run_dir: Path) -> bool:
@@ -131,10 +161,12 @@ def show_dry_run(cfg, run_dir: Path, json_out: bool, sources: dict[str, str]) ->
                   f"[bold]recurrent[/] {summary['recurrent']}")
 
 
-def run_training(cfg, run_dir: Path, resume: bool, json_out: bool) -> None:
+def run_training(cfg, run_dir: Path, resume: bool, json_out: bool,
+                 labels: dict | None = None) -> None:
     import shlex
     import sys
 
+    from dtcli import runs
     from dtcli.cli.progress import RichTrainListener
     from dtcli.contracts.paths import disk_error, make_dir
     from dtcli.engine.distributed import environment
@@ -149,6 +181,8 @@ def run_training(cfg, run_dir: Path, resume: bool, json_out: bool) -> None:
     # made the directory (of two racing to one --out, only one did)
     created = make_dir(run_dir) if main else False
     try:
+        if labels and main:  # removed with the rest if the run never starts
+            runs.write_labels(run_dir, labels["tags"], labels["note"])
         with stop_on_signals() as interrupted:
             result = engine_train(cfg, run_dir, listener=listener, resume=resume,
                                   interrupt=interrupted, info={"command": command})
@@ -187,7 +221,8 @@ def remove_unstarted(run_dir: Path) -> None:
     if (run_dir / runs.CONFIG).exists():
         return
     try:
-        for path in [*(run_dir / n for n in (runs.LOCK, runs.LAST, runs.METRICS, runs.BEST)),
+        for path in [*(run_dir / n for n in (runs.LOCK, runs.LAST, runs.METRICS, runs.BEST,
+                                             runs.LABELS)),
                      *run_dir.glob(".*.tmp")]:
             path.unlink(missing_ok=True)
         run_dir.rmdir()
