@@ -98,3 +98,16 @@ def test_runs_group_keeps_the_listing_as_its_default(cli, tiny_run, tmp_path):
     assert [r["name"] for r in json.loads(listed.stdout)] == ["one"]
     assert json.loads(cli("runs", "list", tmp_path / "r", "--json").stdout) == json.loads(listed.stdout)
     assert "show" in cli("runs", "--help").stdout
+
+
+def test_run_names_complete_in_the_shell(tiny_run, in_tmp, monkeypatch, capsys):
+    from dtcli.cli import app
+
+    shutil.copytree(tiny_run, in_tmp / "runs" / "mine")
+    (in_tmp / "runs" / "other-folder").mkdir()
+    for key, value in {"_DT_COMPLETE": "complete_bash", "COMP_WORDS": "dt runs show mi",
+                       "COMP_CWORD": "3"}.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SystemExit):
+        app(prog_name="dt", args=[])
+    assert capsys.readouterr().out.split() == ["mine"]

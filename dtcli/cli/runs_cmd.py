@@ -93,8 +93,14 @@ def runs_command(
             console.print(r["error"], style="red", soft_wrap=True, markup=False)
 
 
+def _complete_run(incomplete: str) -> list[str]:
+    from dtcli.cli.runs_show import complete_run
+
+    return complete_run(incomplete)
+
+
 def label_command(
-    run: Path = typer.Argument(..., help="The run (its directory, or its name under runs/)."),
+    run: Path = typer.Argument(..., help="The run (its directory, or its name under runs/).", autocompletion=_complete_run),
     tag: Optional[list[str]] = typer.Option(None, "--tag", help="Add this tag (repeatable)."),
     untag: Optional[list[str]] = typer.Option(None, "--untag", help="Remove this tag (repeatable)."),
     note: Optional[str] = typer.Option(None, "--note", help="Set the run's note ('' removes it)."),

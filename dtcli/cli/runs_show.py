@@ -14,8 +14,20 @@ from dtcli.cli.common import console, print_json
 from dtcli.contracts.errors import DtError
 
 
+def complete_run(incomplete: str) -> list[str]:
+    """Shell completion of a RUN: names under runs/, then folders."""
+    import glob
+
+    from dtcli import runs
+
+    names = sorted(p.parent.name for p in runs.RUNS_ROOT.glob(f"{glob.escape(incomplete)}*/{runs.CONFIG}"))
+    folders = [p + "/" for p in sorted(glob.glob(glob.escape(incomplete) + "*"))
+               if Path(p).is_dir() and p not in names]
+    return names + folders
+
+
 def show_command(
-    run: Path = typer.Argument(..., help="The run (its directory, or its name under runs/)."),
+    run: Path = typer.Argument(..., help="The run (its directory, or its name under runs/).", autocompletion=complete_run),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also write the training curves as a figure (.png, .svg or .pdf)."),
     json_out: bool = typer.Option(False, "--json", help="Print everything the run records as JSON (its row, settings, labels, every epoch, every test curve)."),
 ) -> None:
