@@ -170,10 +170,21 @@ def test_solve_names_a_diverged_thought(cli):
     assert f"diverged at iteration {at}" in out and "overthinking" not in out
 
 
-def test_redirected_maze_solve_is_a_few_grep_able_lines(cli):
-    """Output to a file: no half-block picture (it needs colours), each report on one line."""
+def test_redirected_maze_solve_is_ascii_and_grep_able_lines(cli):
+    """Output to a file: no half-block picture (it needs colours) but the maze in ASCII, each
+    report on one line; a maze too large to read as text is one line."""
     out = cli("solve", "mazes-dt-recall", "-d", "15", "--iters", "40").stdout
     lines = out.splitlines()
-    assert "▀" not in out and len(lines) <= 4
+    assert "▀" not in out
+    key = next(k for k, line in enumerate(lines) if line.startswith("# wall"))
+    grid = lines[key + 1:key + 1 + 17]  # a size-15 maze: 17 raw pixels a side with its wall
+    assert all(len(row) == 17 and set(row) <= set("#.SE*ox") for row in grid), grid
+    assert "".join(grid).count("S") == 1 and "".join(grid).count("E") == 1
+    assert "*" in "".join(grid)  # the predicted path
     assert any(line.startswith("iteration   40/40") and "correct" in line for line in lines)
     assert lines[-1].startswith(("solved", "not solved", "correct at"))
+    assert len(lines) == key + 1 + 17 + 2
+
+    big = cli("solve", "mazes-dt-recall", "-d", "201", "--iters", "1").stdout.splitlines()
+    assert "▀" not in "".join(big) and len(big) <= 4
+    assert any("too large to draw as text" in line for line in big)

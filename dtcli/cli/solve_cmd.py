@@ -279,8 +279,13 @@ def progress_lines(frames, problem, inst: Instance, total: int, fps: float,
         drawing = draw(problem, inst.inputs, last.prediction, inst.target, last.confidence,
                        last.probabilities, fit=(console.width, 60), extras=inst.extras)
         if needs_colour(drawing):  # half-block pixels say nothing in a log without colours
-            console.print("(the last frame is a picture: watch it in a terminal, or save it "
-                          "with --save FILE.png)", soft_wrap=True)
+            text = problem.render_text(inst.inputs, last.prediction, inst.target, inst.extras) \
+                if hasattr(problem, "render_text") else None
+            if text:
+                console.print(text, markup=False, highlight=False, soft_wrap=True)
+            else:
+                console.print("(the last frame is a picture too large to draw as text: watch "
+                              "it in a terminal, or save it with --save FILE.png)", soft_wrap=True)
         else:
             console.print(drawing)
         console.print(status_line(last, total, first_correct, None, problem.verify_name)

@@ -308,6 +308,14 @@ class Problem:
         raise DtError(f"problem {self.name!r} cannot draw itself as an image "
                       "(it has no render_image method), so its solves cannot be saved")
 
+    def render_text(self, inputs, prediction=None, target=None,
+                    extras: dict[str, Any] | None = None) -> str | None:
+        """Optional: one instance as plain text (no colours), for logs: a redirected ``dt
+        solve`` prints it where :meth:`render` would draw pixels that carry their meaning in
+        colour only. None (the default) when the problem has no such drawing, or the instance
+        is too large to read as text; the host then prints one line instead."""
+        return None
+
     def parse_instance(self, text: str) -> Any:
         """Parse one instance typed or stored by the user (``dt solve --input``): its input, or
         an :class:`~dtcli.contracts.instances.Instance` when the text says more (the solution,

@@ -11,6 +11,10 @@ from dtcli.api import DtError, Option, Problem, imported_data
 LAYOUTS = ("compact", "e2h")  # as dt_mazes.layouts.LAYOUTS, kept here to avoid importing numpy
 
 
+#: the widest maze (raw-grid pixels) drawn as text in a log
+TEXT_SIDE = 160
+
+
 class Mazes(Problem):
     """2D mazes. Inputs are RGB (walls black, open white, start green, end red); the target
     marks the pixels of the unique start-to-end path."""
@@ -215,6 +219,34 @@ class Mazes(Problem):
         pick = lambda t: None if t is None else to_raw_numpy(t, self.layout, grid=True)  # noqa: E731
         return maze_image(open_, start, end, pick(prediction), pick(target), pick(confidence),
                           fit=fit)
+
+    def render_text(self, inputs, prediction=None, target=None, extras=None):
+        """The maze in ``#`` walls, ``.`` open, ``S`` start, ``E`` end and ``*`` for the
+        predicted path (``o`` for path pixels it missed, ``x`` for ones it wrongly added, when
+        the target is known); None for a maze wider than :data:`TEXT_SIDE` characters."""
+        from dt_mazes.text import format_text_maze
+        from dt_mazes.verify import to_raw_numpy
+
+        open_, start, end = to_raw_numpy(inputs, self.layout)
+        if open_.shape[1] > TEXT_SIDE:
+            return None
+        chars = [list(line) for line in format_text_maze(open_, start, end).splitlines()]
+        pick = lambda t: None if t is None else to_raw_numpy(t, self.layout, grid=True) > 0.5  # noqa: E731
+        pred, want = pick(prediction), pick(target)
+        for r, row in enumerate(chars):
+            for c, ch in enumerate(row):
+                if ch not in ".#":
+                    continue
+                on = pred is not None and bool(pred[r, c])
+                needed = want is not None and bool(want[r, c])
+                if on:
+                    row[c] = "*" if want is None or needed else "x"
+                elif needed:
+                    row[c] = "o"
+        key = "# wall  . open  S start  E end  * predicted path"
+        if want is not None:
+            key += "  o missed  x wrongly predicted"
+        return "\n".join([key, *("".join(row) for row in chars)])
 
     def parse_instance(self, text: str):
         from dt_mazes.text import parse_text_maze
