@@ -29,7 +29,7 @@ from dtcli.contracts.hookspecs import PROJECT, DtSpecs
 from dtcli.contracts.problem import Problem
 
 BUILTIN_PLUGINS: tuple[str, ...] = ("dt_archs", "dt_prefix_sums", "dt_mazes", "dt_chess",
-                                     "dt_images", "dt_tensorboard")
+                                     "dt_images", "dt_tensorboard", "dt_nca", "dt_looped")
 ENTRY_POINT_GROUP = "dtcli"
 #: comma-separated entry-point names to load; empty means none; unset means all
 ALLOW_ENV = "DTCLI_PLUGINS"

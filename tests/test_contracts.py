@@ -130,3 +130,21 @@ def test_instance_extras_reach_render_through_one_record():
     typed = read_instance(p, "0110")
     assert typed.extras == {"tag": -1} and torch.equal(typed.target, typed.inputs)
     assert draw(Old(), inst.inputs, extras=inst.extras, fit=(10, 10)) == "old"
+
+
+def test_architecture_preset_lies_over_the_problems(cli, registry, monkeypatch):
+    """An architecture from another plugin than the problem's brings its own recipe: its
+    preset values win over the problem's preset, flags still win over both."""
+    import json
+
+    arch = registry.arch("dt-recall")
+    monkeypatch.setattr(type(arch), "preset", lambda self, problem, name:
+                        {"lr": 0.0123, "width": 24} if (problem, name) == ("prefix-sums", "quick")
+                        else {})
+    doc = json.loads(cli("train", "prefix-sums", "--arch", "dt-recall", "--preset", "quick",
+                         "--width", "16", "--dry-run", "--json").stdout)
+    assert doc["config"]["lr"] == 0.0123 and doc["sources"]["lr"] == "preset quick"
+    assert doc["config"]["width"] == 16  # the flag
+    other = json.loads(cli("train", "mazes", "--arch", "dt-recall", "--preset", "quick",
+                           "--dry-run", "--json").stdout)
+    assert other["config"]["lr"] != 0.0123

@@ -52,6 +52,14 @@ class Architecture:
         architecture has no reference implementation to compare with."""
         return None
 
+    def preset(self, problem: str, name: str) -> dict[str, Any]:
+        """Training settings this architecture brings to preset ``name`` of ``problem`` (by
+        name), laid over the problem's own preset: an architecture from another plugin than
+        the problem's can still ship a recipe that works (a transformer's learning rate, an
+        NCA's width). ``"problem_options"`` may choose problem options, as in a problem's
+        preset. Default: nothing (the problem's preset as it is)."""
+        return {}
+
     def supports(self, problem: "Problem") -> str | None:
         """None when this architecture can be built for ``problem``, else the reason it cannot."""
         if problem.kind not in self.kinds:

@@ -46,6 +46,10 @@ def resolve_config(problem_name: str, arch_name: str, preset: str | None,
     if preset is None:
         preset = default_preset(problem, given.get("device", "auto"))
     values = problem.preset(preset, arch_name) if preset else {}
+    if preset:  # the architecture's own recipe for this problem, over the problem's
+        own = dict(arch.preset(problem_name, preset) or {})
+        values = {**values, **own, "problem_options": {**values.get("problem_options", {}),
+                                                       **own.get("problem_options", {})}}
     preset_options = values.pop("problem_options", {})
     if preset_options:  # a preset may choose problem options (a layout); -o still wins
         problem = reg.problem(problem_name, {**preset_options, **options})

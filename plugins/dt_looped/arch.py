@@ -1,0 +1,1 @@
+ARCHITECTURES: tuple = ()  # filled in by the architecture module
