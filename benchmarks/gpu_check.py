@@ -8,7 +8,10 @@
 2. a 2-GPU DDP run against the 1-GPU run of the same seed and global batch (when there are
    2 GPUs);
 3. a distributed `dt test` against one process (2 GPUs with nccl, else 2 CPU processes with
-   gloo).
+   gloo);
+4. an 801x801 maze solved by the zoo's `mazes-dt-recall-w48` (halting, up to 25,000
+   iterations) for at most --solve-seconds (default 150): solved, or how far it got and its
+   speed; its state is kept, so `dt solve ... --state FILE --resume` continues it.
 
 It prints one PASS/FAIL line per check with its figure, and exits non-zero when any failed.
 """
@@ -18,6 +21,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,6 +87,44 @@ def bench_check(problem: str, amp: str) -> None:
           f"{i['instance_iters_per_s']:,.0f} instance-iterations/s inference")
 
 
+def solve_801_check(out: Path, seconds: float) -> None:
+    """Solve one 801x801 maze for at most ``seconds``; then Ctrl-C it (its state is written)
+    and report the iterations reached, the speed, and whether it was solved."""
+    state = out / "maze-801.state"
+    args = [sys.executable, "-m", "dtcli", "solve", "mazes-dt-recall-w48", "-d", "801",
+            "--iters", "25000", "--halt", "--device", DEVICE, "--state", str(state),
+            "--state-every", "1"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        text, _ = proc.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGINT)  # dt solve writes its state and says how to go on
+        try:
+            text, _ = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            text, _ = proc.communicate()
+    spent = time.perf_counter() - t0
+    done = re.search(r"solved: first correct at iteration (\d+) \((\d+) iterations in [^,]+, "
+                     r"([\d.]+) it/s\)", text)
+    if done:
+        check("801x801 maze (mazes-dt-recall-w48)", True,
+              f"solved: first correct at iteration {done.group(1)}, {done.group(2)} iterations "
+              f"at {done.group(3)} it/s, {spent:.0f} s in all")
+        return
+    reached = re.findall(r"iteration\s+(\d+)/25000", text)
+    if proc.returncode in (0, 130) and reached:
+        it = int(reached[-1])
+        rate = it / spent
+        check("801x801 maze (mazes-dt-recall-w48)", True,
+              f"not solved yet: {it} iterations in {spent:.0f} s ({rate:.1f} it/s; 25,000 would "
+              f"take {25000 / max(rate, 1e-9) / 60:.0f} min); state in {state}: continue with "
+              f"`dt solve mazes-dt-recall-w48 -d 801 --iters 25000 --state {state} --resume`")
+    else:
+        check("801x801 maze (mazes-dt-recall-w48)", False, last_line(text))
+
+
 def weights_difference(a: Path, b: Path) -> float:
     from safetensors.torch import load_file
 
@@ -96,6 +139,8 @@ def main() -> int:
                         help="cuda (default); cpu runs the same checks as a smoke test of this script")
     parser.add_argument("--preset", default="paper", help="preset to train and bench (default paper)")
     parser.add_argument("--amp", default="off,bf16", help="precisions to try (default off,bf16)")
+    parser.add_argument("--solve-seconds", type=float, default=150,
+                        help="time given to the 801x801 maze solve (0: skip it)")
     args = parser.parse_args()
     global DEVICE, PRESET
     DEVICE, PRESET = args.device, args.preset
@@ -152,6 +197,9 @@ def main() -> int:
             check("distributed dt test", False, last_line(text2 if rc1 == 0 else text1))
     else:
         check("distributed dt test", False, "no model: the fp32 maze training failed")
+
+    if args.solve_seconds > 0:
+        solve_801_check(out, args.solve_seconds)
 
     failed = [name for name, ok, _ in RESULTS if not ok]
     print(f"{len(RESULTS) - len(failed)} passed, {len(failed)} failed "
