@@ -77,6 +77,8 @@ def test_train_then_test_and_solve(cli, tmp_path):
 
     frames = json.loads(cli("solve", run, "-d", "12", "--iters", "6", "--json").stdout)["frames"]
     assert [f["iteration"] for f in frames] == [1, 2, 3, 4, 5, 6]
+    for f in frames:  # bits right: whole when the string is, partial otherwise
+        assert 0 <= f["position_acc"] <= 1 and (not f["correct"] or f["position_acc"] == 1)
     live = cli("solve", run, "--input", "0110100", "--iters", "3", "--fps", "0")
     assert live.exit_code == 0 and "iteration" in live.stdout and "0110100" in live.stdout
     assert cli("train", "--resume", run, "--epochs", "3").exit_code == 0
@@ -188,3 +190,4 @@ def test_redirected_maze_solve_is_ascii_and_grep_able_lines(cli):
     big = cli("solve", "mazes-dt-recall", "-d", "201", "--iters", "1").stdout.splitlines()
     assert "▀" not in "".join(big) and len(big) <= 4
     assert any("too large to draw as text" in line for line in big)
+    assert "not yet ✗ (" in big[-2] and "% of cells right)" in big[-2]  # how far it got

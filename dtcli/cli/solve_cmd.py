@@ -18,7 +18,8 @@ from dtcli.contracts.instances import Instance, dataset_instance, draw, read_ins
 
 
 def status_line(frame, total: int, first_correct: int | None, rate: float | None = None,
-                verify_name: str = "verified", patience: int | None = None) -> Text:
+                verify_name: str = "verified", patience: int | None = None,
+                noun: str | None = None) -> Text:
     """Two lines: the iteration's figures (and speed, ETA), then the verdict so far. With
     ``patience`` (halting after that many unchanged answers) the ETA is the halt's, should the
     answer hold from now, and the full budget's is an upper bound."""
@@ -41,6 +42,9 @@ def status_line(frame, total: int, first_correct: int | None, rate: float | None
     if frame.correct is not None:
         text.append("correct ✓" if frame.correct else "not yet ✗",
                     style="bold green" if frame.correct else "bold red")
+        if not frame.correct and getattr(frame, "position_acc", None) is not None:
+            text.append(f" ({100 * frame.position_acc:.1f}% of {noun or 'positions'} right)",
+                        style="dim")
     if frame.verified is not None:
         text.append(f"   {verify_name} {'✓' if frame.verified else '✗'}",
                     style="green" if frame.verified else "yellow")
@@ -254,7 +258,8 @@ def live_view(frames, problem, inst: Instance, total: int, fps: float,
             live.update(Group(draw(problem, inst.inputs, f.prediction, inst.target,
                                    f.confidence, f.probabilities, fit=fit, extras=inst.extras),
                               status_line(f, total, first_correct, rate,
-                                          problem.verify_name, patience)), refresh=True)
+                                          problem.verify_name, patience,
+                                          problem.position_noun)), refresh=True)
     return last, first_correct
 
 
@@ -273,7 +278,7 @@ def progress_lines(frames, problem, inst: Instance, total: int, fps: float,
             reported = now
             rate = f.iteration / (now - began)
             console.print(status_line(f, total, first_correct, rate, problem.verify_name,
-                                      patience)
+                                      patience, problem.position_noun)
                           .plain.replace("\n", "   "), soft_wrap=True)  # one line a report
     if last is not None:
         drawing = draw(problem, inst.inputs, last.prediction, inst.target, last.confidence,
@@ -288,7 +293,8 @@ def progress_lines(frames, problem, inst: Instance, total: int, fps: float,
                               "it in a terminal, or save it with --save FILE.png)", soft_wrap=True)
         else:
             console.print(drawing)
-        console.print(status_line(last, total, first_correct, None, problem.verify_name)
+        console.print(status_line(last, total, first_correct, None, problem.verify_name,
+                                  noun=problem.position_noun)
                       .plain.replace("\n", "   "), soft_wrap=True)
     return last, first_correct
 

@@ -34,12 +34,16 @@ class SolveFrame:
     #: the first iteration the thought overflowed (inf or NaN), so far: from there its answers
     #: and confidences mean nothing
     diverged_at: int | None = None
+    #: share of the positions right (Problem.position_correct: the bits, the open maze cells),
+    #: when the answer is known and the problem counts positions: how far a long solve got
+    position_acc: float | None = None
 
     def summary(self) -> dict[str, Any]:
         return {"iteration": self.iteration, "mean_confidence": self.mean_confidence,
                 "delta_thought": self.delta_thought, "changed": self.changed,
                 "moving": self.moving, "diverged_at": self.diverged_at,
-                "correct": self.correct, "verified": self.verified}
+                "correct": self.correct, "verified": self.verified,
+                "position_acc": self.position_acc}
 
 
 def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor | None = None,
@@ -87,9 +91,12 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
             conf = problem.position_confidence(logits, x)
             delta = (thought - prev_thought).float().norm() / prev_thought.float().norm().clamp_min(1e-12)
             changed = mean(pred != prev_pred)
-            correct = verified = None
+            correct = verified = position_acc = None
             if y is not None:
                 correct = bool(problem.correct(pred, y)[0])
+                counts = problem.position_correct(pred, y, x)
+                if counts is not None and float(counts[1]) > 0:
+                    position_acc = float(counts[0]) / float(counts[1])
                 v = problem.verify(pred, x, y)
                 verified = None if v is None else bool(v[0])
             stable = stable + 1 if not bool((pred != prev_pred).any()) else 0
@@ -104,7 +111,8 @@ def solve(net, problem, inputs: torch.Tensor, iters: int, target: torch.Tensor |
                              mean_confidence=mean(conf), delta_thought=float(delta),
                              changed=float(changed), correct=correct, verified=verified,
                              stable=stable, moving=float(moving_share(prev_thought, thought)),
-                             first_correct=first_correct, diverged_at=diverged_at)
+                             first_correct=first_correct, diverged_at=diverged_at,
+                             position_acc=position_acc)
             if halt_patience is not None and stable >= halt_patience and verified is not False:
                 return
             if halt_tolerance is not None and delta < halt_tolerance:
