@@ -62,7 +62,9 @@ def test(
     Memory stays flat however many iterations you ask for: each iteration is scored as it
     is computed. max-conf picks, per instance, its most confident iteration so far; halt stops
     thinking about an instance once its answer has settled and reports the compute saved.
-    A long test keeps its state with --state DIR and continues with --resume.
+    A long test keeps its state with --state DIR and continues with --resume. A problem's
+    rules that need no training (chess: a random legal move, a one-ply heuristic) are scored
+    on the same instances and shown beside the model, per group too.
     """
     from dtcli.cli.common import parse_option_pairs
     from dtcli.config import think_iters
@@ -120,9 +122,12 @@ def test(
                    {"difficulty": d, "total": halt.total, "iters": halt.iters})
         if halt is not None:
             doc["halt"] = {"accuracy": halt.accuracy(), "correct": halt.correct, **halt.extra}
+        rules = baseline_rates(problem, d, count, seed)
+        if rules:
+            doc["baselines"] = rules
         docs.append((doc, res, halt, d))
         if not json_out:
-            show_result(res, problem, d, loaded.max_iters, halt)
+            show_result(res, problem, d, loaded.max_iters, halt, rules)
     if not ctx.main:
         return
     if json_out:
@@ -219,8 +224,34 @@ def _no_bar(*_: Any):
     yield _Silent()
 
 
-def show_result(res, problem, difficulty, max_iters: int, halt=None) -> None:
-    """The table (a row per chosen iteration, a column per mode), the curve, the summary."""
+def baseline_rates(problem, difficulty, count: int, seed: int) -> dict[str, dict[str, Any]]:
+    """The problem's rules that need no training (:meth:`Problem.baselines`) on the test's
+    own instances: ``{rule: {"accuracy": %, "groups": {label: %}}}`` (groups when the problem
+    has them), empty when the problem has no baselines."""
+    import torch
+
+    scores = problem.baselines("test", difficulty, count, seed)
+    if not scores:
+        return {}
+    groups = problem.groups("test", difficulty, count, seed)
+    out: dict[str, dict[str, Any]] = {}
+    for name, values in scores.items():
+        values = torch.as_tensor(values, dtype=torch.float64).cpu()
+        rule: dict[str, Any] = {"accuracy": 100.0 * values.mean().item() if len(values) else 0.0}
+        if groups is not None:
+            labels, ids = groups
+            ids = torch.as_tensor(ids).cpu()
+            rule["groups"] = {label: 100.0 * values[ids == k].mean().item()
+                              if bool((ids == k).any()) else 0.0
+                              for k, label in enumerate(labels)}
+        out[name] = rule
+    return out
+
+
+def show_result(res, problem, difficulty, max_iters: int, halt=None,
+                baselines: dict[str, dict[str, Any]] | None = None) -> None:
+    """The table (a row per chosen iteration, a column per mode), the curve, the summary and
+    the problem's baselines on the same instances."""
     main = res if res is not None else halt
     accs = {m: res.accuracy(m) for m in res.modes} if res is not None else {}
     if halt is not None:
@@ -241,11 +272,14 @@ def show_result(res, problem, difficulty, max_iters: int, halt=None) -> None:
     console.print(line_plot(series, title="accuracy vs iterations", xlabel="iteration",
                             ylabel="%", ylim=(0, 100), width=min(console.width, 100)))
     if res is not None:
-        show_groups(res, best_iter, problem.verify_name)
+        show_groups(res, best_iter, problem.verify_name, baselines)
     line = f"best {best_acc:.1f}% at iteration {best_iter}" + (" (halting)" if res is None else "")
     if max_iters in main.iters:
         line += f"; {main.at(max_iters):.1f}% at max_iters ({max_iters})"
     console.print(line)
+    if baselines:
+        rates = ", ".join(f"{name} {rule['accuracy']:.1f}%" for name, rule in baselines.items())
+        console.print(f"baselines on the same {main.total:,} instances: {rates}")
     if halt is not None:
         console.print(halt_summary(halt, res))
 
@@ -267,22 +301,28 @@ def halt_summary(halt, fixed=None) -> str:
     return text
 
 
-def show_groups(res, best_iter: int, verify_name: str = "verified") -> None:
-    """Per-group accuracy (e.g. per rating band) at the best and the last iteration."""
+def show_groups(res, best_iter: int, verify_name: str = "verified",
+                baselines: dict[str, dict[str, Any]] | None = None) -> None:
+    """Per-group accuracy (e.g. per rating band) at the best and the last iteration, and each
+    baseline's rate in the group."""
     if not res.groups:
         return
     modes = [m for m in ("fixed", "verified") if m in res.groups]
     table = Table(title="by group")
-    table.add_column("group")
+    table.add_column("group", no_wrap=True)  # a band's label, whole even in 80 columns
     table.add_column("count", justify="right")
     picks = sorted({best_iter, res.iters[-1]})
     for m in modes:
         for it in picks:
             name = verify_name if m == "verified" else m
             table.add_column(f"{name} % @{it}", justify="right")
+    rules = {name: rule["groups"] for name, rule in (baselines or {}).items() if "groups" in rule}
+    for name in rules:
+        table.add_column(f"{name} %", justify="right", style="dim")
     accs = {m: res.group_accuracy(m) for m in modes}
     for label, total in zip(res.groups["labels"], res.groups["totals"]):
         cells = [f"{accs[m][label][res.iters.index(it)]:.1f}" for m in modes for it in picks]
+        cells += [f"{by_group.get(label, 0.0):.1f}" for by_group in rules.values()]
         table.add_row(label, str(total), *cells)
     console.print(table)
 

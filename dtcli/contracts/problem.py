@@ -189,6 +189,17 @@ class Problem:
         sample)`` aligned with :meth:`dataset`, or None. ``dt test`` reports each group."""
         return None
 
+    def baselines(self, split: str, difficulty: Any, count: int,
+                  seed: int) -> dict[str, "torch.Tensor"]:
+        """Optional rules that need no training, scored on the instances :meth:`dataset`
+        returns for the same arguments: ``{name: float tensor (N,)}``, each value the
+        probability in [0, 1] that the rule solves that instance by :meth:`correct`'s measure
+        (1 or 0 for a deterministic rule; for a random one its exact expectation, so the figure
+        has no sampling noise). ``dt test`` prints each rule's rate beside the model's, overall
+        and per :meth:`groups`, and ``--json`` includes them. Chess: a random legal move and a
+        one-ply heuristic. Default: none (an empty dict)."""
+        return {}
+
     def instance_names(self, split: str, difficulty: Any, count: int, seed: int) -> list[str] | None:
         """What to call the instances :meth:`dataset` returns, e.g. the puzzle numbers of a
         file the instances come from (``dt data show``); None: "#0", "#1", ..."""

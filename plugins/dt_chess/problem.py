@@ -130,6 +130,15 @@ class ChessPuzzles(Problem):
         index = {v: i for i, v in enumerate(values)}
         return labels, torch.tensor([index[v] for v in bands.tolist()], dtype=torch.long)
 
+    def baselines(self, split: str, difficulty: Any, count: int, seed: int):
+        """A uniformly random legal move (``random legal move``) and mate in one, else the
+        most valuable capture, else any move (``greedy 1-ply``), on the same puzzles: each
+        puzzle's exact probability of being solved (see :mod:`dt_chess.baselines`)."""
+        from dt_chess.baselines import puzzle_baselines
+
+        data = self.data_record(split, difficulty, count, seed)
+        return puzzle_baselines(data["inputs"], data["targets"], data.get("state"))
+
     def generate_files(self, count: int, seed: int, out: Path | None,
                        progress: Callable[[int, int], None]) -> dict[str, Any]:
         """Append ``count`` generated puzzles to ``out`` (default: dt's puzzles file)."""

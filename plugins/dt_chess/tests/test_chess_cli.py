@@ -115,3 +115,30 @@ def test_zoo_card_holds_rating_bands_and_legal_moves(cli, chess_run, tmp_path, m
     assert [m["accuracy"] for m in same["measured"]] == [c["accuracy"] for c in same["card"]]
     shown = cli("zoo", "show", "tiny-chess").stdout
     assert "legal move" in shown and row["bands"][0]["label"] in shown
+
+
+def test_test_reports_baselines_beside_the_model(cli, chess_run):
+    """dt test scores the random legal move and the one-ply heuristic on the very puzzles the
+    model is tested on, overall and per rating band, in the table and in --json."""
+    run_dir, source = chess_run
+    result = cli("test", run_dir, "-d", "1000-2999", "--iters", "1:3", "-n", "40", "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    rules = doc["baselines"]
+    assert list(rules) == ["random legal move", "greedy 1-ply"]
+    from dt_chess.problem import ChessPuzzles
+
+    problem = ChessPuzzles(source=str(source))
+    scores = problem.baselines("test", problem.parse_difficulty("1000-2999"), 40, 0)
+    for name, rule in rules.items():
+        assert rule["accuracy"] == pytest.approx(100 * scores[name].mean().item())
+        assert list(rule["groups"]) == doc["groups"]["labels"]
+        assert all(0.0 <= v <= 100.0 for v in rule["groups"].values())
+    # the groups average back to the whole set
+    totals = dict(zip(doc["groups"]["labels"], doc["groups"]["totals"]))
+    mean = sum(rules["greedy 1-ply"]["groups"][g] * n for g, n in totals.items()) / doc["total"]
+    assert mean == pytest.approx(rules["greedy 1-ply"]["accuracy"])
+    table = cli("test", run_dir, "-d", "1000-2999", "--iters", "1:3", "-n", "40")
+    assert table.exit_code == 0, table.output
+    assert "baselines on the same 40 instances: random legal move" in table.output
+    assert "greedy" in table.output.split("by group")[1]  # a column of the per-band table
