@@ -4,8 +4,8 @@ What Fan et al. (ICLR 2025, "Looped Transformers for Length Generalization") des
 what this plugin does with it:
 
 - **one weight-tied block, looped**: a decoder (GPT-2) block applied again and again, the
-  number of loops growing with the input (T(n) = n for parity), supervised on the final
-  output only. Here the block is ``think``; dt decides the loops (``--max-iters`` in
+  number of loops set by the input's length (n-RASP-L: a known number of steps per length),
+  supervised on the final output only. Here the block is ``think``; dt decides the loops (``--max-iters`` in
   training, ``--iters`` at test time, halting) and trains with its progressive loss (α = 0
   is the paper's final-output-only supervision).
 - **input injection**: the input embedding is added to the thought before every loop:
@@ -73,10 +73,10 @@ OPTIONS = (HEADS, MLP_RATIO, POSITION, MAX_DISTANCE, ATTENTION, NORM, SINK, DROP
 # 0.3 s, solved in 22 epochs or fewer); this block at width 64 does about as many
 # multiply-adds per position and iteration (12·64² + 2·L·64 against DT-recall's 5·3·64²)
 # with more element-wise work (norms, softmax), so a step is guessed at 0.4-0.8 s and 20
-# epochs of 90 steps at 12-24 minutes, plus the tests. max_iters 32: the paper loops T(n) = n
-# times for parity, and a block that reads one position back needs n loops for n bits; the
+# epochs of 90 steps at 12-24 minutes, plus the tests. max_iters 32: the paper's loops grow
+# with the length, and a block that reads one position back needs n loops for n bits; the
 # tests go to 600 iterations for 512 bits for the same reason. AdamW, a lower learning rate
-# and a linear warm-up are the usual transformer recipe (the paper trains with AdamW).
+# and a linear warm-up: the usual small-transformer recipe (not taken from the paper).
 _QUICK = {"width": 64, "max_iters": 32, "optimizer": "adamw", "lr": 1e-3, "weight_decay": 0.01,
           "warmup_epochs": 2, "warmup_shape": "linear", "epochs": 20, "test_iters": 600}
 _PAPER = {"max_iters": 32, "optimizer": "adamw", "weight_decay": 0.01, "test_iters": 600}
