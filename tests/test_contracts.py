@@ -139,12 +139,17 @@ def test_architecture_preset_lies_over_the_problems(cli, registry, monkeypatch):
 
     arch = registry.arch("dt-recall")
     monkeypatch.setattr(type(arch), "preset", lambda self, problem, name:
-                        {"lr": 0.0123, "width": 24} if (problem, name) == ("prefix-sums", "quick")
-                        else {})
+                        {"lr": 0.0123, "width": 24, "arch_options": {"blocks": 3}}
+                        if (problem, name) == ("prefix-sums", "quick") else {})
     doc = json.loads(cli("train", "prefix-sums", "--arch", "dt-recall", "--preset", "quick",
                          "--width", "16", "--dry-run", "--json").stdout)
     assert doc["config"]["lr"] == 0.0123 and doc["sources"]["lr"] == "preset quick"
     assert doc["config"]["width"] == 16  # the flag
+    assert doc["config"]["arch_options"] == {"blocks": 3}
+    flagged = json.loads(cli("train", "prefix-sums", "--arch", "dt-recall", "--preset", "quick",
+                             "--arch-option", "blocks=1", "--dry-run", "--json").stdout)
+    assert flagged["config"]["arch_options"] == {"blocks": "1"} or \
+        flagged["config"]["arch_options"] == {"blocks": 1}
     other = json.loads(cli("train", "mazes", "--arch", "dt-recall", "--preset", "quick",
                            "--dry-run", "--json").stdout)
     assert other["config"]["lr"] != 0.0123

@@ -57,7 +57,8 @@ class Architecture:
         name), laid over the problem's own preset: an architecture from another plugin than
         the problem's can still ship a recipe that works (a transformer's learning rate, an
         NCA's width). ``"problem_options"`` may choose problem options, as in a problem's
-        preset. Default: nothing (the problem's preset as it is)."""
+        preset, and ``"arch_options"`` this architecture's own options (``--arch-option``
+        still wins). Default: nothing (the problem's preset as it is)."""
         return {}
 
     def supports(self, problem: "Problem") -> str | None:

@@ -46,8 +46,10 @@ def resolve_config(problem_name: str, arch_name: str, preset: str | None,
     if preset is None:
         preset = default_preset(problem, given.get("device", "auto"))
     values = problem.preset(preset, arch_name) if preset else {}
+    preset_arch_options: dict[str, Any] = {}
     if preset:  # the architecture's own recipe for this problem, over the problem's
         own = dict(arch.preset(problem_name, preset) or {})
+        preset_arch_options = dict(own.pop("arch_options", {}))
         values = {**values, **own, "problem_options": {**values.get("problem_options", {}),
                                                        **own.get("problem_options", {})}}
     preset_options = values.pop("problem_options", {})
@@ -59,12 +61,12 @@ def resolve_config(problem_name: str, arch_name: str, preset: str | None,
         problem.parse_difficulty(d)
     cfg = build_config(problem_name, arch_name, values, preset, given)
     cfg.problem_options = problem.option_values
-    cfg.arch_options = arch_options
-    cfg.max_iters = arch.iterations_for(cfg.depth, cfg.max_iters, arch_options)
+    cfg.arch_options = {**preset_arch_options, **arch_options}  # flags and files win
+    cfg.max_iters = arch.iterations_for(cfg.depth, cfg.max_iters, cfg.arch_options)
     if sources is not None:
         for name in field_names():
             sources[name] = ("flag" if name in overrides else file_label if name in file_values
                              else f"preset {preset}" if name in values else "default")
         sources.update(problem="flag or file", arch="flag or file", preset=preset_source,
-                       problem_options="flag, file or preset", arch_options="flag or file")
+                       problem_options="flag, file or preset", arch_options="flag, file or preset")
     return cfg
