@@ -86,10 +86,12 @@ def unpack_state(board: chess.Board, state: int) -> None:
 
 def piece_codes(planes) -> np.ndarray:
     """(N, 12, 8, 8) planes (tensor or array) -> (N, 64) uint8 codes in the frame:
-    0 empty, 1..6 the mover's K Q B N R P, 7..12 the opponent's."""
+    0 empty, 1..6 the mover's K Q B N R P, 7..12 the opponent's. Planes after the 12th (the
+    move head's state plane, :mod:`dt_chess.moves`) are no pieces and are left out."""
     import torch
 
-    x = torch.as_tensor(planes).reshape(-1, 12, 64)
+    x = torch.as_tensor(planes)
+    x = x.reshape(-1, x.shape[-3], 64)[:, :12]
     present = x.amax(1) > 0
     codes = (x.float().argmax(1) + 1) * present
     return codes.to(torch.uint8).cpu().numpy()

@@ -42,6 +42,14 @@ class ChessPuzzles(Problem):
                help="dt data generate: deepest Stockfish search (levels 1..depth)"),
         Option("workers", 0, affects_data=False,
                help="dt data generate: worker processes (0: one per CPU core)"),
+        Option("target", "squares", choices=("squares", "move"),
+               help="squares: the reference's head, a move-square class per square (the zoo "
+                    "models); move: a score per origin-destination pair, softmax over the "
+                    "position's legal moves only, so it never predicts an illegal one (adds a "
+                    "13th input plane: castling rooks and the en-passant square)"),
+        Option("mirror", False, affects_data=False,
+               help="train-time augmentation: mirror half of the positions without castling "
+                    "rights left to right (files a-h to h-a)"),
     )
     presets = PRESETS
     fetchable = ("chess",)
@@ -51,6 +59,9 @@ class ChessPuzzles(Problem):
         if self.option_values["source"] not in ("generated", "bundled"):
             self.default_train_difficulty = "0:600000"
             self.default_test_difficulty = "600000:700000"
+        self.move_head = self.option_values["target"] == "move"
+        if self.move_head:  # see dt_chess.moves
+            self.in_channels, self.num_classes = 13, 64
 
     # -- difficulty and data ---------------------------------------------------------------
 
@@ -70,7 +81,7 @@ class ChessPuzzles(Problem):
 
         source = self.option_values["source"]
         return {"problem": self.name, "version": self.data_version,
-                "options": {"source": source},
+                "options": {"source": source, **({"target": "move"} if self.move_head else {})},
                 "file": store.file_identity(store.resolve_source(source)), "split": split,
                 "difficulty": self.parse_difficulty(difficulty), "count": count, "seed": seed}
 
@@ -103,7 +114,12 @@ class ChessPuzzles(Problem):
                 hint = f"generate more with `dt data generate chess --count {more}`, or "
             raise DtError(f"only {len(rows):,} puzzles in {where}, {count:,} asked for "
                           f"training: {hint}lower --train-count")
-        return lichess.convert(path, lichess.subsample(rows, count, seed))
+        data = lichess.convert(path, lichess.subsample(rows, count, seed))
+        if self.move_head:
+            from dt_chess.moves import with_state_plane
+
+            data["inputs"] = with_state_plane(data["inputs"], data["state"])
+        return data
 
     def generate(self, difficulty: Any, count: int, seed: int):
         """Convert ``count`` puzzles of ``difficulty`` drawn by ``seed``, uncached (what
@@ -169,7 +185,41 @@ class ChessPuzzles(Problem):
 
         return fetch_puzzles(dest, progress)
 
+    def augment(self, inputs, targets, generator):
+        """With ``-o mirror=1``: half of the positions that hold no castling right mirrored
+        left to right (:func:`dt_chess.moves.mirror_files`)."""
+        if not self.option_values["mirror"]:
+            return inputs, targets
+        from dt_chess.moves import mirror_files
+
+        return mirror_files(inputs, targets, generator)
+
     # -- scoring ---------------------------------------------------------------------------
+
+    def loss(self, logits, targets, inputs):
+        """The move head's cross-entropy over legal moves, else per-square cross-entropy."""
+        if self.move_head:
+            from dt_chess import moves
+
+            return moves.loss(logits, targets, inputs)
+        return super().loss(logits, targets, inputs)
+
+    def loss_weight(self, targets, inputs):
+        return len(targets) if self.move_head else super().loss_weight(targets, inputs)
+
+    def position_confidence(self, logits, inputs):
+        if self.move_head:
+            from dt_chess import moves
+
+            return moves.position_confidence(logits, inputs)
+        return super().position_confidence(logits, inputs)
+
+    def confidence(self, logits, inputs):
+        if self.move_head:  # the predicted move's probability
+            from dt_chess import moves
+
+            return moves.confidence(logits, inputs)
+        return super().confidence(logits, inputs)
 
     def predict(self, logits, inputs):
         """Square flags (N, 8, 8) uint8: bit 0 marks the two squares with the highest
@@ -179,6 +229,10 @@ class ChessPuzzles(Problem):
 
         from dt_chess.encoding import best_legal_squares
 
+        if self.move_head:  # the best legal move's squares, in both bits
+            from dt_chess import moves
+
+            return moves.predict(logits, inputs)
         n = len(logits)
         scores = logits[:, 1].reshape(n, 64).float()
         kth = scores.topk(2, dim=1).values[:, 1:]
@@ -217,7 +271,8 @@ class ChessPuzzles(Problem):
         pred = None if prediction is None else prediction.reshape(64).cpu().numpy().astype("uint8")
         # the class-1 probability says how sure the net is of a square; without it, the
         # top-class confidence of the square is the best there is
-        move_prob = flat(probabilities[1]) if probabilities is not None else flat(confidence)
+        move_prob = (flat(probabilities[1]) if probabilities is not None and not self.move_head
+                     else flat(confidence))
         return render_position(board, known,
                                None if pred is None else pred & 1,
                                None if pred is None else (pred >> 1) & 1,
@@ -237,7 +292,13 @@ class ChessPuzzles(Problem):
     def parse_instance(self, text: str):
         from dt_chess.instance import parse_position
 
-        return parse_position(text)
+        instance = parse_position(text)
+        if self.move_head:
+            from dt_chess.moves import with_state_plane
+
+            planes = with_state_plane(instance.inputs[None], [instance.extras["state"]])[0]
+            instance = type(instance)(planes, instance.target, instance.extras)
+        return instance
 
 
 def _board(inputs, extras) -> tuple[Any, bool]:
