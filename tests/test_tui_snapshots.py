@@ -48,6 +48,34 @@ def test_solve_view_with_solution(snap_compare, tui_zoo):
 
 
 @SIZES
+def test_solve_view_chess(snap_compare, size):
+    """The zoo's chess model at the end of its playback on puzzle 0 (seed 0): the board's
+    squares as big as the pane allows (the text beside a small board at 80x24), the miss
+    called wrong, the open rating range as a bound."""
+    from dtcli.tui.app import DtApp
+
+    async def run_before(pilot):
+        screen = await ready(pilot)
+        await wait_for(pilot, lambda: not screen.playing and screen.iteration == 24, timeout=60)
+        await pilot.pause()
+
+    assert snap_compare(DtApp("chess-dt-recall", iters=24), terminal_size=size,
+                        run_before=run_before)
+
+
+def test_solve_view_digits(snap_compare):
+    """The zoo's recurrent digits model at 80x24, three iterations in."""
+    async def run_before(pilot):
+        screen = await ready(pilot)
+        await pilot.press("right", "right", "right")
+        await wait_for(pilot, lambda: screen.iteration == 3)
+        await pilot.pause()
+
+    assert snap_compare(app(model="digits-recur-convnet"), terminal_size=(80, 24),
+                        run_before=run_before)
+
+
+@SIZES
 def test_extrapolation_screen(snap_compare, tui_zoo, size):
     async def run_before(pilot):
         await ready(pilot)

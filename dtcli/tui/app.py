@@ -6,10 +6,15 @@ elsewhere), the model picker and help. Each screen gets what it needs when it is
 options, the model shown, the registry); the screens post what changed up to the app
 (:mod:`dtcli.tui.messages`), and the app hands it down. All engine work runs in thread
 workers; torch's threads are capped (``threads``) so the UI thread is never starved.
+
+Quitting is immediate: the solve view's engine stops before its next iteration, and ``run``
+spares the ending process the interpreter's last garbage collection (a walk over every
+object torch and Textual made, most of a second on a busy machine).
 """
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +23,7 @@ from textual.binding import Binding
 from textual.reactive import var
 
 from dtcli.tui import messages as msg
-from dtcli.tui.layout import NARROW, SHORT
+from dtcli.tui.layout import CURVES_BELOW, NARROW, SHORT
 from dtcli.tui.solve_screen import SolveScreen
 from dtcli.tui.state import Showing, SolveOptions
 
@@ -55,12 +60,25 @@ class DtApp(App):
         self.error: str | None = None
         self.bench_report: dict[str, Any] | None = None
         self._quit_armed = False
+        self._extrapolation_asked = False  # e pressed while the model loads: open it after
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the app (``dt tui``): the process ends soon after, so whatever exists then is
+        left out of the final garbage collection (``gc.freeze``)."""
+        try:
+            return super().run(*args, **kwargs)
+        finally:
+            gc.freeze()
 
     def on_resize(self, event: Any) -> None:
         """Classes the stylesheet lays screens out by: narrow under 100 columns (80x24 must
-        keep every control), short under 32 lines."""
-        self.set_class(event.size.width < NARROW, "-narrow")
-        self.set_class(event.size.height < SHORT, "-short")
+        keep every control), short under 32 lines, curves below the instance under 40."""
+        self.size_classes(event.size.width, event.size.height)
+
+    def size_classes(self, width: int, height: int) -> None:
+        self.set_class(width < NARROW, "-narrow")
+        self.set_class(height < SHORT, "-short")
+        self.set_class(height < CURVES_BELOW, "-curves-below")
 
     def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
         """Save an SVG of the screen in the current directory (or --screenshot-dir) and say
@@ -73,8 +91,7 @@ class DtApp(App):
         self.notify(f"screenshot saved to {where}", title="screenshot")
 
     def on_mount(self) -> None:
-        self.set_class(self.size.width < NARROW, "-narrow")
-        self.set_class(self.size.height < SHORT, "-short")
+        self.size_classes(self.size.width, self.size.height)
         self.theme = self.initial_theme
         self.push_screen(SolveScreen(self.options))
 
@@ -89,6 +106,9 @@ class DtApp(App):
         self.sub_title = showing.describe()
         if self.is_screen_installed("extrapolation"):
             self.get_screen("extrapolation").showing = showing
+        if self._extrapolation_asked:
+            self._extrapolation_asked = False
+            self.call_later(self.action_extrapolation)  # not from inside a watcher
 
     def on_training_running(self, m: msg.TrainingRunning) -> None:
         self.training_running = m.running
@@ -111,6 +131,9 @@ class DtApp(App):
                 self.set_timer(4, self._disarm_quit)
                 return
             self.get_screen("training").action_cancel()
+        for screen in self.screen_stack:
+            if isinstance(screen, SolveScreen):
+                screen.halt()
         self.exit()
 
     def _disarm_quit(self) -> None:
@@ -132,8 +155,9 @@ class DtApp(App):
     def action_extrapolation(self) -> None:
         from dtcli.tui.extrapolation_screen import ExtrapolationScreen
 
-        if self.showing is None:
-            self.notify("the model is still loading", severity="warning")
+        if self.showing is None:  # opened as soon as the model is there
+            self._extrapolation_asked = True
+            self.notify("the extrapolation screen opens once the model has loaded")
             return
         if not self.is_screen_installed("extrapolation"):
             self.install_screen(ExtrapolationScreen(self.showing), "extrapolation")

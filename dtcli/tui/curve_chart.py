@@ -19,14 +19,18 @@ class CurveChart(PlotextPlot):
 
     ``update_series`` may be called every frame; the plot is rebuilt at most ``max_hz`` times
     a second (plotext is not free), or at once with ``now=True`` (paused, stepped views). The
-    figure is cut into strips once per rebuild (:mod:`dtcli.tui.strips`).
+    figure is cut into strips once per rebuild (:mod:`dtcli.tui.strips`). A ``boxed`` chart
+    puts its title in its border instead of a row of the figure, a row more for the curves.
     """
 
     def __init__(self, title: str, *, xlabel: str = "", ylim: tuple[float, float] | None = None,
-                 log: bool = False, integer_x: bool = True, max_hz: float = 8.0, id: str | None = None,
-                 classes: str | None = None) -> None:
+                 log: bool = False, integer_x: bool = True, max_hz: float = 8.0,
+                 boxed: bool = False, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self.boxed = boxed
         self.plot_title = title
+        if boxed:
+            self.border_title = title
         self.x_label = xlabel
         self.y_limits = ylim
         self.log_scale = log
@@ -57,6 +61,8 @@ class CurveChart(PlotextPlot):
         self.x_limits = xlim
         if title is not None:
             self.plot_title = title
+            if self.boxed:
+                self.border_title = title
         self._dirty = True
         if now:
             self._flush()
@@ -97,7 +103,8 @@ class CurveChart(PlotextPlot):
         self._dirty = False
         plt = self.plt
         plt.clear_figure()
-        plt.title(self.plot_title)
+        if not self.boxed:
+            plt.title(self.plot_title)
         if self.x_label:
             plt.xlabel(self.x_label)
         low, high = math.inf, -math.inf

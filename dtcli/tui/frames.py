@@ -4,6 +4,10 @@ The engine runs ahead of playback by at most ``ahead`` frames, then waits for th
 on; every frame's scalars are kept for the curves, while the tensors of old frames are dropped
 once the buffer holds more than ``max_bytes`` (a huge maze at thousands of iterations would not
 fit), so stepping back reaches as far as the kept frames.
+
+The engine computes one iteration at a time and checks between iterations whether it is still
+wanted (the worker cancelled, or the buffer closed by the view): closing wakes an engine that
+waits for the view at once, so quitting or opening another instance never waits on it.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ class FrameBuffer:
         self.oldest = 0  # frames before this index have dropped their tensors
         self.cursor = -1  # the frame the view shows (-1: the bare instance)
         self.finished = False
+        self.closed = False  # the view is done with these frames: the engine stops
         self.compute_seconds = 0.0
         self._bytes = 0
 
@@ -63,13 +68,20 @@ class FrameBuffer:
             return len(self._frames)
 
     def wait_for_room(self, is_cancelled: Callable[[], bool]) -> bool:
-        """Block while the engine is ``ahead`` frames ahead of the view; False once cancelled."""
+        """Block while the engine is ``ahead`` frames ahead of the view; False once cancelled
+        or closed (a close wakes it at once; a cancel is seen within 0.1 s)."""
         with self._cond:
             while len(self._frames) - 1 - self.cursor >= self.ahead:
-                if is_cancelled():
+                if self.closed or is_cancelled():
                     return False
                 self._cond.wait(0.1)
-        return not is_cancelled()
+        return not (self.closed or is_cancelled())
+
+    def close(self) -> None:
+        """The view is done with this buffer: the engine stops before its next iteration."""
+        with self._cond:
+            self.closed = True
+            self._cond.notify_all()
 
     def finish(self) -> None:
         with self._cond:
@@ -114,9 +126,10 @@ class FrameBuffer:
 
 def produce(buffer: FrameBuffer, frames, is_cancelled: Callable[[], bool],
             notify: Callable[[int, bool], None]) -> None:
-    """Pull frames from the engine's generator into ``buffer`` until done or cancelled."""
+    """Pull frames from the engine's generator into ``buffer`` until done, cancelled or
+    closed, checking between iterations."""
     try:
-        while not is_cancelled():
+        while not (buffer.closed or is_cancelled()):
             began = time.perf_counter()
             frame = next(frames, None)
             if frame is None:

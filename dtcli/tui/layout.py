@@ -1,12 +1,12 @@
 """Small terminals: below ``NARROW`` columns (``SHORT`` lines) the app takes the -narrow
 (-short) class that the stylesheet lays screens out by, and form screens compact their
-controls."""
+controls; below ``CURVES_BELOW`` lines the solve view puts its curves under the instance."""
 
 from __future__ import annotations
 
 from typing import Any
 
-NARROW, SHORT = 100, 32
+NARROW, SHORT, CURVES_BELOW = 100, 32, 40
 
 
 def compact_forms(screen: Any, height: int) -> None:

@@ -3,17 +3,21 @@
 The view state lives in ``var`` attributes (what is shown, the instance, the cursor, playing,
 speed, ...). Actions and the engine's messages only set them; the watchers redraw the instance
 and the curves, and ``state``, computed from them, is bound to the status panel, so nothing
-repaints the panel by hand. The engine runs ahead in a thread worker (:mod:`dtcli.tui.frames`).
+repaints the panel by hand. The engine runs ahead in a thread worker (:mod:`dtcli.tui.frames`);
+playback and the keys are in :mod:`dtcli.tui.solve_actions`.
+
+The body is a grid: the instance beside the status panel, and the two curves under the panel
+on a tall terminal, or side by side under both on a short one (80x24), where the header
+leaves too (the panel names the model), so that every curve keeps at least four rows.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, ScrollableContainer, Vertical
+from textual.containers import Container, ScrollableContainer
 from textual.reactive import var
 from textual.screen import Screen
 from textual.timer import Timer
@@ -27,13 +31,15 @@ from dtcli.tui.benchmark import PaintBenchmark
 from dtcli.tui.curve_chart import CurveChart
 from dtcli.tui.frames import FrameBuffer
 from dtcli.tui.instance_view import InstanceView
-from dtcli.tui.solve_bindings import DEFAULT_SPEED, SOLVE_BINDINGS, SPEEDS
+from dtcli.tui.layout import NARROW
+from dtcli.tui.solve_actions import SolveActions
+from dtcli.tui.solve_bindings import DEFAULT_SPEED, SOLVE_BINDINGS, SPEEDS, footer_bindings
 from dtcli.tui.state import Figures, OpenModel, Showing, SolveOptions, SolveState, display_name
 from dtcli.tui.status import SolveStatus
-from dtcli.tui.workers import default_iterations, open_model, solve_instance, step_difficulty
+from dtcli.tui.workers import default_iterations, open_model, solve_instance
 
 
-class SolveScreen(Screen):
+class SolveScreen(SolveActions, Screen):
     """The instance, a status panel and live curves; the engine runs ahead in a thread."""
 
     BINDINGS = SOLVE_BINDINGS
@@ -63,8 +69,11 @@ class SolveScreen(Screen):
         self.autoplay = options.autoplay and not options.benchmark
         self.base_limit = 0  # the limit a fresh instance starts with
         self.pending_steps = 0  # steps asked for beyond the frames computed so far
+        self.pending_keys: list[tuple[str, tuple]] = []  # keys pressed before it could act
+        self.loading_ref: str | None = None  # the model being loaded
         self._resume_playing = False
         self._timer: Timer | None = None
+        self._narrow = False  # the footer's layout (under NARROW columns)
         self._bench = PaintBenchmark(self, options.benchmark) if options.benchmark else None
         self.set_reactive(SolveScreen.model_name, display_name(options.model))
         self.set_reactive(SolveScreen.seed, options.seed)
@@ -73,21 +82,26 @@ class SolveScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal(id="solve-body"):
+        with Container(id="solve-body"):
             with ScrollableContainer(id="instance-pane"):
                 yield InstanceView(id="instance")
-            with Vertical(id="side"):
-                yield SolveStatus(id="status").data_bind(SolveScreen.state)
-                yield CurveChart("confidence · changed · moving", ylim=(0, 1), max_hz=3,
-                                 id="curve-confidence")
-                yield CurveChart("‖Δthought‖ relative (log)", log=True, xlabel="iteration",
-                                 max_hz=3, id="curve-delta")
+            yield SolveStatus(id="status").data_bind(SolveScreen.state)
+            yield CurveChart("confidence · changed · moving", ylim=(0, 1), max_hz=3,
+                             boxed=True, id="curve-confidence")
+            yield CurveChart("‖Δthought‖ relative (log)", log=True, max_hz=3, boxed=True,
+                             id="curve-delta")
         yield Footer(show_command_palette=False)
 
     def on_mount(self) -> None:
         self._timer = self.set_interval(1 / SPEEDS[self.speed_index], self._tick, pause=True)
-        self.busy = f"loading {self.options.model}…"
-        self.load(self.options.model, initial=True)
+        self._narrow = self.app.size.width < NARROW
+        self.query_one(Footer).compact = self._narrow
+        self.start_loading(self.options.model, initial=True)
+
+    @property
+    def active_bindings(self) -> dict[str, Any]:
+        """The footer's keys (:func:`footer_bindings`): fewer on a narrow terminal."""
+        return footer_bindings(super().active_bindings, self.app.size.width < NARROW)
 
     @property
     def model(self) -> OpenModel | None:
@@ -113,19 +127,21 @@ class SolveScreen(Screen):
     def compute_state(self) -> SolveState:
         showing = self.showing
         frame = self.current_frame
-        model_line = instance_line = ""
+        model_parts: tuple[str, ...] = ()
+        instance_line = ""
         verify_name = "verified"
         if showing is not None:
             problem = showing.model.loaded.problem
-            model_line = showing.model.summary
+            model_parts = showing.model.summary
             instance_line = f"{problem.describe_difficulty(showing.difficulty)} · seed {self.seed}"
             verify_name = problem.verify_name
         return SolveState(
-            model=self.model_name, model_line=model_line, instance_line=instance_line,
+            model=self.model_name, model_parts=model_parts, instance_line=instance_line,
             iteration=frame.iteration if frame is not None else 0, limit=self.limit,
             playing=self.playing, speed=f"{SPEEDS[self.speed_index]} it/s",
             waiting=self.waiting, loading=self.busy, figures=Figures.of(frame),
-            first_correct=self.first_correct(), answer_shown=self.show_answer, note=self.note,
+            first_correct=self.first_correct(), final=self.at_end(),
+            answer_shown=self.show_answer, note=self.note,
             verify_name=verify_name, key=(self.session, self.cursor))
 
     # -- watchers: the instance and the curves follow the state ----------------------------
@@ -138,6 +154,7 @@ class SolveScreen(Screen):
         if instance is not None:
             self.busy = None
             self.redraw()
+            self.replay_pending()
 
     def watch_cursor(self) -> None:
         self.show_frame()
@@ -163,6 +180,12 @@ class SolveScreen(Screen):
 
     # -- model loading ---------------------------------------------------------------------
 
+    def start_loading(self, ref: str, initial: bool) -> None:
+        """Open ``ref`` in a thread; keys that need it wait (:meth:`able`)."""
+        self.loading_ref = ref
+        self.busy = f"loading {ref}…"
+        self.load(ref, initial)
+
     @work(thread=True, exclusive=True, group="load")
     def load(self, ref: str, initial: bool) -> None:
         o = self.options
@@ -176,36 +199,46 @@ class SolveScreen(Screen):
             self.post_message(msg.ModelLoaded(loaded, ref, difficulty))
 
     def on_model_loaded(self, m: msg.ModelLoaded) -> None:
+        if m.ref != self.loading_ref:
+            return  # another model was chosen meanwhile
+        self.loading_ref = None
         model = OpenModel(m.loaded, m.ref, display_name(m.ref))
         self.model_name = model.name
         self.seed = self.options.seed
         self.showing = Showing(model, m.difficulty)
-        self.new_session(play=self.autoplay if self.session == 0 else self.playing)
+        self.new_session()
 
     def on_model_failed(self, m: msg.ModelFailed) -> None:
+        if m.ref != self.loading_ref:
+            return
+        self.loading_ref = None
         if m.initial:
             self.post_message(msg.Fatal(m.error))
         else:
             self.notify(m.error, title=f"cannot open {m.ref}", severity="error")
             self.busy = None
+            self.replay_pending()  # the keys apply to the model still shown
 
     # -- sessions: one instance being solved ------------------------------------------------
 
-    def new_session(self, play: bool | None = None) -> None:
+    def new_session(self) -> None:
+        """Draw a fresh instance and solve it; it plays, as the first one did, unless dt tui
+        was opened paused (then it plays if the last one was playing)."""
         showing = self.showing
         assert showing is not None
         loaded = showing.model.loaded
         self.session += 1
         self.pending_steps = 0
         self.instance = None
+        if self.buffer is not None:
+            self.buffer.close()  # its engine stops now, not after its next wait
         self.buffer = FrameBuffer()
         self.cursor = self.buffer.cursor
         self.note = ""
         self.base_limit = self.options.benchmark or self.options.iters or default_iterations(
             loaded.net, loaded.max_iters)
         self.limit = self.base_limit
-        if play is not None:
-            self.playing = play
+        self.playing = self.autoplay or self.playing
         self.busy = "drawing a fresh instance…"
         self.run_engine(self.session, self.buffer, loaded, showing.difficulty, self.seed)
 
@@ -249,40 +282,14 @@ class SolveScreen(Screen):
         self.busy = None
         self.note = m.error
 
-    # -- playback --------------------------------------------------------------------------
-
-    def _tick(self) -> None:
-        if not self.playing or self.buffer is None or self.instance is None:
-            return
-        nxt = self.cursor + 1
-        if nxt >= self.limit:
-            self.playing = False
-            self.note = (f"thought for {self.limit} iterations: space thinks longer"
-                         if self.model.recurrent else
-                         "a feed-forward net cannot think longer than its depth")
-        elif nxt < self.buffer.count:
-            self.waiting = False
-            self.goto(nxt)
-        elif self.buffer.finished:
-            self.playing = False
-        else:
-            self.waiting = True
-
-    def goto(self, index: int, now: bool = False) -> None:
-        """Move the cursor (the watcher draws the frame); ``now``: the curves at once too."""
-        if self.buffer is None:
-            return
-        self.cursor = self.buffer.move(index)
-        if now:
-            self.update_curves(now=True)
-
     def show_frame(self, resized: bool = False) -> None:
         """Draw the frame under the cursor (the bare instance before iteration 1)."""
         instance, model = self.instance, self.model
         if instance is not None and model is not None and self.buffer is not None:
-            self.query_one(InstanceView).draw(model.loaded.problem, instance, self.current_frame, self.show_answer,
-                           key=(self.session, self.cursor, self.show_answer),
-                           fit=self.instance_room(), resized=resized)
+            self.query_one(InstanceView).draw(
+                model.loaded.problem, instance, self.current_frame, self.show_answer,
+                key=(self.session, self.cursor, self.show_answer), fit=self.instance_room(),
+                resized=resized)
 
     def instance_room(self) -> tuple[int, int] | None:
         """The instance pane's inner size: an instance is drawn as large as fits."""
@@ -290,7 +297,21 @@ class SolveScreen(Screen):
         return (size.width, size.height) if size.width and size.height else None
 
     def on_resize(self) -> None:
+        narrow = self.app.size.width < NARROW
+        if narrow != self._narrow:  # the footer shows fewer keys, compactly
+            self._narrow = narrow
+            self.query_one(Footer).compact = narrow
+            self.refresh_bindings()
         self.call_after_refresh(self.redraw)
+
+    def halt(self) -> None:
+        """Stop playing and the engine (quitting): its thread ends before its next
+        iteration, so the app is not kept waiting for it."""
+        self.playing = False
+        self.pending_keys.clear()
+        if self.buffer is not None:
+            self.buffer.close()
+        self.workers.cancel_node(self)
 
     def redraw(self) -> None:
         """The instance laid out afresh (a new one, or a new size) and the curves at once."""
@@ -311,82 +332,6 @@ class SolveScreen(Screen):
              "moving": (its, s["moving"], "green")}, vlines=vlines, now=now)
         self.query_one("#curve-delta", CurveChart).update_series(
             {"‖Δthought‖": (its, s["delta"], "magenta")}, vlines=vlines, now=now)
-
-    # -- actions ---------------------------------------------------------------------------
-
-    def action_toggle_play(self) -> None:
-        if self.buffer is None or self.options.benchmark:
-            return
-        if self.playing:
-            self.playing = False
-            return
-        if self.cursor + 1 >= self.limit:
-            if self.model.recurrent:
-                self.limit += self.base_limit
-            else:
-                self.goto(-1)  # a feed-forward net: play it again from the start
-        elif self.buffer.finished and self.cursor + 1 >= self.buffer.count:
-            self.goto(-1)
-        self.note = ""
-        self.playing = True
-
-    def action_step(self, delta: int) -> None:
-        if self.buffer is None or self.instance is None or self.options.benchmark:
-            return
-        self.playing = False
-        target = self.cursor + delta
-        if delta < 0:
-            self.pending_steps = 0
-            self.goto(max(target, -1), now=True)
-            return
-        if target >= self.limit:
-            if not self.model.recurrent:
-                self.app.bell()
-                return
-            self.limit = target + 1
-        if target < self.buffer.count:
-            self.goto(target, now=True)
-        elif self.buffer.finished:
-            self.app.bell()
-        else:
-            self.pending_steps = target - self.cursor
-
-    def action_speed(self, delta: int) -> None:
-        self.speed_index += delta
-
-    def action_new_instance(self) -> None:
-        if self.showing is None or self.options.benchmark:
-            return
-        self.seed += 1
-        self.new_session()
-
-    def action_difficulty(self, direction: int) -> None:
-        showing = self.showing
-        if showing is None or self.options.benchmark:
-            return
-        problem = showing.model.loaded.problem
-        nxt = step_difficulty(problem, showing.difficulty, direction)
-        if nxt is None:
-            self.notify(f"no {'bigger' if direction > 0 else 'smaller'} "
-                        f"{problem.difficulty_unit} to step to from {showing.difficulty}",
-                        severity="warning")
-            return
-        self.showing = replace(showing, difficulty=nxt)
-        self.new_session()
-
-    def action_toggle_answer(self) -> None:
-        self.show_answer = not self.show_answer
-
-    def action_choose_model(self) -> None:
-        from dtcli.tui.model_picker import ModelPicker
-
-        def chosen(ref: str | None) -> None:
-            if ref:
-                self.busy = f"loading {ref}…"
-                self.load(ref, initial=False)
-
-        current = self.model.ref if self.model is not None else self.options.model
-        self.app.push_screen(ModelPicker(self.options.runs_root, current=current), chosen)
 
     # -- other screens take the stage: pause meanwhile -------------------------------------
 

@@ -50,13 +50,14 @@ class OpenModel:
         return self.loaded.net.max_depth is None
 
     @cached_property
-    def summary(self) -> str:
-        """Two lines for the status panel: the architecture, and what it was trained on."""
+    def summary(self) -> tuple[str, ...]:
+        """What the status panel says of the model, in pieces it packs into as many lines as
+        its width needs: the architecture, its size, and what it was trained on."""
         p, cfg, net = self.loaded.problem, self.loaded.config, self.loaded.net
         kind = "recurrent" if net.recurrent else "feed-forward"
         trained = cfg.train_difficulty or p.default_train_difficulty
-        return (f"{cfg.arch} · {kind} · {net.num_parameters():,} params\n"
-                f"trained on {p.name} {trained}, {cfg.max_iters} iterations")
+        return (cfg.arch, f"{net.num_parameters():,} params", kind,
+                f"trained on {p.name} {trained}", f"{cfg.max_iters} iterations")
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,6 @@ class Showing:
     def describe(self) -> str:
         p = self.model.loaded.problem
         return f"{self.model.name} · {p.name} {p.describe_difficulty(self.difficulty)}"
-
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ class SolveState:
     ``key`` names the frame (session, cursor): the panel reports when it has painted it."""
 
     model: str = ""
-    model_line: str = ""
+    model_parts: tuple[str, ...] = ()  # OpenModel.summary
     instance_line: str = ""
     iteration: int = 0
     limit: int = 0
@@ -109,6 +109,7 @@ class SolveState:
     loading: str | None = None
     figures: Figures | None = None
     first_correct: int | None = None
+    final: bool = False  # the playback has reached its end: an answer not right is wrong
     answer_shown: bool = False
     note: str = ""
     verify_name: str = "verified"

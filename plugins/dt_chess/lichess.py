@@ -164,9 +164,18 @@ def parse_range(text: str) -> str:
 
 
 def describe_range(canonical: str) -> str:
-    if ":" in canonical:
-        return f"puzzles {canonical} by rating order"
-    return f"rating {canonical}"
+    """A difficulty in words; an open end reads as a bound ("rating ≥ 1000", not
+    "rating 1000-")."""
+    sep = ":" if ":" in canonical else "-"
+    lo, hi = canonical.split(sep)
+    if sep == ":":
+        if not lo:
+            return f"the first {hi} puzzles by rating"
+        return (f"puzzles {canonical} by rating order" if hi else
+                f"puzzles from {lo} on by rating order")
+    if lo and hi:
+        return f"rating {canonical}"
+    return f"rating ≥ {lo}" if lo else f"rating ≤ {hi}"
 
 
 def select_range(ratings, canonical: str):

@@ -260,10 +260,10 @@ class ChessPuzzles(Problem):
     # -- presentation ----------------------------------------------------------------------
 
     def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None,
-               extras=None):
+               extras=None, fit=None):
         """The board (the real one when the instance's extras say who moves, else the frame
         position with the mover as White), the predicted and best legal squares, the
-        solution."""
+        solution; square squares, as big as ``fit`` (columns, lines) allows."""
         from dt_chess.render import render_position
 
         board, known = _board(inputs, extras)
@@ -276,7 +276,8 @@ class ChessPuzzles(Problem):
         return render_position(board, known,
                                None if pred is None else pred & 1,
                                None if pred is None else (pred >> 1) & 1,
-                               None if target is None else flat(target).astype("uint8"), move_prob)
+                               None if target is None else flat(target).astype("uint8"), move_prob,
+                               fit=fit)
 
     def render_image(self, inputs, prediction=None, target=None, confidence=None,
                      probabilities=None, fit=None, extras=None):
