@@ -40,8 +40,10 @@ def image_text(rgb: np.ndarray, min_width: int = 16) -> Text:
     return text
 
 
-def classes_text(names, probabilities=None, prediction=None, target=None) -> Text:
-    """The top classes with probability bars; the target marked ✓ (or ✗ when missed)."""
+def classes_text(names, probabilities=None, prediction=None, target=None, *, bar: int = BAR,
+                 short: bool = False) -> Text:
+    """The top classes with probability bars ``bar`` characters long; the target marked ✓
+    (or ✗ when missed), with the word "label" unless ``short``."""
     text = Text()
     target = None if target is None else int(target)
     if probabilities is None:
@@ -65,40 +67,66 @@ def classes_text(names, probabilities=None, prediction=None, target=None) -> Tex
         order = np.append(order, target)
     for rank, k in enumerate(order):
         p = float(probs[k])
-        filled = int(round(p * BAR))
+        filled = int(round(p * bar))
         is_target = target is not None and int(k) == target
         style = "bold green" if (rank == 0 and is_target) else (
             "bold red" if rank == 0 and target is not None else ("green" if is_target else ""))
-        text.append(f"{names[int(k)]:>12} ", style=style)
+        text.append(f"{names[int(k)]:>{name_width(names)}} ", style=style)
         text.append("█" * filled, style="cyan")
-        text.append("·" * (BAR - filled), style="dim")
+        text.append("·" * (bar - filled), style="dim")
         text.append(f" {100 * p:5.1f}%")
         if is_target:
-            text.append("  ✓ label" if rank == 0 else "  ← label", style="green")
+            mark = "✓" if rank == 0 else "←"
+            text.append(f" {mark}" if short else f"  {mark} label", style="green")
         if rank < len(order) - 1:
             text.append("\n")
     return text
 
 
-#: columns the class list beside the picture takes (name, bar, percentage, padding)
-CLASS_COLUMNS = 44
+GAP = 3  # columns between the picture and the class list
+MIN_BAR = 4
+
+
+def name_width(names) -> int:
+    """Columns a class name takes in the list (the longest name's, at most 12)."""
+    return min(12, max((len(str(n)) for n in names), default=1))
+
+
+def classes_width(names, bar: int = BAR, short: bool = False) -> int:
+    """Columns of :func:`classes_text`: name, bar, percentage and the label mark."""
+    return name_width(names) + 1 + bar + 7 + (2 if short else 9)
 
 
 def render_image(image, names, mean, std, normalized: bool, prediction=None, target=None,
                  probabilities=None, title: str = "", fit: tuple[int, int] | None = None) -> Table:
     """The picture (blown up by a whole factor to fill ``fit`` beside the class list) and the
-    class probabilities."""
-    grid = Table.grid(padding=(0, 3))
-    grid.add_column()
-    grid.add_column()
+    class probabilities. In a narrow ``fit`` the list shortens its bars and marks first, and
+    goes under the picture when even a picture at its own size does not fit beside it."""
     rgb = to_rgb(np.asarray(image), mean, std, normalized)
-    width = 16
+    h, w = rgb.shape[:2]
+    bar, short, width, stacked = BAR, False, 16, False
     if fit is not None:  # a half-block line holds two pixel rows
-        h, w = rgb.shape[:2]
-        scale = max(1, min((fit[0] - CLASS_COLUMNS) // w, (2 * fit[1]) // h))
-        width = w * scale
-    grid.add_row(image_text(rgb, min_width=width),
-                 classes_text(names, probabilities, prediction, target))
+        room = fit[0] - w - GAP  # beside a picture at its own size
+        if classes_width(names, bar) > room:
+            short = True
+            bar = max(MIN_BAR, min(BAR, room - classes_width(names, 0, short=True)))
+        stacked = classes_width(names, bar, short) > room
+        if stacked:
+            bar = max(MIN_BAR, min(BAR, fit[0] - classes_width(names, 0, short=True)))
+            width = w * max(1, min(fit[0] // w, (2 * fit[1]) // h))
+        else:
+            beside = fit[0] - classes_width(names, bar, short) - GAP
+            width = w * max(1, min(beside // w, (2 * fit[1]) // h))
+    picture = image_text(rgb, min_width=width)
+    classes = classes_text(names, probabilities, prediction, target, bar=bar, short=short)
+    grid = Table.grid(padding=(0, GAP))
+    grid.add_column()
+    if stacked:
+        grid.add_row(picture)
+        grid.add_row(classes)
+    else:
+        grid.add_column()
+        grid.add_row(picture, classes)
     if title:
         grid.title = title
     return grid

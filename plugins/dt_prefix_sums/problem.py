@@ -61,8 +61,9 @@ class PrefixSums(Problem):
         targets = torch.from_numpy(running_parity(strings))
         return inputs, targets
 
-    def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None) -> Any:
-        return render_bits(inputs, prediction, target, confidence)
+    def render(self, inputs, prediction=None, target=None, confidence=None, probabilities=None,
+               fit=None) -> Any:
+        return render_bits(inputs, prediction, target, confidence, fit=fit)
 
     def render_image(self, inputs, prediction=None, target=None, confidence=None,
                      probabilities=None, fit=None):

@@ -15,16 +15,27 @@ def _row(label: str, bits: list[int], styles: list[str]) -> Text:
     return text
 
 
-def render_bits(inputs, prediction=None, target=None, confidence=None) -> Group:
-    """Rows of 64 bits: the input, the prediction (wrong bits in red) and the truth."""
+def chunk_for(columns: int | None) -> int:
+    """Bits a row holds in ``columns`` (beside the 5-column label): 64, or fewer in a narrow
+    room, a multiple of 8 (at least 8) so rows line up in bytes."""
+    if columns is None:
+        return CHUNK
+    return max(8, min(CHUNK, (columns - 5) // 8 * 8))
+
+
+def render_bits(inputs, prediction=None, target=None, confidence=None,
+                fit: tuple[int, int] | None = None) -> Group:
+    """Rows of 64 bits (fewer when ``fit`` is narrow): the input, the prediction (wrong bits in
+    red) and the truth."""
     x = [int(round(float(v))) for v in inputs.reshape(-1)]
     pred = None if prediction is None else [int(v) for v in prediction.reshape(-1)]
     true = None if target is None else [int(v) for v in target.reshape(-1)]
     conf = None if confidence is None else [float(v) for v in confidence.reshape(-1)]
     lines: list[Text] = []
-    for lo in range(0, len(x), CHUNK):
-        hi = min(lo + CHUNK, len(x))
-        if len(x) > CHUNK:
+    chunk = chunk_for(None if fit is None else fit[0])
+    for lo in range(0, len(x), chunk):
+        hi = min(lo + chunk, len(x))
+        if len(x) > chunk:
             lines.append(Text(f"bits {lo + 1}-{hi}", style="dim"))
         lines.append(_row("in", x[lo:hi], ["cyan"] * (hi - lo)))
         if pred is not None:

@@ -271,3 +271,29 @@ def test_train_on_a_cifar_directory(cli, tmp_path):
                  "-o", "dataset=cifar10", "-o", f"data_dir={tmp_path / 'data'}", "--out", run)
     assert result.exit_code == 0, result.output
     assert "train/val 48/12" in result.output
+
+
+@pytest.mark.parametrize("shape, names, columns", [
+    ((1, 8, 8), [str(k) for k in range(10)], 42),
+    ((3, 32, 32), ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                   "ship", "truck"], 42),
+    ((1, 8, 8), [str(k) for k in range(10)], 110),
+])
+def test_image_and_classes_fit_the_room(shape, names, columns):
+    """The class list shortens its bars and marks in a narrow pane, and goes under a picture
+    too wide to sit beside it: no line longer than the room, every class name whole."""
+    import numpy as np
+    from rich.console import Console
+
+    from dt_images.render import render_image
+
+    probs = np.linspace(1, 2, len(names))
+    probs /= probs.sum()
+    console = Console(width=columns, color_system=None, record=True)
+    console.print(render_image(np.random.default_rng(0).random(shape), names, [0] * shape[0],
+                               [1] * shape[0], False, prediction=0, target=0,
+                               probabilities=probs, fit=(columns, 12)))
+    text = console.export_text()
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= columns
+    top = [names[k] for k in np.argsort(-probs)[:5]]
+    assert all(f"{name} " in text for name in top)

@@ -77,3 +77,19 @@ def test_difficulty_validation(registry):
     for bad in ("0", "-4", "many"):
         with pytest.raises(DtError):
             p.parse_difficulty(bad)
+
+
+def test_render_fits_a_narrow_pane():
+    """In the TUI's 42-column instance pane at 80x24, rows of 32 bits, none cut."""
+    import torch
+    from rich.console import Console
+
+    from dt_prefix_sums.problem import PrefixSums
+
+    x = torch.tensor([1, 0, 1, 1] * 16).float().unsqueeze(0)
+    y = torch.tensor([1, 1, 0, 1] * 16)
+    console = Console(width=42, color_system=None, record=True)
+    console.print(PrefixSums().render(x, y, y, fit=(42, 10)))
+    lines = console.export_text().splitlines()
+    assert max(map(len, lines)) <= 42 and "bits 33-64" in lines
+    assert sum(line.startswith("in ") for line in lines) == 2
