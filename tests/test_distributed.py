@@ -104,7 +104,9 @@ def test_killed_two_process_run_resumes_with_two_or_one(tmp_path):
     assert killed.returncode != 0
     state = torch.load(tmp_path / "run" / runs.LAST, weights_only=True)
     assert (state["epoch"], state["step"]) == (1, 2)
-    assert runs.read_run_config(tmp_path / "run")["status"] == "running"  # killed: no word
+    # the killed rank says nothing; its peer, stopped by torchrun's SIGTERM, may say
+    # "interrupted" (under load it often gets there before torchrun's grace ends)
+    assert runs.read_run_config(tmp_path / "run")["status"] in ("running", "interrupted")
     shutil.copytree(tmp_path / "run", tmp_path / "run1")
     for run, nproc in ((tmp_path / "run", 2), (tmp_path / "run1", 1)):
         resumed = dt(["train", "--resume", str(run)], nproc, tmp_path / f"wr{nproc}")
