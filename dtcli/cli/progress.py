@@ -124,7 +124,11 @@ class RichTrainListener(Listener):
 
     def run_left(self) -> str:
         left = self.clock.left() if self.clock else None
-        return "" if left is None else f"run: about {fmt_time(left)} left"
+        if left is None:
+            return ""
+        if self.clock.may_stop_early:
+            return f"run: at most {fmt_time(left)} left (it stops once validation holds)"
+        return f"run: about {fmt_time(left)} left"
 
     def on_epoch_start(self, epoch: int, epochs: int, steps: int) -> None:
         self.what = f"epoch {epoch}/{epochs}"
@@ -143,7 +147,8 @@ class RichTrainListener(Listener):
         if stats.get("position_acc") is not None:
             parts.append(f"{stats['position_acc']:.1f}% of {self.noun}")
         if left is not None:
-            parts.append(f"run {fmt_time(left)} left")
+            bound = "≤ " if self.clock.may_stop_early else ""
+            parts.append(f"run {bound}{fmt_time(left)} left")
         if self.live:
             self.training.update(self.task, completed=step, status=" · ".join(parts))
         elif self.plain.due():

@@ -32,6 +32,8 @@ class RunClock:
         self.eval_work = 0.0
         self.epoch_began = self.last_step_at = clock()
         self.step = self.first_step
+        #: the run stops early once validation holds ``stop_at``: the ETA is then a bound
+        self.may_stop_early = info.get("stop_at") is not None
 
     def epoch_started(self) -> None:
         self.epoch_began = self.last_step_at = self.clock()

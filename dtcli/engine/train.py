@@ -193,7 +193,7 @@ class Trainer:
             "model": self.model_info, "train_size": len(self.train_x), "val_size": len(self.val_x),
             "steps_per_epoch": self.steps_per_epoch, "start_epoch": position.epoch,
             "start_step": position.step, "epochs": self.cfg.epochs, "notes": list(self.notes),
-            "remarks": self.remarks,
+            "remarks": self.remarks, "stop_at": self.cfg.stop_at,
             "work": self.work, "position_noun": self.problem.position_noun})
         results: dict[str, ExtrapolationResult] = {}
         try:
