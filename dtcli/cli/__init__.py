@@ -21,7 +21,7 @@ See it in seconds (pretrained models from the zoo, no training):
 
 \b
 Then train and extrapolate your own:
-  dt train prefix-sums --arch dt-recall  about 10 minutes on a laptop CPU
+  dt train prefix-sums --arch dt-recall  a few minutes on a laptop CPU
   dt test runs/prefix-sums-dt-recall-... -d 512 --iters 1:500
   dt runs                                your runs (`dt compare` them)
 """
