@@ -8,10 +8,10 @@ from typing import Any, Optional
 import typer
 from rich.table import Table
 
-from dtcli.cli.common import OPTION_HELP, complete_problem, console, err_console, parse_option_pairs, print_json
+from dtcli.cli.common import OPTION_HELP, complete_problem, console, err_console, parse_option_pairs
 from dtcli.cli.plot import line_plot
 from dtcli.cli.setting_options import with_settings
-from dtcli.cli.study_progress import SeedProgress
+from dtcli.cli.study_progress import SeedProgress, run_and_show
 from dtcli.contracts.errors import DtError
 
 #: the training settings a seeds study takes (the recipe every seed trains with)
@@ -66,15 +66,7 @@ def seeds(
                     problem_options=parse_option_pairs(option), overrides=overrides,
                     success_at=success_at, max_iter=max_iter, min_train_acc=min_train_acc,
                     dynamics_count=dynamics)
-    view = SeedProgress(err_console if json_out else console)
-    try:
-        doc = run_seed_study(plan, listener=view)
-    finally:
-        view.stop()
-    if json_out:
-        print_json(doc)
-        return
-    show(doc)
+    run_and_show(SeedProgress(err_console if json_out else console), run_seed_study, plan, json_out, show)
 
 
 def _mean_se(cell: dict[str, Any] | None) -> str:

@@ -110,3 +110,18 @@ class SweepProgress(StudyProgress):
         self.progress.console.print(
             f"  {spec.key}   train {'-' if train is None else f'{train:.1f}%'}   best val "
             f"{'-' if val is None else f'{val:.1f}%'}   {tests}", markup=False)
+
+
+def run_and_show(view: StudyProgress, run, plan, json_out: bool, show) -> None:
+    """Run a study with ``view`` as its progress (the bars stop however it ends), then print
+    its results document as JSON or through ``show``."""
+    from dtcli.cli.common import print_json
+
+    try:
+        doc = run(plan, listener=view)
+    finally:
+        view.stop()
+    if json_out:
+        print_json(doc)
+    else:
+        show(doc)

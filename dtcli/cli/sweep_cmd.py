@@ -82,7 +82,7 @@ def sweep(
     `dt sweep prefix-sums --arch dt-recall --width 16,32 --seed 0:3 --epochs 5`. Each run is an
     ordinary run directory under OUT/runs/; results.json and results.csv hold every run and
     the mean ± s.e. over seeds per grid point. Resumable: run the same command again."""
-    from dtcli.cli.study_progress import SweepProgress
+    from dtcli.cli.study_progress import SweepProgress, run_and_show
     from dtcli.experiments.sweep import SweepPlan, check_plan, run_sweep
 
     fixed, grid = parse_grid(dict(settings or {}))
@@ -102,15 +102,7 @@ def sweep(
         for s in specs:
             console.print(f"  {s.key}", markup=False)
         return
-    view = SweepProgress(err_console if json_out else console)
-    try:
-        doc = run_sweep(plan, listener=view)
-    finally:
-        view.stop()
-    if json_out:
-        print_json(doc)
-        return
-    show(doc)
+    run_and_show(SweepProgress(err_console if json_out else console), run_sweep, plan, json_out, show)
 
 
 def _cell(mean: float | None, se: float | None = None) -> str:
