@@ -149,6 +149,12 @@ def test_architecture_preset_lies_over_the_problems(cli, registry, monkeypatch):
     flagged = json.loads(cli("train", "prefix-sums", "--arch", "dt-recall", "--preset", "quick",
                              "--arch-option", "blocks=1", "--dry-run", "--json").stdout)
     assert flagged["config"]["arch_options"] == {"blocks": "1"}  # as typed; checked at build
+    listed = {a["name"]: a for a in json.loads(cli("list", "archs", "--json").stdout)}
+    assert listed["dt-recall"]["recipes"] == {"prefix-sums": {"quick": {
+        "lr": 0.0123, "width": 24, "arch_options": {"blocks": 3}}}}
+    assert "own recipe for: prefix-sums (quick)" in cli("list", "archs", "-v").stdout
+    assert "with --arch dt-recall (its own recipe): lr=0.0123" in cli("list", "presets",
+                                                                     "prefix-sums").stdout
     other = json.loads(cli("train", "mazes", "--arch", "dt-recall", "--preset", "quick",
                            "--dry-run", "--json").stdout)
     assert other["config"]["lr"] != 0.0123

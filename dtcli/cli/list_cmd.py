@@ -37,11 +37,24 @@ def describe_problems(reg) -> list[dict]:
     return out
 
 
+def arch_recipes(reg, arch) -> dict[str, dict[str, dict]]:
+    """What ``arch`` brings to each problem's presets (``Architecture.preset``), where it
+    brings anything: ``{problem: {preset: values}}``."""
+    out: dict[str, dict[str, dict]] = {}
+    for problem, cls in sorted(reg.problems.items()):
+        for preset in cls.presets:
+            values = arch.preset(problem, preset)
+            if values:
+                out.setdefault(problem, {})[preset] = dict(values)
+    return out
+
+
 def describe_archs(reg) -> list[dict]:
     return [{"name": name, "summary": a.summary, "recurrent": a.recurrent,
              "kinds": sorted(a.kinds), "dims": sorted(a.spatial_dims),
              "plugin": reg.origin.get("arch:" + name),
-             "options": [{"name": o.name, "default": o.default, "help": o.help} for o in a.options]}
+             "options": [{"name": o.name, "default": o.default, "help": o.help} for o in a.options],
+             "recipes": arch_recipes(reg, a)}
             for name, a in sorted(reg.archs.items())]
 
 
@@ -115,7 +128,10 @@ def show_blocks(doc: dict) -> None:
                                  f"  {'recurrent' if a['recurrent'] else 'feed-forward'}  ",
                                  f"kinds: {', '.join(a['kinds'])}")
             rows = [(f"--arch-option {o['name']}={o['default']}", o["help"]) for o in a["options"]]
-            block(head, a["summary"], f"plugin: {a['plugin']}", rows)
+            recipes = "; ".join(f"{problem} ({', '.join(presets)})"
+                                for problem, presets in a["recipes"].items())
+            facts = f"plugin: {a['plugin']}" + (f"   own recipe for: {recipes}" if recipes else "")
+            block(head, a["summary"], facts, rows)
 
 
 def choices(option: dict) -> str:
@@ -162,6 +178,12 @@ def show_presets(reg, only: str | None, json_out: bool) -> None:
             for arch, extra in per_arch.items():
                 console.print(Padding(Text(f"with --arch {arch}: " + "  ".join(
                     f"{k}={_fmt(v)}" for k, v in extra.items())), (0, 0, 0, 4)))
+            for arch_name, arch in sorted(reg.archs.items()):  # recipes architectures bring
+                extra = arch.preset(name, preset)
+                if extra:
+                    console.print(Padding(Text(f"with --arch {arch_name} (its own recipe): " +
+                                               "  ".join(f"{k}={_fmt(v)}" for k, v in extra.items())),
+                                          (0, 0, 0, 4)))
     console.print("[dim]dt train PROBLEM --arch ARCH --preset NAME --dry-run shows the resolved "
                   "settings[/]")
 
