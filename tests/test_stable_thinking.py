@@ -203,6 +203,14 @@ def test_seeds_study_measures_each_runs_dynamics_once(cli, tmp_path):
     again = cli(*args)
     assert json.loads(again.stdout)["runs"] == doc["runs"]
     assert (out / "runs" / "dt-recall-s0" / "dynamics.json").stat().st_mtime_ns == stamp
+    for row in doc["summary"]:  # the training accuracy the field reports beside success
+        trains = [r["final_train_acc"] for r in doc["runs"] if r["arch"] == row["arch"]]
+        assert row["train_mean"] == sum(trains) / len(trains)
+    table = cli(*args[:-1], env={"COLUMNS": "80"}).stdout  # the tables, at 80 columns
+    lines = table.splitlines()
+    assert max(len(line) for line in lines if "━" not in line and "┤" not in line) <= 80
+    assert sum(line.split()[0] == "dt-recall-pi" for line in lines if line.strip()) == 2
+    assert "how the runs think" in table
 
 
 def test_aa_score_of_a_thought_that_overflows_is_left_out(registry):

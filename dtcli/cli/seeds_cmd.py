@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import typer
+from rich import box
 from rich.table import Table
 
 from dtcli.cli.common import OPTION_HELP, complete_problem, console, err_console, parse_option_pairs
@@ -84,31 +85,62 @@ def _dynamics_cells(r: dict[str, Any]) -> list[str]:
             "-" if stayed is None else f"{100 * stayed:.0f}"]
 
 
+def fit_columns(columns: list[str], rows: list[dict[str, str]], width: int,
+                drop_first: list[str]) -> list[str]:
+    """``columns`` less those in ``drop_first`` (in that order) until every row fits ``width``
+    on one line (a column as wide as its widest header line or cell, two apart)."""
+    def need(cols: list[str]) -> int:
+        return sum(max([len(line) for line in c.split("\n")] + [len(r[c]) for r in rows]) + 2
+                   for c in cols)
+
+    kept = list(columns)
+    for col in drop_first:
+        if need(kept) <= width:
+            break
+        if col in kept:
+            kept.remove(col)
+    return kept
+
+
 def show(doc: dict[str, Any]) -> None:
+    """Two tables (how often the recipe succeeds; how the runs think, when measured), then
+    every run's curve."""
     study = doc["study"]
     limit = f" by iteration {study['max_iter']}" if study["max_iter"] else ""
     where = f" on {doc['runs'][0]['difficulty']}" if doc["runs"] else ""
-    table = Table(title=f"{study['problem']}: success = test accuracy{where} ≥ "
-                        f"{study['success_at']:g}%{limit}")
-    dynamics = any("aa_mean" in r for r in doc["summary"])
-    cols = ["arch", "runs", "success rate", "peak % min / median / max", "peak % mean ± s.e.",
-            f"train ≥ {study['min_train_acc']:g}%: successes / runs"]
     also = list(doc["summary"][0].get("also", {})) if doc["summary"] else []
-    cols += [f"{d}: peak % mean ± s.e." for d in also]
-    if dynamics:
-        cols += ["AA", "settled %", "Lipschitz mean / max", "stayed solved %"]
-    for col in cols:
-        table.add_column(col, justify="left" if col == "arch" else "right")
+    compact = {"box": box.SIMPLE_HEAD, "pad_edge": False, "collapse_padding": True}
+    rows = []
     for r in doc["summary"]:
         se = "" if r["peak_se"] is None else f" ± {r['peak_se']:.1f}"
-        table.add_row(r["arch"], str(r["runs"]),
-                      f"{r['successes']}/{r['runs']} ({100 * r['success_rate']:.0f}%)",
-                      f"{r['peak_min']:.1f} / {r['peak_median']:.1f} / {r['peak_max']:.1f}",
-                      f"{r['peak_mean']:.1f}{se}",
-                      f"{r['filtered_successes']}/{r['filtered_runs']}",
-                      *(_mean_se(r["also"].get(d)) for d in also),
-                      *(_dynamics_cells(r) if dynamics else []))
+        train = r.get("train_mean")
+        rows.append({
+            "arch": r["arch"], "runs": str(r["runs"]),
+            "success": f"{r['successes']}/{r['runs']} ({100 * r['success_rate']:.0f}%)",
+            "peak %\nmin/med/max": f"{r['peak_min']:.1f}/{r['peak_median']:.1f}/{r['peak_max']:.1f}",
+            "peak %\nmean ± s.e.": f"{r['peak_mean']:.1f}{se}",
+            "train %\nmean": "-" if train is None else f"{train:.1f}",
+            f"if train\n≥ {study['min_train_acc']:g}%": f"{r['filtered_successes']}/{r['filtered_runs']}",
+            **{f"{d}: peak %\nmean ± s.e.": _mean_se(r["also"].get(d)) for d in also}})
+    # the least telling columns give way first on a narrow terminal; a value is never cut
+    columns = fit_columns(list(rows[0]) if rows else [], rows, console.width,
+                          drop_first=["peak %\nmin/med/max", *(f"{d}: peak %\nmean ± s.e." for d in also)])
+    table = Table(title=f"{study['problem']}: success = test accuracy{where} ≥ "
+                        f"{study['success_at']:g}%{limit}", **compact)
+    for col in columns:
+        table.add_column(col, justify="left" if col == "arch" else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*(row[c] for c in columns))
     console.print(table)
+    if any("aa_mean" in r for r in doc["summary"]):
+        thinking = Table(title="how the runs think (means over runs, on the test difficulty)",
+                         **compact)
+        thinking.add_column("arch", no_wrap=True)
+        for col in ["AA score", "settled %", "Lipschitz\nmean / max", "stayed\nsolved %"]:
+            thinking.add_column(col, justify="right")
+        for r in doc["summary"]:
+            thinking.add_row(r["arch"], *_dynamics_cells(r))
+        console.print(thinking)
     series = {f"{r['arch']} s{r['seed']}": (r["iters"], r["accuracy"]) for r in doc["runs"]}
     if series:
         console.print(line_plot(series, title="test accuracy vs iterations, every run",

@@ -161,6 +161,7 @@ def summarize(plan: SeedPlan, records: list[dict[str, Any]]) -> list[dict[str, A
             "success_rate": sum(r["success"] for r in rs) / len(rs),
             "peak_min": peaks[0], "peak_median": statistics.median(peaks), "peak_max": peaks[-1],
             "peak_mean": mean, "peak_se": se, "peaks": peaks,
+            "train_mean": mean_se([r["final_train_acc"] or 0.0 for r in rs])[0],
             "filtered_runs": len(kept), "filtered_successes": sum(r["success"] for r in kept),
             "filtered_peak_mean": mean_se([r["peak"] for r in kept])[0] if kept else None,
             "also": _also_means(rs), **_dynamics_means(rs)})
