@@ -206,9 +206,12 @@ def test_seeds_study_measures_each_runs_dynamics_once(cli, tmp_path):
     for row in doc["summary"]:  # the training accuracy the field reports beside success
         trains = [r["final_train_acc"] for r in doc["runs"] if r["arch"] == row["arch"]]
         assert row["train_mean"] == sum(trains) / len(trains)
-    table = cli(*args[:-1], env={"COLUMNS": "80"}).stdout  # the tables, at 80 columns
+    figure = tmp_path / "seeds.svg"
+    table = cli(*args[:-1], "--plot", figure, env={"COLUMNS": "80"}).stdout  # at 80 columns
+    assert figure.read_text().lstrip().startswith("<?xml") and f"figure written to {figure}" in table
     lines = table.splitlines()
-    assert max(len(line) for line in lines if "━" not in line and "┤" not in line) <= 80
+    assert max(len(line) for line in lines  # tables within 80; a path is kept whole
+               if "━" not in line and "┤" not in line and str(tmp_path) not in line) <= 80
     assert sum(line.split()[0] == "dt-recall-pi" for line in lines if line.strip()) == 2
     assert "how the runs think" in table
 

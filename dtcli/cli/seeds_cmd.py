@@ -34,6 +34,7 @@ def seeds(
     min_train_acc: float = typer.Option(99.0, "--min-train-acc", help="The authors' filter, reported beside: runs whose final training accuracy reached this (%)."),
     dynamics: int = typer.Option(0, "--dynamics", help="Also measure each finished run's thinking on this many test instances: settled share, solve trace, Lipschitz estimate, AA score (0: not)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Study directory (default studies/<problem>-seeds); re-running resumes it."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also write each arm's test accuracy against iterations (mean ± s.e. over seeds) to FILE.png, .svg or .pdf."),
     json_out: bool = typer.Option(False, "--json"),
     settings: dict = None,
 ) -> None:
@@ -67,7 +68,35 @@ def seeds(
                     problem_options=parse_option_pairs(option), overrides=overrides,
                     success_at=success_at, max_iter=max_iter, min_train_acc=min_train_acc,
                     dynamics_count=dynamics)
-    run_and_show(SeedProgress(err_console if json_out else console), run_seed_study, plan, json_out, show)
+    if plot is not None:
+        from dtcli.cli.curve_figures import check_figure_path
+
+        check_figure_path(plot)
+    doc = run_and_show(SeedProgress(err_console if json_out else console), run_seed_study, plan,
+                       json_out, show)
+    if plot is not None and doc["runs"]:
+        written = seeds_figure(doc, plot)
+        (err_console if json_out else console).print(f"figure written to {written}",
+                                                     soft_wrap=True)  # a path, whole
+
+
+def seeds_figure(doc: dict[str, Any], path: Path) -> Path:
+    """Each arm's test accuracy against iterations: the mean over its seeds, ± s.e. as a band,
+    its success count in the legend."""
+    from dtcli.cli.curve_figures import PlotSeries, schoop_plot
+    from dtcli.experiments.stats import mean_se
+
+    study = doc["study"]
+    curves = []
+    for row in doc["summary"]:
+        rs = [r for r in doc["runs"] if r["arch"] == row["arch"]]
+        iters = rs[0]["iters"]
+        stats = [mean_se([r["accuracy"][k] for r in rs]) for k in range(len(iters))]
+        curves.append(PlotSeries(f"{row['arch']} ({row['successes']}/{row['runs']} succeed)",
+                                 iters, [m for m, _ in stats], err=[se or 0.0 for _, se in stats],
+                                 max_iters=study["overrides"].get("max_iters"),
+                                 test=str(rs[0]["difficulty"])))
+    return schoop_plot(curves, path, title=f"{study['problem']}: mean ± s.e. over seeds")
 
 
 def _mean_se(cell: dict[str, Any] | None) -> str:
@@ -147,7 +176,8 @@ def show(doc: dict[str, Any]) -> None:
                                 xlabel="iteration", ylabel="%", ylim=(0, 100),
                                 width=min(console.width, 100)))
     state = "complete" if doc["complete"] else "incomplete (run the same command to continue)"
-    console.print(f"study {state}: {Path(study['out']) / 'results.json'}, results.csv")
+    console.print(f"study {state}: {Path(study['out']) / 'results.json'}, results.csv",
+                  soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -112,9 +112,9 @@ class SweepProgress(StudyProgress):
             f"{'-' if val is None else f'{val:.1f}%'}   {tests}", markup=False)
 
 
-def run_and_show(view: StudyProgress, run, plan, json_out: bool, show) -> None:
+def run_and_show(view: StudyProgress, run, plan, json_out: bool, show) -> dict:
     """Run a study with ``view`` as its progress (the bars stop however it ends), then print
-    its results document as JSON or through ``show``."""
+    its results document as JSON or through ``show``; the document."""
     from dtcli.cli.common import print_json
 
     try:
@@ -125,3 +125,4 @@ def run_and_show(view: StudyProgress, run, plan, json_out: bool, show) -> None:
         print_json(doc)
     else:
         show(doc)
+    return doc
