@@ -330,13 +330,18 @@ def read_labels(run_dir: Path) -> dict[str, Any]:
     return {"tags": tags[:MAX_TAGS], "note": note}
 
 
-def write_labels(run_dir: Path, tags: list[str], note: str | None) -> None:
-    """Write the run's labels whole (tags checked, kept once each, in order)."""
+def checked_labels(tags: list[str], note: str | None) -> dict[str, Any]:
+    """``{"tags", "note"}`` as written: each tag checked and kept once, in order; the note
+    checked."""
     tags = list(dict.fromkeys(check_tag(t) for t in tags))
     if len(tags) > MAX_TAGS:
         raise DtError(f"--tag: at most {MAX_TAGS} tags a run")
-    atomic_write_json(Path(run_dir) / LABELS,
-                      {"tags": tags, "note": None if note is None else check_note(note)})
+    return {"tags": tags, "note": None if note is None else check_note(note)}
+
+
+def write_labels(run_dir: Path, tags: list[str], note: str | None) -> None:
+    """Write the run's labels whole (:func:`checked_labels`)."""
+    atomic_write_json(Path(run_dir) / LABELS, checked_labels(tags, note))
 
 
 def find_runs(root: Path, depth: int = 3) -> list[Path]:

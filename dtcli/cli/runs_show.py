@@ -4,7 +4,6 @@ terminal plots, or as a paper figure with ``--plot``."""
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any, Optional
 
@@ -69,21 +68,11 @@ def find_run(run: Path) -> Path:
 
 def changed_settings(train: dict[str, Any]) -> dict[str, Any]:
     """The run's settings whose value is not dt's own default (problem and arch aside)."""
-    from dtcli.config import TrainConfig
+    from dtcli.cli.setting_options import setting_defaults
 
-    out = {}
-    for f in dataclasses.fields(TrainConfig):
-        if f.name in ("problem", "arch") or f.name not in train:
-            continue
-        if f.default is not dataclasses.MISSING:
-            default = f.default
-        elif f.default_factory is not dataclasses.MISSING:  # type: ignore[misc]
-            default = f.default_factory()  # type: ignore[misc]
-        else:
-            default = None
-        if train[f.name] != default:
-            out[f.name] = train[f.name]
-    return out
+    defaults = setting_defaults()
+    return {k: v for k, v in train.items()
+            if k in defaults and k not in ("problem", "arch") and v != defaults[k]}
 
 
 class _Indented:

@@ -62,7 +62,7 @@ def with_settings(names: Iterable[str], as_lists: bool = False) -> Callable:
 
     declared = rules()
     names = list(names)
-    defaults = _defaults()
+    defaults = setting_defaults()
 
     def decorate(fn: Callable) -> Callable:
         params = [p for p in inspect.signature(fn).parameters.values() if p.name != "settings"]
@@ -81,7 +81,7 @@ def with_settings(names: Iterable[str], as_lists: bool = False) -> Callable:
     return decorate
 
 
-def _defaults() -> dict[str, Any]:
+def setting_defaults() -> dict[str, Any]:
     """Each setting's own default (before any preset)."""
     import dataclasses
 

@@ -42,7 +42,7 @@ def status_line(frame, total: int, first_correct: int | None, rate: float | None
     if frame.correct is not None:
         text.append("correct ✓" if frame.correct else "not yet ✗",
                     style="bold green" if frame.correct else "bold red")
-        if not frame.correct and getattr(frame, "position_acc", None) is not None:
+        if not frame.correct and frame.position_acc is not None:
             text.append(f" ({100 * frame.position_acc:.1f}% of {noun or 'positions'} right)",
                         style="dim")
     if frame.verified is not None:
@@ -284,8 +284,7 @@ def progress_lines(frames, problem, inst: Instance, total: int, fps: float,
         drawing = draw(problem, inst.inputs, last.prediction, inst.target, last.confidence,
                        last.probabilities, fit=(console.width, 60), extras=inst.extras)
         if needs_colour(drawing):  # half-block pixels say nothing in a log without colours
-            text = problem.render_text(inst.inputs, last.prediction, inst.target, inst.extras) \
-                if hasattr(problem, "render_text") else None
+            text = problem.render_text(inst.inputs, last.prediction, inst.target, inst.extras)
             if text:
                 console.print(text, markup=False, highlight=False, soft_wrap=True)
             else:

@@ -123,11 +123,7 @@ def check_labels(name: str | None, out: Path | None, tags: list[str] | None,
                           "(it names a folder under runs/)")
     if not tags and note is None:
         return None
-    for tag in tags or []:
-        runs.check_tag(tag)
-    if len(set(tags or [])) > runs.MAX_TAGS:
-        raise DtError(f"--tag: at most {runs.MAX_TAGS} tags a run")
-    return {"tags": list(tags or []), "note": None if note is None else runs.check_note(note)}
+    return runs.checked_labels(list(tags or []), note)
 
 
 def stopped_before_config(run_dir: Path) -> bool:
