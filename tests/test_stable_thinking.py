@@ -14,7 +14,7 @@ from dtcli import runs
 from dtcli.analysis.path_independence import path_independence, random_start
 from dtcli.analysis.settling import SolveTrace, moving_positions, moving_share
 from dtcli.contracts.net import IterativeNet
-from dtcli.engine.progressive import NoiseDraw, initial_thought
+from dtcli.engine.progressive import NoiseDraw, initial_thought, settle_penalty
 from helpers import tiny_config
 
 
@@ -121,9 +121,10 @@ def test_a_shard_of_the_batch_draws_its_rows_of_the_global_draw(mode):
     assert torch.equal(whole, again) and used == (mode == "mix")
 
 
-def test_random_initial_thoughts_keep_resume_exact(tmp_path):
-    """A run with --init-thought mix cancelled mid-epoch (its resume state written at the
-    step) and resumed ends exactly as the uninterrupted run."""
+@pytest.mark.parametrize("option", [{"init_thought": "mix"}, {"settle_weight": 2.0}])
+def test_random_initial_thoughts_keep_resume_exact(tmp_path, option):
+    """A run with --init-thought mix (or the settling term) cancelled mid-epoch (its resume
+    state written at the step) and resumed ends exactly as the uninterrupted run."""
     from dtcli.engine.events import Listener
     from dtcli.engine.train import train
 
@@ -133,7 +134,7 @@ def test_random_initial_thoughts_keep_resume_exact(tmp_path):
         def on_batch(self, epoch, step, steps, loss):
             self.hit = self.hit or (epoch, step) == (2, 2)
 
-    cfg = lambda: tiny_config(init_thought="mix", checkpoint_every=0.0)  # noqa: E731
+    cfg = lambda: tiny_config(**option, checkpoint_every=0.0)  # noqa: E731
     full = train(cfg(), tmp_path / "full")
     stopper = CancelAt()
     assert train(cfg(), tmp_path / "part", listener=stopper,
@@ -225,3 +226,31 @@ def test_aa_score_of_a_thought_that_overflows_is_left_out(registry):
     res = path_independence(Affine(3.0, 0.0), problem, x, y, 200, starts=2, seed=0)
     s = res.summary()
     assert s["overflowed"] == 3 and s["aa_mean"] is None and res.to_dict()["aa"] == [None] * 3
+
+
+def test_settle_penalty_counts_only_solved_instances_by_their_relative_change(registry):
+    """think(z) = a·z + b·x: one more iteration moves z by (a − 1)·z + b·x; the term is that
+    change's squared norm over z's, summed over the instances answered right, over the batch."""
+    problem = registry.problem("prefix-sums")
+    net = Affine(0.5, 1.0)
+    x = torch.rand(4, 1, 8) + 0.5  # thought channel 0 > 0: the net answers 1 everywhere
+    y = torch.ones(4, 8, dtype=torch.long)
+    y[1, 3] = 0  # instance 1 answered wrong: it does not count
+    z = torch.rand(4, 3, 8) + 0.1
+    logits = net.answer(z)
+    got = settle_penalty(net, problem, x, y, logits, z, at=5)
+    change = (-0.5 * z + x.repeat(1, 3, 1)).flatten(1).pow(2).sum(1) / z.flatten(1).pow(2).sum(1)
+    assert float(got) == pytest.approx(float(change[[0, 2, 3]].sum() / 4), rel=1e-6)
+    # at its fixed point z = 2x nothing moves; with nothing solved the term is zero
+    assert float(settle_penalty(net, problem, x, y, logits, 2 * x.repeat(1, 3, 1), 5)) < 1e-12
+    assert float(settle_penalty(net, problem, x, 1 - y, logits, z, 5)) == 0.0
+
+
+def test_settle_weight_refuses_a_feed_forward_net(cli, tmp_path):
+    from helpers import one_line_error
+
+    result = cli("train", "prefix-sums", "--arch", "ff-recall", "--settle-weight", "1",
+                 "--width", "4", "--epochs", "1", "--train-count", "40", "--no-test",
+                 "--out", str(tmp_path / "r"))
+    assert "feed-forward" in one_line_error(result)
+    assert not (tmp_path / "r" / runs.BEST).exists()

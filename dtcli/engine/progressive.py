@@ -103,9 +103,29 @@ class StepOutput:
     used: UsedParts
 
 
+def settle_penalty(net, problem, x: torch.Tensor, y: torch.Tensor, logits: torch.Tensor,
+                   thought: torch.Tensor, at: int) -> torch.Tensor:
+    """The settling term of a batch whose thinking ended at iteration ``at`` in ``thought``
+    with ``logits``: per instance it answers right, ‖think(thought) − thought‖² / ‖thought‖²
+    (one more iteration), summed and divided by the batch size; 0 for the others.
+
+    Only solved instances count, so the term never asks a thought to stop before its answer is
+    formed; the gradient reaches the iterations that led to ``thought`` as well as the extra one,
+    so training learns to land on a fixed point, not only to slow the last step.
+    """
+    with torch.no_grad():
+        solved = problem.correct(problem.predict(logits, x), y).to(thought.dtype)
+    if not bool(solved.any()):
+        return torch.zeros((), device=x.device)
+    _, nxt = next(iter(net.iterate(x, 1, thought, start_iter=at)))
+    change = (nxt - thought).float().flatten(1).pow(2).sum(1)
+    scale = thought.detach().float().flatten(1).pow(2).sum(1).clamp_min(1e-12)
+    return (change / scale * solved.float()).sum() / len(x)
+
+
 def progressive_loss(net, problem, x: torch.Tensor, y: torch.Tensor, *, alpha: float,
                      max_iters: int, nk: tuple[int, int], init_thought: str = "start",
-                     draw: NoiseDraw | None = None) -> StepOutput:
+                     draw: NoiseDraw | None = None, settle_weight: float = 0.0) -> StepOutput:
     """One batch's loss for the draw ``nk = (n, k)``, doing only the work α makes useful.
 
     With α < 1 the full unroll is computed with gradients, and the progressive term reuses its
@@ -113,6 +133,8 @@ def progressive_loss(net, problem, x: torch.Tensor, y: torch.Tensor, *, alpha: f
     full unroll is skipped and the n warm-up iterations run without building a graph (so the
     projection gets no gradient from that step unless n = 0). With α = 0 no progressive term
     is computed. ``init_thought`` and ``draw``: where thinking starts (:func:`initial_thought`).
+    ``settle_weight``: adds that times :func:`settle_penalty` at the end of the progressive
+    segment (of the full unroll when α = 0).
     """
     n, k = nk
     first_used = [False]
@@ -134,6 +156,10 @@ def progressive_loss(net, problem, x: torch.Tensor, y: torch.Tensor, *, alpha: f
         logits = net.answer(thought)
         loss = loss + (1 - alpha) * problem.loss(logits, y, x)
         used = UsedParts(start=first_used[0], iterations=range(max_iters))
+        if settle_weight and alpha == 0:
+            loss = loss + settle_weight * settle_penalty(net, problem, x, y, logits, thought,
+                                                         max_iters)
+            used = UsedParts(start=used.start, iterations=range(max_iters + 1))
     else:
         used = UsedParts(start=n == 0, iterations=range(n, n + k))
 
@@ -148,8 +174,14 @@ def progressive_loss(net, problem, x: torch.Tensor, y: torch.Tensor, *, alpha: f
                 start = first()
                 for _, start in net.iterate(x, n, start):
                     pass
-        prog_logits, _ = net(x, k, thought=start, start_iter=n)
+        prog_logits, end = net(x, k, thought=start, start_iter=n)
         loss = loss + alpha * problem.loss(prog_logits, y, x)
+        if settle_weight:
+            loss = loss + settle_weight * settle_penalty(net, problem, x, y, prog_logits, end,
+                                                         n + k)
+            used = UsedParts(start=used.start, iterations=range(used.iterations.start,
+                                                                max(used.iterations.stop,
+                                                                    n + k + 1)))
         if logits is None:
             logits = prog_logits
     return StepOutput(loss=loss, logits=logits, used=used)

@@ -90,8 +90,9 @@ class ProgressiveObjective(nn.Module):
     """
 
     def __init__(self, net: nn.Module, problem: Any, *, alpha: float, max_iters: int,
-                 init_thought: str = "start") -> None:
+                 init_thought: str = "start", settle_weight: float = 0.0) -> None:
         super().__init__()
+        self.settle_weight = settle_weight
         self.net = net
         self.problem = problem
         self.alpha = alpha
@@ -105,7 +106,7 @@ class ProgressiveObjective(nn.Module):
                 scale: torch.Tensor | float | None = None, draw: NoiseDraw | None = None):
         out = progressive_loss(self.net, self.problem, x, y, alpha=self.alpha,
                                max_iters=self.max_iters, nk=nk, init_thought=self.init_thought,
-                               draw=draw)
+                               draw=draw, settle_weight=self.settle_weight)
         loss = out.loss if scale is None else out.loss * scale
         self.skipped = []
         if self.touch_skipped:
@@ -186,8 +187,14 @@ def training_step(net: nn.Module, problem: Any, cfg: Any, device: torch.device,
     from dtcli.engine.device import grad_scaler
     from dtcli.engine.optim import build_optimizer, build_scheduler
 
+    if cfg.settle_weight and not getattr(net, "recurrent", False):
+        from dtcli.contracts.errors import DtError
+
+        raise DtError(f"--settle-weight needs a recurrent net ({cfg.arch} is feed-forward: it "
+                      f"cannot think on past its last block); leave it at 0")
     objective = ProgressiveObjective(net, problem, alpha=cfg.alpha, max_iters=cfg.max_iters,
-                                     init_thought=cfg.init_thought)
+                                     init_thought=cfg.init_thought,
+                                     settle_weight=cfg.settle_weight)
     module = wrap(objective) if wrap is not None else objective
     optimizer = build_optimizer(net, cfg)
     scheduler = build_scheduler(optimizer, cfg, steps_per_epoch)

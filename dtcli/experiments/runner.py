@@ -85,10 +85,12 @@ def check_same(stored: dict[str, Any], planned: TrainConfig, run_dir: Path) -> N
     """One clear error when a stored run was trained with other settings than planned (the
     machine's settings aside)."""
     want = json.loads(json.dumps(planned.to_dict()))
+    # a setting added after the run was trained is stored as its default
+    defaults = json.loads(json.dumps(TrainConfig().to_dict()))
     for key, value in want.items():
         if key in MACHINE_FIELDS:
             continue
-        if stored.get(key) != value:
+        if stored.get(key, defaults.get(key)) != value:
             raise DtError(f"{run_dir} was trained with {key}={stored.get(key)!r}, this study asks "
                           f"for {value!r}; use another --out, or the study's own settings")
 
