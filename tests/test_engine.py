@@ -213,3 +213,21 @@ def test_group_counts_add_up(small_net):
         assert [sum(col) for col in zip(*per_group)] == res.counts(mode)
     plain = extrapolate(net, problem, x[ids == 2], y[ids == 2], 6)
     assert res.groups["fixed"][2] == plain.correct
+
+
+def test_the_allocator_keeps_freed_memory_unless_told_not_to(monkeypatch):
+    """On Linux (glibc) every compute path keeps freed memory in the process; DT_MALLOC=default
+    leaves glibc's settings; elsewhere it does nothing."""
+    import sys
+
+    from dtcli.engine import allocator
+
+    monkeypatch.setattr(allocator, "_applied", None)
+    monkeypatch.setenv("DT_MALLOC", "default")
+    assert allocator.keep_freed_memory() is False
+    monkeypatch.setattr(allocator, "_applied", None)
+    monkeypatch.delenv("DT_MALLOC")
+    assert allocator.keep_freed_memory() is (sys.platform == "linux")
+    monkeypatch.setattr(allocator, "_applied", None)
+    monkeypatch.setattr(sys, "platform", "darwin")
+    assert allocator.keep_freed_memory() is False

@@ -23,7 +23,11 @@ def available_cores() -> int:
 
 def configure_threads(threads: int | None = None, processes: int = 1) -> int:
     """Cap torch's intra-op threads (default: the cores this process may use, shared among the
-    ``processes`` of this node, e.g. torchrun's local world; ``$DT_THREADS``)."""
+    ``processes`` of this node, e.g. torchrun's local world; ``$DT_THREADS``), and keep freed
+    memory in the process (:mod:`dtcli.engine.allocator`): every compute path calls this."""
+    from dtcli.engine.allocator import keep_freed_memory
+
+    keep_freed_memory()
     if threads is None and os.environ.get("DT_THREADS"):
         threads = int(os.environ["DT_THREADS"])
     share = max(1, available_cores() // max(processes, 1))
