@@ -46,8 +46,8 @@ class TrainConfig:
                                          "independent training) | mix (random for half the "
                                          "instances).", choices=INIT_THOUGHTS)
     settle_weight: float = setting(0.0, "Weight of the settling term: for each instance solved "
-                                        "at the end of a step's thinking, the squared relative "
-                                        "change of one more iteration joins the loss, so a "
+                                        "at the end of a step's thinking, the relative change "
+                                        "of one more iteration joins the loss, so a "
                                         "solved thought learns to stand still (0: off).", low=0)
     # optimisation
     optimizer: str = setting("adam", "adam | adamw | sgd.", choices=OPTIMIZERS)

@@ -230,7 +230,7 @@ def test_aa_score_of_a_thought_that_overflows_is_left_out(registry):
 
 def test_settle_penalty_counts_only_solved_instances_by_their_relative_change(registry):
     """think(z) = a·z + b·x: one more iteration moves z by (a − 1)·z + b·x; the term is that
-    change's squared norm over z's, summed over the instances answered right, over the batch."""
+    change's norm over z's, summed over the instances answered right, over the batch."""
     problem = registry.problem("prefix-sums")
     net = Affine(0.5, 1.0)
     x = torch.rand(4, 1, 8) + 0.5  # thought channel 0 > 0: the net answers 1 everywhere
@@ -239,10 +239,10 @@ def test_settle_penalty_counts_only_solved_instances_by_their_relative_change(re
     z = torch.rand(4, 3, 8) + 0.1
     logits = net.answer(z)
     got = settle_penalty(net, problem, x, y, logits, z, at=5)
-    change = (-0.5 * z + x.repeat(1, 3, 1)).flatten(1).pow(2).sum(1) / z.flatten(1).pow(2).sum(1)
+    change = (-0.5 * z + x.repeat(1, 3, 1)).flatten(1).norm(dim=1) / z.flatten(1).norm(dim=1)
     assert float(got) == pytest.approx(float(change[[0, 2, 3]].sum() / 4), rel=1e-6)
     # at its fixed point z = 2x nothing moves; with nothing solved the term is zero
-    assert float(settle_penalty(net, problem, x, y, logits, 2 * x.repeat(1, 3, 1), 5)) < 1e-12
+    assert float(settle_penalty(net, problem, x, y, logits, 2 * x.repeat(1, 3, 1), 5)) < 1e-5
     assert float(settle_penalty(net, problem, x, 1 - y, logits, z, 5)) == 0.0
 
 

@@ -106,20 +106,23 @@ class StepOutput:
 def settle_penalty(net, problem, x: torch.Tensor, y: torch.Tensor, logits: torch.Tensor,
                    thought: torch.Tensor, at: int) -> torch.Tensor:
     """The settling term of a batch whose thinking ended at iteration ``at`` in ``thought``
-    with ``logits``: per instance it answers right, ‖think(thought) − thought‖² / ‖thought‖²
-    (one more iteration), summed and divided by the batch size; 0 for the others.
+    with ``logits``: per instance it answers right, ‖think(thought) − thought‖ / ‖thought‖
+    (the relative change of one more iteration), summed and divided by the batch size; 0 for
+    the others.
 
     Only solved instances count, so the term never asks a thought to stop before its answer is
-    formed; the gradient reaches the iterations that led to ``thought`` as well as the extra one,
-    so training learns to land on a fixed point, not only to slow the last step.
+    formed. The norm, not its square: its gradient does not fade as the change shrinks, so it
+    pushes towards a thought that stops, not one that only slows. The gradient reaches the
+    iterations that led to ``thought`` as well as the extra one, so training learns to land on
+    a fixed point, not only to shorten the last step.
     """
     with torch.no_grad():
-        solved = problem.correct(problem.predict(logits, x), y).to(thought.dtype)
+        solved = problem.correct(problem.predict(logits, x), y)
     if not bool(solved.any()):
         return torch.zeros((), device=x.device)
     _, nxt = next(iter(net.iterate(x, 1, thought, start_iter=at)))
-    change = (nxt - thought).float().flatten(1).pow(2).sum(1)
-    scale = thought.detach().float().flatten(1).pow(2).sum(1).clamp_min(1e-12)
+    change = (nxt - thought).float().flatten(1).pow(2).sum(1).add(1e-12).sqrt()
+    scale = thought.detach().float().flatten(1).norm(dim=1).clamp_min(1e-6)
     return (change / scale * solved.float()).sum() / len(x)
 
 
