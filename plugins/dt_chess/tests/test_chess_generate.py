@@ -87,7 +87,7 @@ def test_engine_lookup(monkeypatch, tmp_path):
 
 def test_stockfish_required_but_missing(cli, no_stockfish):
     result = cli("data", "generate", "chess", "-n", "1", "-o", "generator=stockfish")
-    assert result.exit_code == 2 and "no Stockfish found" in result.output
+    assert result.exit_code == 2 and "needs Stockfish and none was found" in result.output
 
 
 def _stockfish():
