@@ -234,10 +234,31 @@ def read_ratings(path: Path):
     return ratings
 
 
-def convert(path: Path, rows) -> dict:
+def line_positions(fen: str, moves: str, whole: bool):
+    """The positions to solve in a puzzle's line and their solution moves: the first (after
+    the opponent's move), or with ``whole`` every solver move's (after each opponent reply)."""
+    import chess
+
+    board, solution = puzzle_position(fen, moves)
+    out = [(board.copy(stack=False), solution)]
+    line = moves.split()
+    for k in range(2, len(line) - 1, 2) if whole else ():
+        board.push(solution)
+        reply, solution = chess.Move.from_uci(line[k]), chess.Move.from_uci(line[k + 1])
+        if not board.is_legal(reply):
+            raise ValueError(f"move {k + 1} of the line, {line[k]}, is illegal")
+        board.push(reply)
+        if not board.is_legal(solution):
+            raise ValueError(f"move {k + 2} of the line, {line[k + 1]}, is illegal")
+        out.append((board.copy(stack=False), solution))
+    return out
+
+
+def convert(path: Path, rows, whole_line: bool = False, limit: int | None = None) -> dict:
     """Tensors for the puzzles with row numbers ``rows`` (in that order): inputs (N,12,8,8)
     and targets (N,8,8) uint8, ratings int32, state int16 (see :func:`encoding.pack_state`)
-    and the row numbers."""
+    and the row numbers. With ``whole_line`` each puzzle gives every solver move's position
+    (adjacent, in line order) and the first ``limit`` positions are kept."""
     import chess
     import numpy as np
     import torch
@@ -245,30 +266,33 @@ def convert(path: Path, rows) -> dict:
     from dt_chess.encoding import encode_board, encode_move, pack_state
 
     slot = {int(r): i for i, r in enumerate(rows)}
-    n = len(rows)
-    inputs = np.zeros((n, 12, 8, 8), dtype=np.uint8)
-    targets = np.zeros((n, 8, 8), dtype=np.uint8)
-    ratings = np.zeros(n, dtype=np.int32)
-    state = np.zeros(n, dtype=np.int16)
+    positions: list = [None] * len(rows)
     found = 0
     for row in iter_rows(path):
         i = slot.get(row.number)
         if i is None:
             continue
         try:
-            board, solution = puzzle_position(row.fen, row.moves)
+            positions[i] = [(board, move, row.rating, row.number)
+                            for board, move in line_positions(row.fen, row.moves, whole_line)]
         except ValueError as exc:
             raise DtError(f"{path}: puzzle {row.puzzle_id} (row {row.number + 1}): {exc}") from None
-        black = board.turn == chess.BLACK
-        inputs[i] = encode_board(board)
-        targets[i] = encode_move(solution, black)
-        ratings[i] = row.rating
-        state[i] = pack_state(board)
         found += 1
-        if found == n:
+        if found == len(rows):
             break
-    if found != n:
+    if found != len(rows):
         raise DtError(f"{path} changed while it was read; run the command again")
+    flat = [p for per_puzzle in positions for p in per_puzzle][:limit]
+    n = len(flat)
+    inputs = np.zeros((n, 12, 8, 8), dtype=np.uint8)
+    targets = np.zeros((n, 8, 8), dtype=np.uint8)
+    ratings = np.zeros(n, dtype=np.int32)
+    state = np.zeros(n, dtype=np.int16)
+    numbers = np.zeros(n, dtype=np.int64)
+    for i, (board, solution, rating, number) in enumerate(flat):
+        inputs[i] = encode_board(board)
+        targets[i] = encode_move(solution, board.turn == chess.BLACK)
+        ratings[i], state[i], numbers[i] = rating, pack_state(board), number
     return {"inputs": torch.from_numpy(inputs), "targets": torch.from_numpy(targets),
             "ratings": torch.from_numpy(ratings), "state": torch.from_numpy(state),
-            "rows": torch.from_numpy(np.asarray(rows, dtype=np.int64))}
+            "rows": torch.from_numpy(numbers)}

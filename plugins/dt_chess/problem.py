@@ -50,6 +50,11 @@ class ChessPuzzles(Problem):
                     "models); move: a score per origin-destination pair, softmax over the "
                     "position's legal moves only, so it never predicts an illegal one (adds a "
                     "13th input plane: castling rooks and the en-passant square)"),
+        Option("line", "first", choices=("first", "all"),
+               help="training positions per puzzle: first (the first solver move, as the "
+                    "reference), or all (every solver move of the puzzle's line, after each "
+                    "opponent reply; --train-count then counts positions, drawn from fewer "
+                    "puzzles); tests always use the first"),
         Option("mirror", False, affects_data=False,
                help="train-time augmentation: mirror half of the positions without castling "
                     "rights left to right (files a-h to h-a)"),
@@ -84,7 +89,9 @@ class ChessPuzzles(Problem):
 
         source = self.option_values["source"]
         return {"problem": self.name, "version": self.data_version,
-                "options": {"source": source, **({"target": "move"} if self.move_head else {})},
+                "options": {"source": source, **({"target": "move"} if self.move_head else {}),
+                            **({"line": "all"} if split == "train" and
+                               self.option_values["line"] == "all" else {})},
                 "file": store.file_identity(store.resolve_source(source)), "split": split,
                 "difficulty": self.parse_difficulty(difficulty), "count": count, "seed": seed}
 
@@ -117,7 +124,9 @@ class ChessPuzzles(Problem):
                 hint = f"generate more with `dt data generate chess --count {more}`, or "
             raise DtError(f"only {len(rows):,} puzzles in {where}, {count:,} asked for "
                           f"training: {hint}lower --train-count")
-        data = lichess.convert(path, lichess.subsample(rows, count, seed))
+        whole = train and self.option_values["line"] == "all"
+        data = lichess.convert(path, lichess.subsample(rows, count, seed), whole_line=whole,
+                               limit=count)
         if self.move_head:
             from dt_chess.moves import with_state_plane
 

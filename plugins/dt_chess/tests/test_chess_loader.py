@@ -126,3 +126,35 @@ def test_missing_and_broken_sources(registry, tmp_path):
     bad = write_csv(tmp_path / "bad.csv", [("x1", "8/8/8/8/8/8/8/K6k w - - 0 1", "a1a5 h1h2", 900)])
     with pytest.raises(DtError, match="x1"):
         registry.problem("chess", {"source": str(bad)}).dataset("train", "0:1", 1, 0)
+
+
+def test_whole_line_trains_on_every_solver_move(registry, tmp_path):
+    import chess
+
+    from dt_chess.encoding import encode_board, encode_move
+
+    # solver moves per line: 2 (a2e6, f7f8), 1, 3 and 2
+    rows = LICHESS_ROWS[:4]
+    path = write_csv(tmp_path / "lines.csv", rows)
+    expected = []  # every solver position of every line, replayed here independently
+    for _, fen, moves, _ in sorted(rows, key=lambda r: r[3]):
+        board, line = chess.Board(fen), moves.split()
+        for k, uci in enumerate(line):
+            if k % 2 == 1:
+                expected.append((encode_board(board), encode_move(chess.Move.from_uci(uci),
+                                                                  board.turn == chess.BLACK)))
+            board.push_uci(uci)
+    assert len(expected) == 2 + 1 + 3 + 2
+    whole = registry.problem("chess", {"source": str(path), "line": "all"})
+    x, y = whole.dataset("train", "0:4", 4, seed=0)
+    # --train-count counts positions: 4 positions, whole lines in the drawn puzzles' order
+    assert len(x) == 4
+    firsts = registry.problem("chess", {"source": str(path)}).dataset("train", "0:4", 4, seed=0)[0]
+    seen = {bytes(p.numpy()) for p in x}
+    assert seen <= {bytes(e[0]) for e in expected} and bytes(firsts[0].numpy()) == bytes(x[0].numpy())
+    for planes, target in zip(x, y):
+        match = [e for e in expected if bytes(e[0]) == bytes(planes.numpy())]
+        assert any((m[1] == target.numpy()).all() for m in match)
+    # tests keep the first move of each puzzle
+    xt, _ = whole.dataset("test", "0:4", 4, seed=0)
+    assert {bytes(p.numpy()) for p in xt} == {bytes(p.numpy()) for p in firsts}
