@@ -182,6 +182,16 @@ def label(engine, board: chess.Board, depth: int) -> tuple[chess.Move, int, str]
     return best, level, themes + " oneMove"
 
 
+def _puzzle_after(before: chess.Board, move: chess.Move, depth: int):
+    """``(position after move, best move, level, themes)`` when that position is a puzzle."""
+    board = before.copy(stack=False)
+    board.push(move)
+    if board.is_game_over() or board.legal_moves.count() < 2:
+        return None
+    found = label(_ENGINE, board, depth)
+    return None if found is None else (board, *found)
+
+
 def _stockfish_unit(seed: int, unit: int, depth: int) -> list[tuple[str, int]]:
     rng = random.Random(f"dt-chess-sf/{seed}/{unit}")
     # the hash is cleared when a unit's game starts, so a unit's moves (and puzzles) do not
@@ -193,14 +203,10 @@ def _stockfish_unit(seed: int, unit: int, depth: int) -> list[tuple[str, int]]:
         # positions right after a random (often careless) move are puzzles far more often
         if not random_move and rng.random() > 0.1:
             continue
-        board = before.copy(stack=False)
-        board.push(move)
-        if board.is_game_over() or board.legal_moves.count() < 2:
-            continue
-        found = label(_ENGINE, board, depth)
+        found = _puzzle_after(before, move, depth)
         if found is None:
             continue
-        best, level, themes = found
+        _, best, level, themes = found
         out.append((_line(f"dt-sf-{seed}-{unit}-{ply}", before.fen(), [move, best], level, themes), level))
         if len(out) >= PER_GAME:
             break
@@ -217,14 +223,10 @@ def _openings_unit(seed: int, unit: int, depth: int) -> list[tuple[str, int]]:
     for ply, (before, move, loss) in enumerate(history):
         if loss < openings.MISTAKE_CP:
             continue
-        board = before.copy(stack=False)
-        board.push(move)
-        if board.is_game_over() or board.legal_moves.count() < 2:
-            continue
-        found = label(_ENGINE, board, depth)
+        found = _puzzle_after(before, move, depth)
         if found is None:
             continue
-        best, level, themes = found
+        board, best, level, themes = found
         line = openings.solution_line(_ENGINE, board, best, depth, MARGIN_CP)
         themes = openings.line_themes(themes, board, line)
         out.append((_line(f"dt-op-{seed}-{unit}-{ply}", before.fen(), [move, *line], level, themes), level))
