@@ -72,6 +72,7 @@ def test_train_then_test_and_solve(cli, tmp_path):
     halted = json.loads(cli("test", run, "-d", "12", "--iters", "1:20", "--count", "8",
                             "--mode", "halt", "-k", "2", "--json").stdout)
     assert len(halted["halt"]["accuracy"]) == 20 and 0 <= halted["halt"]["compute_saved"] < 1
+    assert halted["halt"]["cpu_seconds"] > 0  # the cost of a solved instance is read from it
     assert "compute saved" in cli("test", run, "-d", "12", "--iters", "1:20", "--count", "8",
                                   "--mode", "fixed", "--mode", "halt").stdout
 

@@ -295,6 +295,9 @@ def halt_summary(halt, fixed=None) -> str:
     text += (f"; mean halting iteration {e['mean_halt_iteration']:.1f}; computed "
              f"{e['iterations_computed']:,} of {e['iterations_fixed']:,} instance-iterations "
              f"(compute saved {100 * e['compute_saved']:.1f}%); halting pass {e['seconds']:.1f} s")
+    solved = round(halt.accuracy()[-1] * halt.total / 100)
+    if e.get("cpu_seconds") is not None and solved:
+        text += f", {e['cpu_seconds'] / solved:.3g} CPU-s per solved instance ({solved:,} solved)"
     if fixed is not None:
         text += (f", fixed pass {fixed.extra['seconds']:.1f} s (both ran: "
                  f"{100 * (1 - e['seconds'] / max(fixed.extra['seconds'], 1e-9)):.0f}% less wall time)")

@@ -58,8 +58,12 @@ class ResumeState:
         self.every = every
         self.last = time.monotonic()
         self.loaded: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None
+        #: wall and CPU seconds the evaluation spent in the processes before this one
+        self.earlier = {"wall": 0.0, "cpu": 0.0}
+        self._began = (time.perf_counter(), time.process_time())
         if resume:
             self.loaded = self._read()
+            self.earlier = {**self.earlier, **self.loaded[1].get("spent", {})}
         elif self.path.exists():
             raise DtError(f"{self.path} already holds a test's state: continue it with --resume, "
                           "or delete it to start again")
@@ -96,9 +100,16 @@ class ResumeState:
 
         data = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()
                 if v is not None}
+        position = {**position, "spent": self.spent()}
         meta = {KEY: json.dumps({"key": self.key, "position": position})}
         atomic_write(self.path, lambda tmp: save_file(data, str(tmp), metadata=meta))
         self.last = time.monotonic()
+
+    def spent(self) -> dict[str, float]:
+        """Wall and CPU seconds of this evaluation so far, the earlier processes' included."""
+        wall, cpu = self._began
+        return {"wall": self.earlier["wall"] + time.perf_counter() - wall,
+                "cpu": self.earlier["cpu"] + time.process_time() - cpu}
 
     def finish(self) -> None:
         """The evaluation ended: its state is no longer needed."""
