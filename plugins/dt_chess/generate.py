@@ -228,6 +228,8 @@ def _openings_unit(seed: int, unit: int, depth: int) -> list[tuple[str, int]]:
             continue
         board, best, level, themes = found
         line = openings.solution_line(_ENGINE, board, best, depth, MARGIN_CP)
+        if not openings.is_puzzle_line(board, line):
+            continue
         themes = openings.line_themes(themes, board, line)
         out.append((_line(f"dt-op-{seed}-{unit}-{ply}", before.fen(), [move, *line], level, themes), level))
         if len(out) >= openings.PER_GAME:

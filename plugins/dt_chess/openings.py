@@ -12,7 +12,8 @@ now and then one gives away material, and that is where puzzles come from, as on
 A puzzle is labelled as Lichess labels its own: the position before the mistake (FEN), then the
 mistake and the whole solution line (Moves): the solver's move whenever it beats the second best
 by at least ``MARGIN_CP`` (an only move), the opponent's best reply between, up to
-``MAX_SOLVER_MOVES`` solver moves or mate. Themes name mates (mateInN), the size of the gain
+``MAX_SOLVER_MOVES`` solver moves or mate; as on Lichess, a line of one solver move is kept only
+when it mates. Themes name mates (mateInN), the size of the gain
 (crushing / advantage), the length (oneMove / short / long) and the phase (opening / middlegame /
 endgame). The rating keeps dt's scale: 400 + 200 x the search depth from which the first
 solution move stays the best (:func:`dt_chess.generate.label`).
@@ -34,6 +35,9 @@ PLAY_DEPTH = (2, 6)  # the players' search depth, drawn per game
 TEMPERATURE_CP = (20.0, 120.0)  # the players' error temperature, drawn per game
 MISTAKE_CP = 100  # a move that gives up at least this much may leave a puzzle behind
 MAX_SOLVER_MOVES = 3
+#: as on Lichess, a one-move puzzle must be a mate in one: a lone capture of what the mistake
+#: left hanging is not a puzzle (every one-move puzzle of the development set is a mate in one)
+MIN_SOLVER_MOVES = 2
 GAME_PLIES = 120
 PER_GAME = 4
 
@@ -128,6 +132,16 @@ def solution_line(engine, board: chess.Board, first: chess.Move, depth: int,
         board = after
         board.push(line[-1])
     return line
+
+
+def is_puzzle_line(board: chess.Board, line: list[chess.Move]) -> bool:
+    """Lichess's length rule: at least MIN_SOLVER_MOVES solver moves, or a mate in one."""
+    if (len(line) + 1) // 2 >= MIN_SOLVER_MOVES:
+        return True
+    end = board.copy(stack=False)
+    for move in line:
+        end.push(move)
+    return end.is_checkmate()
 
 
 def phase(board: chess.Board) -> str:

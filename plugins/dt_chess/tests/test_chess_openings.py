@@ -51,13 +51,15 @@ def test_opening_lines_are_legal_named_lines():
 
 
 def test_themes_of_a_mating_line():
-    from dt_chess.openings import line_themes, phase
+    from dt_chess.openings import is_puzzle_line, line_themes, phase
 
     # a back-rank mate in one: white Ra1-a8#
     board = chess.Board("6k1/5ppp/8/8/8/8/8/R5K1 w - - 0 30")
     themes = line_themes("mate mateIn1 oneMove", board, [chess.Move.from_uci("a1a8")])
     assert themes.split() == ["mate", "mateIn1", "oneMove", "endgame"]
     assert phase(chess.Board()) == "opening"
+    assert is_puzzle_line(board, [chess.Move.from_uci("a1a8")])
+    assert not is_puzzle_line(board, [chess.Move.from_uci("a1a7")])  # one move, no mate
     # a line the solver wins material in, over two of its moves, in the middlegame
     board = chess.Board("r1bqkbnr/pppp1ppp/2n5/4p3/4P3/5N2/PPPP1PPP/RNBQKB1R w KQkq - 2 13")
     moves = [chess.Move.from_uci(m) for m in ("f3e5", "c6e5", "d2d4")]
@@ -110,6 +112,7 @@ def test_openings_puzzles_replay_and_resume(cli, registry, tmp_path):
         for uci in line:
             assert board.is_legal(chess.Move.from_uci(uci))
             board.push_uci(uci)
+        assert len(line) > 2 or board.is_checkmate()  # Lichess's rule: one move only if it mates
         words = themes.split()
         assert words[-1] in ("opening", "middlegame", "endgame")
         assert words[-2] == {2: "oneMove", 4: "short"}.get(len(line), "long")
