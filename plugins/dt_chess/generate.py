@@ -218,9 +218,8 @@ def _openings_unit(seed: int, unit: int, depth: int) -> list[tuple[str, int]]:
     from dt_chess import openings
 
     rng = random.Random(f"dt-chess-op/{seed}/{unit}")
-    history = openings.human_game(_ENGINE, rng, game=object())
     out = []
-    for ply, (before, move, loss) in enumerate(history):
+    for ply, (before, move, loss) in enumerate(openings.human_game(_ENGINE, rng, game=object())):
         if loss < openings.MISTAKE_CP:
             continue
         found = _puzzle_after(before, move, depth)

@@ -25,6 +25,7 @@ import json
 import math
 import random
 from functools import lru_cache
+from typing import Iterator
 
 import chess
 
@@ -39,7 +40,7 @@ MAX_SOLVER_MOVES = 3
 #: left hanging is not a puzzle (every one-move puzzle of the development set is a mate in one)
 MIN_SOLVER_MOVES = 2
 GAME_PLIES = 120
-PER_GAME = 4
+PER_GAME = 1  # Lichess takes one puzzle from a game: its first clear mistake
 
 
 @lru_cache(maxsize=1)
@@ -80,9 +81,10 @@ def _uci_line(san_text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-def human_game(engine, rng: random.Random, game: object) -> list[tuple[chess.Board, chess.Move, int]]:
-    """A game from a random opening line: ``(position, move played, centipawns it gave up)``
-    per ply after the opening (the opening's own moves give up nothing by definition)."""
+def human_game(engine, rng: random.Random, game: object) -> Iterator[tuple[chess.Board, chess.Move, int]]:
+    """A game from a random opening line, ply by ply as it is played: ``(position, move played,
+    centipawns it gave up)`` after the opening (whose own moves give up nothing by definition).
+    A generator, so a caller that has what it wants stops the game there."""
     import chess.engine
 
     _, line = rng.choice(opening_lines())
@@ -91,20 +93,19 @@ def human_game(engine, rng: random.Random, game: object) -> list[tuple[chess.Boa
         board.push(chess.Move.from_uci(uci))
     depth = rng.randint(*PLAY_DEPTH)
     temperature = rng.uniform(*TEMPERATURE_CP)
-    history = []
     while not board.is_game_over() and board.ply() < GAME_PLIES:
         infos = engine.analyse(board, chess.engine.Limit(depth=depth), multipv=CANDIDATES, game=game)
         scored = [(info["pv"][0], info["score"].relative.score(mate_score=100_000))
                   for info in infos if info.get("pv")]
         if not scored:
-            break
+            return
         best = max(score for _, score in scored)
         losses = [min(best - score, 2_000) for _, score in scored]
         weights = [math.exp(-loss / temperature) for loss in losses]
         pick = rng.choices(range(len(scored)), weights=weights)[0]
-        history.append((board.copy(stack=False), scored[pick][0], losses[pick]))
+        before = board.copy(stack=False)
         board.push(scored[pick][0])
-    return history
+        yield before, scored[pick][0], losses[pick]
 
 
 def solution_line(engine, board: chess.Board, first: chess.Move, depth: int,
