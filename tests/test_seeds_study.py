@@ -10,11 +10,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dtcli.experiments.stats import peak, succeeded
+from dtcli.contracts.errors import DtError
+from dtcli.experiments.stats import parse_seeds, peak, succeeded
 
 # -- the success rule --------------------------------------------------------------------------
 
 ITERS = [1, 2, 3, 4, 5]
+
+
+def test_seeds_are_a_count_or_a_list():
+    assert parse_seeds("3") == [0, 1, 2] and parse_seeds("0,4,7") == [0, 4, 7]
+    assert parse_seeds("4,") == [4]  # one seed alone, not a count of four
+    for bad in ("0", "x", "-2"):
+        with pytest.raises(DtError, match="--seeds"):
+            parse_seeds(bad)
 
 
 def test_success_at_exactly_the_threshold():

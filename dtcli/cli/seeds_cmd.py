@@ -25,7 +25,7 @@ def seeds(
     problem: str = typer.Argument(..., help="Problem, e.g. prefix-sums or mazes.", autocompletion=complete_problem),
     arch: str = typer.Option(..., "--arch", "-a", help="Arms, comma-separated: architectures (dt-recall,dt-l), or LABEL=ARCH for an architecture trained another way (dt-recall-pi=dt-recall)."),
     arm_option: Optional[list[str]] = typer.Option(None, "--arm-option", help="ARM:NAME=VALUE (repeatable): an architecture option (dt-l:conv_norm=operator) or a training setting (dt-recall-pi:init_thought=mix) of one arm."),
-    seeds_: str = typer.Option("5", "--seeds", "-s", help="A count (5 = 0..4) or a list of seeds."),
+    seeds_: str = typer.Option("5", "--seeds", "-s", help="A count (5 = 0..4) or a list of seeds (2,5,9; `4,` is seed 4 alone)."),
     preset: Optional[str] = typer.Option(None, "--preset", "-p", help="quick or paper (default: quick on CPU)."),
     option: Optional[list[str]] = typer.Option(None, "-o", "--option", help=OPTION_HELP),
     test_difficulty: Optional[list[str]] = typer.Option(None, "--test-difficulty", help="Where the runs are tested (repeatable); success is judged on the first (default: the recipe's test difficulties)."),

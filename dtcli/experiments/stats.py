@@ -61,7 +61,7 @@ def parse_int_list(text: str, what: str) -> list[int]:
 
 
 def parse_seeds(text: str | int) -> list[int]:
-    """``3`` means seeds 0, 1, 2; ``0,4,7`` names them."""
+    """``3`` means seeds 0, 1, 2; ``0,4,7`` names them (``4,``: seed 4 alone)."""
     from dtcli.contracts.errors import DtError
 
     text = str(text).strip()
