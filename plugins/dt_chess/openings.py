@@ -135,14 +135,22 @@ def solution_line(engine, board: chess.Board, first: chess.Move, depth: int,
     return line
 
 
-def is_puzzle_line(board: chess.Board, line: list[chess.Move]) -> bool:
-    """Lichess's length rule: at least MIN_SOLVER_MOVES solver moves, or a mate in one."""
-    if (len(line) + 1) // 2 >= MIN_SOLVER_MOVES:
-        return True
+def solver_moves(line: list[chess.Move]) -> int:
+    """The solver's moves in a line that starts and ends with one of them."""
+    return (len(line) + 1) // 2
+
+
+def ends_in_mate(board: chess.Board, line: list[chess.Move]) -> bool:
+    """Whether playing ``line`` from ``board`` gives checkmate."""
     end = board.copy(stack=False)
     for move in line:
         end.push(move)
     return end.is_checkmate()
+
+
+def is_puzzle_line(board: chess.Board, line: list[chess.Move]) -> bool:
+    """Lichess's length rule: at least MIN_SOLVER_MOVES solver moves, or a mate in one."""
+    return solver_moves(line) >= MIN_SOLVER_MOVES or ends_in_mate(board, line)
 
 
 def phase(board: chess.Board) -> str:
@@ -157,14 +165,11 @@ def phase(board: chess.Board) -> str:
 def line_themes(base: str, board: chess.Board, line: list[chess.Move]) -> str:
     """``base`` (mate / crushing / advantage, from the first move's label) with the line's
     length and phase; a line that ends in mate is a mate in as many solver moves."""
-    solver_moves = (len(line) + 1) // 2
-    end = board.copy(stack=False)
-    for move in line:
-        end.push(move)
+    moves = solver_moves(line)
     words = [w for w in base.split() if w != "oneMove" and not w.startswith("mateIn")]
-    if end.is_checkmate():
-        words = ["mate", f"mateIn{solver_moves}"] + [w for w in words if w != "mate"]
+    if ends_in_mate(board, line):
+        words = ["mate", f"mateIn{moves}"] + [w for w in words if w != "mate"]
         words = [w for w in words if w not in ("crushing", "advantage")]
-    words.append({1: "oneMove", 2: "short"}.get(solver_moves, "long"))
+    words.append({1: "oneMove", 2: "short"}.get(moves, "long"))
     words.append(phase(board))
     return " ".join(dict.fromkeys(words))
