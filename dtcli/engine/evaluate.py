@@ -32,8 +32,6 @@ def evaluate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
         return stopped
 
     x, y = inputs[lo:hi], targets[lo:hi]
-    state = options.get("state")
-    earlier = state.earlier if state is not None else {"wall": 0.0, "cpu": 0.0}
     began, began_cpu = time.perf_counter(), time.process_time()
     if halt:
         res = extrapolate_halting(net, problem, x, y, iters, device=device, cancel=watch,
@@ -43,9 +41,12 @@ def evaluate(net, problem, inputs: torch.Tensor, targets: torch.Tensor,
             groups = (groups[0], groups[1][lo:hi])
         res = extrapolate(net, problem, x, y, iters, device=device, cancel=watch, groups=groups,
                           **options)
-    # this rank's wall and CPU time, a resumed evaluation's earlier processes included
-    res.extra["seconds"] = round(earlier["wall"] + time.perf_counter() - began, 3)
-    res.extra["cpu_seconds"] = round(earlier["cpu"] + time.process_time() - began_cpu, 3)
+    # this rank's wall and CPU time; a resumable evaluation's state counts its earlier processes'
+    state = options.get("state")
+    spent = state.spent() if state is not None else {
+        "wall": time.perf_counter() - began, "cpu": time.process_time() - began_cpu}
+    res.extra["seconds"] = round(spent["wall"], 3)
+    res.extra["cpu_seconds"] = round(spent["cpu"], 3)
     if not ctx.active:
         return None if stopped else res
     stopped_anywhere, lacks_verify = ctx.agree([stopped, res.verified is None and res.total > 0],
