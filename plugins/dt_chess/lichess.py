@@ -266,33 +266,43 @@ def convert(path: Path, rows, whole_line: bool = False, limit: int | None = None
     from dt_chess.encoding import encode_board, encode_move, pack_state
 
     slot = {int(r): i for i, r in enumerate(rows)}
-    positions: list = [None] * len(rows)
+    n = len(rows)
+    inputs = np.zeros((n, 12, 8, 8), dtype=np.uint8)
+    targets = np.zeros((n, 8, 8), dtype=np.uint8)
+    ratings = np.zeros(n, dtype=np.int32)
+    state = np.zeros(n, dtype=np.int16)
+    later: dict[int, list] = {}  # with whole_line: each puzzle's later positions, encoded
     found = 0
     for row in iter_rows(path):
         i = slot.get(row.number)
         if i is None:
             continue
         try:
-            positions[i] = [(board, move, row.rating, row.number)
-                            for board, move in line_positions(row.fen, row.moves, whole_line)]
+            line = line_positions(row.fen, row.moves, whole_line)
         except ValueError as exc:
             raise DtError(f"{path}: puzzle {row.puzzle_id} (row {row.number + 1}): {exc}") from None
+        encoded = [(encode_board(board), encode_move(move, board.turn == chess.BLACK),
+                    pack_state(board)) for board, move in line]
+        inputs[i], targets[i], state[i] = encoded[0]
+        ratings[i] = row.rating
+        if len(encoded) > 1:
+            later[i] = encoded[1:]
         found += 1
-        if found == len(rows):
+        if found == n:
             break
-    if found != len(rows):
+    if found != n:
         raise DtError(f"{path} changed while it was read; run the command again")
-    flat = [p for per_puzzle in positions for p in per_puzzle][:limit]
-    n = len(flat)
-    inputs = np.zeros((n, 12, 8, 8), dtype=np.uint8)
-    targets = np.zeros((n, 8, 8), dtype=np.uint8)
-    ratings = np.zeros(n, dtype=np.int32)
-    state = np.zeros(n, dtype=np.int16)
-    numbers = np.zeros(n, dtype=np.int64)
-    for i, (board, solution, rating, number) in enumerate(flat):
-        inputs[i] = encode_board(board)
-        targets[i] = encode_move(solution, board.turn == chess.BLACK)
-        ratings[i], state[i], numbers[i] = rating, pack_state(board), number
+    numbers = np.asarray(rows, dtype=np.int64)
+    if later:  # each puzzle's positions adjacent, in line order; the first ``limit`` kept
+        kept: list = []  # (puzzle, its planes, target, state)
+        for i in range(n):
+            kept.append((i, inputs[i], targets[i], state[i]))
+            kept += [(i, *position) for position in later.get(i, ())]
+        kept = kept[:limit]
+        puzzle = [k[0] for k in kept]
+        inputs, targets = np.stack([k[1] for k in kept]), np.stack([k[2] for k in kept])
+        state = np.asarray([k[3] for k in kept], dtype=np.int16)
+        ratings, numbers = ratings[puzzle], numbers[puzzle]
     return {"inputs": torch.from_numpy(inputs), "targets": torch.from_numpy(targets),
             "ratings": torch.from_numpy(ratings), "state": torch.from_numpy(state),
             "rows": torch.from_numpy(numbers)}
