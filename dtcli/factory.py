@@ -195,7 +195,11 @@ def trained_net(ref: str | Path, registry: "Registry | None" = None, weights: st
         source = found
         doc = read_run_config(source)
         weights_path = source / weights
-    cfg = TrainConfig.from_dict(doc["train"])
+    train = doc["train"]
+    if kind == "zoo":  # a card may be measured with other options than training's (dt zoo add -o)
+        train = {**train, "problem_options": {**train.get("problem_options", {}),
+                                              **doc.get("problem_options", {})}}
+    cfg = TrainConfig.from_dict(train)
     problem, net = build_net(registry or get_registry(), cfg, doc["model"].get("build"))
     apply_weights(net, read_weights(weights_path), weights_path)
     return problem, net, cfg, source, doc

@@ -254,9 +254,14 @@ def check_new_name(name: str, replace: bool = False) -> None:
                       f"use --name {clash[0]} to replace it")
 
 
-def add(run_dir: Path, name: str, *, card_fields: dict[str, Any], replace: bool = False) -> Path:
+def add(run_dir: Path, name: str, *, card_fields: dict[str, Any], replace: bool = False,
+        problem_options: dict[str, Any] | None = None) -> Path:
     """(Maintainers) copy a run's best weights into the zoo under ``name`` and write its card
-    and index entry. An existing model of that name is refused unless ``replace``."""
+    and index entry. An existing model of that name is refused unless ``replace``.
+
+    ``problem_options`` (default: the run's) are the options the card was measured with and
+    that loading the model gives its problem (e.g. a chess run trained on a local file, its
+    card measured on the puzzles dt ships); the card's ``train`` keeps what training used."""
     from dtcli import runs
 
     check_new_name(name, replace)
@@ -269,7 +274,8 @@ def add(run_dir: Path, name: str, *, card_fields: dict[str, Any], replace: bool 
     dest = root / f"{name}.safetensors"
     atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
     full = {"name": name, "problem": doc["train"]["problem"], "arch": doc["train"]["arch"],
-            "problem_options": doc["train"]["problem_options"], "train": doc["train"],
+            "problem_options": problem_options or doc["train"]["problem_options"],
+            "train": doc["train"],
             "model": doc["model"], "sha256": sha256_of(dest), **card_fields}
     atomic_write_json(root / f"{name}.json", full)
     rebuild_index(root)

@@ -311,6 +311,11 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
         replace: bool = typer.Option(False, "--replace",
                                      help="Overwrite the card and weights of the zoo model "
                                           "already named --name (refused without it)."),
+        option: Optional[list[str]] = typer.Option(
+            None, "-o", "--option",
+            help="Problem option NAME=VALUE (repeatable) the card is measured with, and that "
+                 "everyone who loads the model gets: e.g. source=bundled for a chess run trained "
+                 "on a local puzzle file, so the card is re-measured on puzzles every dt ships."),
         device: str = typer.Option("auto")) -> None:
     """(Maintainers) Turn a run into a zoo entry: copy weights, measure the card's table."""
     from dtcli import runs, zoo
@@ -325,6 +330,11 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
         raise DtError(f"--name {name!r} may only hold letters, digits, '-' and '_'")
     zoo.check_new_name(name, replace)  # before minutes of measuring, not after
     loaded = load_model(run, device=resolve_device(device))
+    if option:
+        from dtcli.cli.common import parse_option_pairs
+        from dtcli.plugins import get_registry
+
+        loaded.problem = get_registry().reopen(loaded.problem, parse_option_pairs(option))
     table_iters = parse_iters(iters)
     results = []
     if curve_only and not curve:
@@ -357,7 +367,8 @@ def add(run: Path = typer.Argument(..., help="Run directory to add."),
     dest = zoo.add(run, name, card_fields={
         "summary": summary, "training": training,
         "extrapolation": {"seed": seed, "count": count, "mode": mode,
-                          "results": results}}, replace=replace)
+                          "results": results}}, replace=replace,
+        problem_options=dict(loaded.problem.option_values) if option else None)
     console.print(f"added {name} → {dest} ({dest.stat().st_size / 1e6:.2f} MB)")
 
 

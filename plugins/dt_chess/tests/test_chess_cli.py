@@ -117,6 +117,38 @@ def test_zoo_card_holds_rating_bands_and_legal_moves(cli, chess_run, tmp_path, m
     assert "legal move" in shown and row["bands"][0]["label"] in shown
 
 
+def test_zoo_card_measured_on_another_source(cli, chess_run, tmp_path, monkeypatch):
+    """dt zoo add -o source=FILE measures the card on FILE and gives the model that source
+    wherever it is loaded: the training file may be gone (a chess model trained on a local file,
+    its card measured on the puzzles dt ships)."""
+    import shutil
+
+    run_dir, source = chess_run
+    monkeypatch.setenv("DT_ZOO_DIR", str(tmp_path / "zoo"))
+    (tmp_path / "zoo").mkdir()
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run)
+    other = tmp_path / "elsewhere.csv.gz"
+    shutil.copyfile(source, other)
+    train_file = tmp_path / "train.csv.gz"
+    shutil.copyfile(source, train_file)
+    config = json.loads((run / "config.json").read_text())
+    config["train"]["problem_options"]["source"] = str(train_file)
+    (run / "config.json").write_text(json.dumps(config))
+    added = cli("zoo", "add", run, "--name", "moved-chess", "-d", "1000-2999@40", "--iters", "1,3",
+                "--curve", "0", "--seed", "3", "-o", f"source={other}")
+    assert added.exit_code == 0, added.output
+    train_file.unlink()
+    card = json.loads(cli("zoo", "show", "moved-chess", "--json").stdout)
+    assert card["problem_options"]["source"] == str(other)
+    assert card["train"]["problem_options"]["source"] == str(train_file)
+    same = cli("zoo", "test", "moved-chess", "--seed", "3", "--json")
+    assert same.exit_code == 0, same.output
+    doc = json.loads(same.stdout)
+    assert [m["accuracy"] for m in doc["measured"]] == [c["accuracy"] for c in doc["card"]]
+    assert cli("test", "moved-chess", "-d", "1000-2999", "-i", "2", "-n", "8").exit_code == 0
+
+
 def test_test_reports_baselines_beside_the_model(cli, chess_run):
     """dt test scores the random legal move and the one-ply heuristic on the very puzzles the
     model is tested on, overall and per rating band, in the table and in --json."""
