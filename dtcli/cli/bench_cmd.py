@@ -38,6 +38,8 @@ def bench(
     baseline_batch: Optional[int] = typer.Option(None, "--baseline-batch", help="The reference's inference batch (default: its test batch size, from the paper preset); dt runs the same batches."),
     solve_count: int = typer.Option(0, "--solve-count", help="Also measure what a solved instance costs: this many test instances solved with halting (0: not)."),
     solve_iters: int = typer.Option(1000, "--solve-iters", help="Most iterations of --solve-count's solves."),
+    solve_patience: int = typer.Option(10, "--solve-patience", help="--solve-count's halting rule: an instance stops once its answer is unchanged for K iterations."),
+    solve_check: bool = typer.Option(False, "--solve-check", help="--solve-count's halting rule also stops an instance as soon as its answer checks out from the input alone (dt test --halt-on-check; mazes)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="The trained model (run directory or zoo name) whose solves --solve-count measures (default: the untrained recipe)."),
     rounds: int = typer.Option(3, "--rounds", help="Inference timing: rounds of four interleaved runs (dt, reference, reference, dt); min and median are reported."),
     json_out: bool = typer.Option(False, "--json"),
@@ -56,7 +58,7 @@ def bench(
     for name, value in (("--steps", steps), ("--infer-iters", infer_iters),
                         ("--infer-count", infer_count), ("--infer-batch", infer_batch),
                         ("--baseline-batch", baseline_batch), ("--rounds", rounds),
-                        ("--solve-iters", solve_iters)):
+                        ("--solve-iters", solve_iters), ("--solve-patience", solve_patience)):
         if value is not None and value <= 0:
             raise DtError(f"{name} must be positive, got {value}")
     overrides = dict(settings or {})
@@ -68,6 +70,7 @@ def bench(
                            infer_batch=infer_batch, baseline=baseline,
                            baseline_batch=baseline_batch, infer_rounds=rounds,
                            solve_count=solve_count, solve_iters=solve_iters, model=model,
+                           solve_patience=solve_patience, solve_check=solve_check,
                            progress=lambda what: status.update(f"benchmarking: {what}"))
     if json_out:
         print_json(result)
@@ -119,7 +122,8 @@ def show(result: dict, cfg) -> None:
     if c:
         per = "-" if c["cpu_s_per_solved"] is None else f"{c['cpu_s_per_solved']:.2f}"
         console.print(f"{c['model']}: solved {c['solved']} of {c['count']} instances of difficulty "
-                      f"{c['difficulty']} (halting, K={c['patience']}, up to {c['iters']} "
+                      f"{c['difficulty']} (halting, K={c['patience']}"
+                      f"{' or a checked answer' if c.get('check') else ''}, up to {c['iters']} "
                       f"iterations, mean halt at {c['mean_halt_iteration']}): {per} CPU-s per "
                       f"solved instance ({c['cpu_s']:.1f} CPU-s, {c['wall_s']:.1f} s wall), "
                       f"{c['instance_iters_per_s']:,.0f} instance-iterations/s")

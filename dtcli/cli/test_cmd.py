@@ -41,6 +41,8 @@ def test(
                                  help="halt mode: stop an instance once its answer is unchanged for K iterations."),
     tol: Optional[float] = typer.Option(None, "--tol",
                                         help="halt mode for contractive nets (dt-l): stop an instance once the relative change of its thought is below this, instead of -k."),
+    check: bool = typer.Option(False, "--halt-on-check",
+                               help="halt mode: also stop an instance as soon as its answer checks out from the input alone, no label used (mazes: one path of open cells from start to end), so an answer that flickers once found costs nothing more."),
     count: int = typer.Option(500, "--count", "-n", help="Test instances."),
     seed: int = typer.Option(0, help="Seed of the test data."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b",
@@ -99,6 +101,14 @@ def test(
         from dtcli.plugins import get_registry
 
         problem = get_registry().reopen(problem, parse_option_pairs(option))
+    if check:
+        from dtcli.contracts.problem import Problem
+
+        if "halt" not in mode:
+            raise DtError("--halt-on-check is a halting rule: add --mode halt")
+        if type(problem).check_answer is Problem.check_answer:
+            raise DtError(f"--halt-on-check: {problem.name} cannot check an answer without its "
+                          "label; halt with -k or --tol instead")
     ds = [problem.parse_difficulty(t) for t in (difficulty or [problem.default_test_difficulty])]
     max_depth = loaded.net.max_depth
     if wanted is None:
@@ -109,11 +119,12 @@ def test(
     keeper = None if state is None else TestStates(
         state, {"model": weights_identity(loaded), "count": count, "seed": seed, "iters": wanted,
                 "modes": sorted(set(mode)), "patience": patience, "tol": tol,
-                "batch_size": batch_size, "options": problem.option_values},
+                "batch_size": batch_size, "options": problem.option_values,
+                **({"check": True} if check else {})},
         every=state_every, resume=resume)
     for d in ds:
         res, halt = test_one(loaded, problem, d, wanted, mode, patience, count, seed, batch_size,
-                             dev, ctx, tol, keeper)
+                             dev, ctx, tol, keeper, check)
         if not ctx.main:
             continue
         doc = {"model": str(loaded.source), "seed": seed, "max_iters": loaded.max_iters,
@@ -140,23 +151,29 @@ def test(
 
 
 def test_one(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx,
-             tol=None, keeper: "TestStates | None" = None):
+             tol=None, keeper: "TestStates | None" = None, check: bool = False):
     """One difficulty: the streaming modes' pass and, with halt, the halting pass; with
     ``keeper`` each pass resumable, a finished one read back instead of run again."""
 
     if keeper is not None:
         return keeper.run(lambda pass_, state, cancel: _pass(
             loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx, tol,
-            pass_, state, cancel), d, mode)
+            pass_, state, cancel, check), d, mode)
     res = _pass(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx,
-                tol, "stream", None, None)
+                tol, "stream", None, None, check)
     halt = _pass(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx,
-                 tol, "halt", None, None)
+                 tol, "halt", None, None, check)
     return res, halt
 
 
+def halt_rule(patience: int, tol: float | None, check: bool = False) -> str:
+    """The halting rule in a few words: ``K=10``, ``tol=0.001``, ``K=200 or a checked answer``."""
+    rule = f"tol={tol:g}" if tol is not None else f"K={patience}"
+    return rule + (" or a checked answer" if check else "")
+
+
 def _pass(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, dev, ctx, tol,
-          pass_: str, state, cancel):
+          pass_: str, state, cancel, check: bool = False):
     """The streaming modes' pass (``stream``) or the halting pass (``halt``) of one difficulty
     (None when ``mode`` asks for neither)."""
     from dtcli.cli.progress import extrapolation_bar
@@ -176,10 +193,10 @@ def _pass(loaded, problem, d, wanted, mode, patience, count, seed, batch_size, d
                             verify=True, batch_size=batch_size, device=dev, on_batch=on_batch,
                             on_step=on_batch.step, difficulty=d, groups=groups, **kept)
     if pass_ == "halt" and "halt" in mode:
-        rule = f"tol={tol:g}" if tol is not None else f"K={patience}"
+        rule = halt_rule(patience, tol, check)
         with bar(err_console, label + f", halting ({rule})", len(x)) as on_batch:
             return evaluate(loaded.net, problem, x, y, wanted, ctx=ctx, halt=True,
-                            patience=patience, tolerance=tol, batch_size=batch_size,
+                            patience=patience, tolerance=tol, check=check, batch_size=batch_size,
                             device=dev, on_batch=on_batch, on_step=on_batch.step,
                             difficulty=d, **kept)
     return None
@@ -288,7 +305,7 @@ def halt_summary(halt, fixed=None) -> str:
     """What halting gave and what it saved, in instance-iterations and in wall time."""
     e = halt.extra
     last = halt.iters[-1]
-    rule = f"tol={e['tolerance']:g}" if e.get("tolerance") else f"K={e['patience']}"
+    rule = halt_rule(e["patience"], e.get("tolerance"), bool(e.get("check")))
     text = (f"halt ({rule}): {halt.accuracy()[-1]:.1f}% at iteration {last}")
     if fixed is not None:
         text += f" vs fixed {fixed.accuracy()[-1]:.1f}%"

@@ -282,6 +282,14 @@ class Problem:
         """An optional stronger check than :meth:`correct` (None when the problem has none)."""
         return None
 
+    def check_answer(self, prediction: "torch.Tensor", inputs: "torch.Tensor"):
+        """Per instance, whether the answer is checkably a solution from the input alone, with
+        no label (a maze: one simple path of open cells from start to end); None when the
+        problem cannot tell. ``dt test --mode halt --halt-on-check`` stops thinking about an
+        instance as soon as its answer passes, instead of waiting for it to stand still: only
+        a check that never passes a wrong answer belongs here."""
+        return None
+
     # -- presentation ----------------------------------------------------------------------
 
     def render(self, inputs, prediction=None, target=None, confidence=None,

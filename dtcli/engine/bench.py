@@ -60,6 +60,7 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
           infer_iters: int = 100, infer_count: int = 100, infer_batch: int | None = None,
           baseline: str | None = None, baseline_batch: int | None = None,
           infer_rounds: int = 3, solve_count: int = 0, solve_iters: int = 1000,
+          solve_patience: int = 10, solve_check: bool = False,
           model: str | None = None,
           progress: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Time data generation, training steps of ``cfg`` (the step ``dt train`` runs) and
@@ -195,28 +196,31 @@ def bench(cfg: TrainConfig, *, registry=None, steps: int = 10, data_count: int =
             loaded = load_model(model, device=device)
             solver, solver_problem = loaded.net, loaded.problem
         result["solve_cost"] = solve_cost(solver, solver_problem, d_test, solve_count,
-                                          solve_iters, device=device, batch_size=infer_batch)
+                                          solve_iters, device=device, batch_size=infer_batch,
+                                          patience=solve_patience, check=solve_check)
         result["solve_cost"]["model"] = model or "untrained recipe"
     return result
 
 
 def solve_cost(net, problem, difficulty: Any, count: int, iters: int, *, seed: int = 0,
                patience: int = 10, device: torch.device | None = None,
-               batch_size: int | None = None) -> dict[str, Any]:
+               batch_size: int | None = None, check: bool = False) -> dict[str, Any]:
     """What a solved instance costs: ``count`` test instances of ``difficulty`` thought about
     with halting (``dt test --mode halt``) up to ``iters`` iterations; CPU-seconds of this
     process (all its threads) per solved instance, wall seconds, and instance-iterations per
-    second (the iterations actually run, halted instances leaving the batch)."""
+    second (the iterations actually run, halted instances leaving the batch). ``check`` adds
+    the problem's label-free answer check to the halting rule (``dt test --halt-on-check``)."""
     from dtcli.engine.halting import extrapolate_halting
 
     x, y = problem.dataset("test", difficulty, count, seed)
     cpu0, wall0 = time.process_time(), time.perf_counter()
     res = extrapolate_halting(net, problem, x, y, [iters], patience=patience, device=device,
-                              batch_size=batch_size)
+                              batch_size=batch_size, check=check)
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     solved = res.correct[-1]
     computed = res.extra["iterations_computed"]
     return {"difficulty": difficulty, "count": count, "iters": iters, "patience": patience,
+            "check": check,
             "solved": solved, "cpu_s": round(cpu, 2), "wall_s": round(wall, 2),
             "cpu_s_per_solved": round(cpu / solved, 2) if solved else None,
             "instance_iters": computed,

@@ -13,6 +13,7 @@ from typing import Any, Callable, Sequence
 import torch
 
 from dtcli.contracts.errors import DtError
+from dtcli.contracts.problem import Problem
 from dtcli.engine.device import autocast, batch_to, inference_batch_size
 from dtcli.engine.extrapolate import ExtrapolationResult
 from dtcli.engine.resumable import ResumeState, like
@@ -27,12 +28,16 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
                         difficulty: Any = None,
                         on_step: Callable[[float], None] | None = None,
                         tolerance: float | None = None,
+                        check: bool = False,
                         state: ResumeState | None = None) -> ExtrapolationResult:
     """Like :func:`~dtcli.engine.extrapolate.extrapolate` in fixed mode, with halting.
 
     The rule: an instance halts once its prediction has not changed for ``patience``
     iterations or, with ``tolerance`` (for contractive nets such as DT-L, whose thought
     converges), once the relative change of its thought ‖t_i − t_{i−1}‖/‖t_i‖ falls below it.
+    With ``check``, an instance also halts as soon as its answer passes the problem's label-free
+    :meth:`~dtcli.contracts.problem.Problem.check_answer` (a maze's path): an answer that
+    flickers after it is found costs no more iterations.
     With ``state`` (:class:`~dtcli.engine.resumable.ResumeState`) the position is written every
     few minutes and, when the state was loaded, the evaluation continues from it exactly.
     """
@@ -40,6 +45,9 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
         raise DtError(f"--patience must be at least 1, got {patience}")
     if tolerance is not None and not tolerance > 0:
         raise DtError(f"--tol must be positive, got {tolerance}")
+    if check and type(problem).check_answer is Problem.check_answer:
+        raise DtError(f"--halt-on-check: {problem.name} cannot check an answer without its label "
+                      "(Problem.check_answer); halt with -k or --tol instead")
     wanted = sorted(set(range(1, iters + 1) if isinstance(iters, int) else iters))
     last = wanted[-1]
     net.check_iters(last)
@@ -89,7 +97,7 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
                                 "halted_sum": halted_sum, "batch_size": batch_size})
                     if cancel is not None and cancel():
                         return _result(wanted, done, counts, difficulty, patience, computed,
-                                       halted_sum, last, tolerance)
+                                       halted_sum, last, tolerance, check)
                 if on_step is not None:
                     on_step((done + n_batch * i / last) / len(inputs))
                 before, thought = thought, net.think(thought, encoded, i - 1)
@@ -103,6 +111,8 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
                         same = (pred == prev).reshape(len(pred), -1).all(1)
                         stable = torch.where(same, stable + 1, torch.zeros_like(stable))
                     halt = stable >= patience
+                if check:
+                    halt = halt | problem.check_answer(pred, x).to(halt.device)
                 if i in slot:
                     counts[slot[i]] += frozen + ok.sum()
                 if i == last or not bool(halt.any()):
@@ -124,9 +134,9 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
             done += n_batch
             if on_batch is not None:
                 on_batch(done, len(inputs), _result(wanted, done, counts, difficulty, patience,
-                                                    computed, halted_sum, last, tolerance))
+                                                    computed, halted_sum, last, tolerance, check))
     return _result(wanted, done, counts, difficulty, patience, computed, halted_sum, last,
-                   tolerance)
+                   tolerance, check)
 
 
 def relative_change(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
@@ -136,12 +146,12 @@ def relative_change(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
 
 
 def _result(wanted, total, counts, difficulty, patience, computed, halted_sum, last,
-            tolerance=None):
+            tolerance=None, check=False):
     fixed_cost = total * last
     return ExtrapolationResult(
         iters=list(wanted), total=total, correct=[int(v) for v in counts.cpu().tolist()],
         difficulty=difficulty,
-        extra={"mode": "halt", "patience": patience, "tolerance": tolerance,
+        extra={"mode": "halt", "patience": patience, "tolerance": tolerance, "check": check,
                "iterations_computed": computed,
                "iterations_fixed": fixed_cost,
                "compute_saved": 1.0 - computed / fixed_cost if fixed_cost else 0.0,

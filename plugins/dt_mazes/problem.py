@@ -193,6 +193,10 @@ class Mazes(Problem):
         one predicted neighbour and every other predicted pixel two. The open pixels of a
         maze form a tree, where that holds exactly for the one start-to-end path.
         """
+        return self.check_answer(prediction, inputs)
+
+    def check_answer(self, prediction, inputs):
+        """The same path check as :meth:`verify`; it needs no label, so halting may use it."""
         from dt_mazes.verify import path_is_valid
 
         return path_is_valid(prediction, inputs, self.layout)
