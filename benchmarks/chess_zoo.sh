@@ -50,7 +50,7 @@ train)
   [ -f "$M/extrapolation.json" ] && exit 0
   RES=(); [ -f "$M/last.pt" ] && RES=(--resume "$M")
   nice -n 19 dt train chess --arch "$ARCH" --preset quick -o source="$CSV" -o target=move \
-    -o line=all -o mirror=true --width 64 --max-iters 12 --train-count 28000 --val-fraction 0.1 --epochs 12 \
+    -o line=all -o mirror=true --train-difficulty 0-999 --test-difficulty 1000- --width 64 --max-iters 12 --train-count 28000 --val-fraction 0.1 --epochs 12 \
     --test-count 2000 --test-iters 40 --seed 0 --threads 1 --out "$M" "${RES[@]}" ;;
 dev)
   ARCH=${3:?ARCH}; M="$D/$ARCH"; DEV=${4:-../shared/lichess_dev.csv}
