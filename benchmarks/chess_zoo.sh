@@ -54,8 +54,9 @@ train)
     --test-count 2000 --test-iters 40 --seed 0 --threads 1 --out "$M" "${RES[@]}" ;;
 dev)
   ARCH=${3:?ARCH}; M="$D/$ARCH"; DEV=${4:-../shared/lichess_dev.csv}
+  ITERS=1,4,12,40; [[ $ARCH == ff* ]] && ITERS=1,4,12  # a feed-forward net stops at its depth
   for band in 0-3000 1577-; do
-    nice -n 19 dt test "$M" -o source="$DEV" -d "$band" -n 2000 -i 1,4,12,40 --threads 1 \
+    nice -n 19 dt test "$M" -o source="$DEV" -d "$band" -n 2000 -i $ITERS --threads 1 \
       --json > "$M/dev-$band.json.tmp" && mv "$M/dev-$band.json.tmp" "$M/dev-$band.json"
   done ;;
 *) echo "unknown step $STEP" >&2; exit 2 ;;
