@@ -12,8 +12,8 @@
 #   human  N human-like puzzles (dt data generate chess -o generator=openings: real ECO openings,
 #          Lichess-style lines; ~1,400 an hour on one core) appended to the same CSV
 # Every step resumes: re-run the script after a stop. One niced thread per training.
-# Usage: benchmarks/chess_zoo.sh data DIR | mates DIR N | human DIR N | train DIR ARCH [COUNT]
-#        | dev DIR ARCH [CSV]   (COUNT: training positions, default 28000)
+# Usage: benchmarks/chess_zoo.sh data DIR | mates DIR N | human DIR N | train DIR ARCH [COUNT [EPOCHS]]
+#        | dev DIR ARCH [CSV]   (COUNT: training positions, default 28000; EPOCHS default 12; THREADS=N for torch)
 set -euo pipefail
 cd "$(dirname "$0")/.."; [ -f .venv/bin/activate ] && . .venv/bin/activate
 export OMP_NUM_THREADS=1
@@ -44,7 +44,7 @@ mates)
   N=${3:?N}; bundled
   have=$(grep -c '^dt-mate-33-' "$CSV" || true)
   if [ "$have" -lt "$N" ]; then
-    nice -n 19 dt data generate chess --seed 33 -o generator=mates -o workers=1 \
+    nice -n 19 dt data generate chess --seed 33 -o generator=mates -o workers=2 \
       --count $((N - have)) --out "$CSV"
   fi
   echo "puzzles: $(($(wc -l < "$CSV") - 1)) ($(grep -c '^dt-mate-33-' "$CSV") forced mates)" ;;
@@ -61,8 +61,8 @@ train)
   [ -f "$M/extrapolation.json" ] && exit 0
   RES=(); [ -f "$M/last.pt" ] && RES=(--resume "$M")
   nice -n 19 dt train chess --arch "$ARCH" --preset quick -o source="$CSV" -o target=move \
-    -o line=all -o mirror=true --train-difficulty 0-999 --test-difficulty 1000- --width 64 --max-iters 12 --train-count "${4:-28000}" --val-fraction 0.1 --epochs 12 \
-    --test-count 2000 --test-iters 40 --seed 0 --threads 1 --out "$M" "${RES[@]}" ;;
+    -o line=all -o mirror=true --train-difficulty 0-999 --test-difficulty 1000- --width 64 --max-iters 12 --train-count "${4:-28000}" --val-fraction 0.1 --epochs "${5:-12}" \
+    --test-count 2000 --test-iters 40 --seed 0 --threads "${THREADS:-1}" --out "$M" "${RES[@]}" ;;
 dev)
   ARCH=${3:?ARCH}; M="$D/$ARCH"; DEV=${4:-../shared/lichess_dev.csv}
   ITERS=1,4,12,40; [[ $ARCH == ff* ]] && ITERS=1,4,12  # a feed-forward net stops at its depth
