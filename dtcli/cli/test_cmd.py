@@ -101,14 +101,12 @@ def test(
         from dtcli.plugins import get_registry
 
         problem = get_registry().reopen(problem, parse_option_pairs(option))
-    if check:
-        from dtcli.contracts.problem import Problem
+    if check:  # refused before any pass runs
+        from dtcli.engine.halting import require_check
 
         if "halt" not in mode:
             raise DtError("--halt-on-check is a halting rule: add --mode halt")
-        if type(problem).check_answer is Problem.check_answer:
-            raise DtError(f"--halt-on-check: {problem.name} cannot check an answer without its "
-                          "label; halt with -k or --tol instead")
+        require_check(problem)
     ds = [problem.parse_difficulty(t) for t in (difficulty or [problem.default_test_difficulty])]
     max_depth = loaded.net.max_depth
     if wanted is None:

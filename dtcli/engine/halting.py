@@ -45,9 +45,8 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
         raise DtError(f"--patience must be at least 1, got {patience}")
     if tolerance is not None and not tolerance > 0:
         raise DtError(f"--tol must be positive, got {tolerance}")
-    if check and type(problem).check_answer is Problem.check_answer:
-        raise DtError(f"--halt-on-check: {problem.name} cannot check an answer without its label "
-                      "(Problem.check_answer); halt with -k or --tol instead")
+    if check:
+        require_check(problem)
     wanted = sorted(set(range(1, iters + 1) if isinstance(iters, int) else iters))
     last = wanted[-1]
     net.check_iters(last)
@@ -137,6 +136,13 @@ def extrapolate_halting(net, problem, inputs: torch.Tensor, targets: torch.Tenso
                                                     computed, halted_sum, last, tolerance, check))
     return _result(wanted, done, counts, difficulty, patience, computed, halted_sum, last,
                    tolerance, check)
+
+
+def require_check(problem) -> None:
+    """Refuse halting on a checked answer where the problem has no label-free check."""
+    if type(problem).check_answer is Problem.check_answer:
+        raise DtError(f"--halt-on-check: {problem.name} cannot check an answer without its label "
+                      "(Problem.check_answer); halt with -k or --tol instead")
 
 
 def relative_change(before: torch.Tensor, after: torch.Tensor) -> torch.Tensor:
